@@ -1,0 +1,34 @@
+# The two commands: `make dev` (set up + run the local stack) and `make test` (set up + run every test).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8765
+
+.PHONY: install dev test test-fast bench synth security clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[executor,local,infra,dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+dev: install
+	$(BIN)/cloutagent dev --port $(PORT) --ready-file .cloutagent/ready.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not infra and not browser"
+
+bench: install
+	$(BIN)/python -m bench
+
+synth: install
+	$(BIN)/python -m infra.app
+
+clean:
+	rm -rf $(VENV) .cloutagent cdk.out .pytest_cache .hypothesis

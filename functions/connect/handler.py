@@ -1,0 +1,16 @@
+"""$connect: record the connection under its tenant (TTL: API Gateway's 2-hour cap)."""
+
+from cloutagent.errors import ServiceError
+from cloutagent.gateway.events import identity_from_event
+from cloutagent.observability import logger
+from cloutagent.wiring import get_container
+
+
+def handler(event, context=None):
+    try:
+        identity = identity_from_event(event)
+        get_container().connections_service.connect(identity)
+    except ServiceError as err:
+        logger.info("connect refused", extra={"code": err.code, "reason": err.message})
+        return {"statusCode": 429 if err.code == "LIMIT_EXCEEDED" else 403, "body": err.message}
+    return {"statusCode": 200}

@@ -1,0 +1,13 @@
+"""$disconnect: forget the connection and leave every room it joined."""
+
+from cloutagent.gateway.events import identity_from_event
+from cloutagent.observability import logger
+from cloutagent.wiring import get_container
+
+
+def handler(event, context=None):
+    try:
+        get_container().connections_service.disconnect(identity_from_event(event))
+    except Exception:  # a disconnect cannot be refused; TTL cleans up whatever is left
+        logger.exception("disconnect cleanup failed")
+    return {"statusCode": 200}

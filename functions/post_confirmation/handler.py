@@ -1,0 +1,11 @@
+"""Cognito post-confirmation trigger: a newly confirmed user gets a tenant of their own."""
+
+from cloutagent.observability import logger
+from cloutagent.wiring import get_container
+
+
+def handler(event, context=None):
+    attributes = event.get("request", {}).get("userAttributes", {})
+    member = get_container().tenants.ensure_tenant_for_user(attributes["sub"], attributes.get("email", ""))
+    logger.info("tenant ready", extra={"tenant_id": member.tenant_id, "user_id": member.user_id})
+    return event  # Cognito expects the event back

@@ -1,0 +1,25 @@
+"""project.join / project.leave / messages.get."""
+
+from cloutagent.gateway.app import WebSocketApp
+from cloutagent.protocol.actions import MessagesGet, ProjectRef
+from cloutagent.wiring import get_container
+
+app = WebSocketApp()
+
+
+@app.action("project.join", ProjectRef)
+def join(identity, data: ProjectRef):
+    return get_container().rooms.join(identity, data.projectId)
+
+
+@app.action("project.leave", ProjectRef)
+def leave(identity, data: ProjectRef):
+    return get_container().rooms.leave(identity, data.projectId)
+
+
+@app.action("messages.get", MessagesGet)
+def messages(identity, data: MessagesGet):
+    return get_container().rooms.messages(identity, data)
+
+
+handler = app.handler

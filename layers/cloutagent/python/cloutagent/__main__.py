@@ -1,0 +1,5 @@
+import sys
+
+from cloutagent.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""boto3 clients, created lazily and once per process.
+
+boto3 follows ``AWS_ENDPOINT_URL`` by itself, so locally every client reaches the moto server
+through the same code path as in AWS. The management API is the exception: its endpoint is the
+WebSocket API's own URL (``CLOUTAGENT_CONNECTIONS_URL``).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from cloutagent.settings import get_settings
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def _session() -> Any:
+    import boto3  # lazy: keeps cold starts of functions that never call AWS fast
+
+    return boto3.session.Session()
+
+
+@lru_cache(maxsize=None)
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """A shared client; boto3 clients are thread-safe once created, creation is not."""
+    from botocore.config import Config
+
+    settings = get_settings()
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=64,
+        connect_timeout=3,
+        read_timeout=10,
+    )
+    with _lock:
+        return _session().client(
+            service, region_name=settings.region, endpoint_url=endpoint_url or None, config=config
+        )
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def connections_api() -> Any:
+    return client("apigatewaymanagementapi", get_settings().connections_url)
+
+
+def reset_clients() -> None:
+    client.cache_clear()
+    _session.cache_clear()

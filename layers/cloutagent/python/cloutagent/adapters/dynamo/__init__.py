@@ -1,0 +1,1 @@
+"""DynamoDB adapters over one table. Key design: docs/data-model.md."""

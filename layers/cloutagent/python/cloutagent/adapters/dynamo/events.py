@@ -1,0 +1,171 @@
+"""The per-project event log: gap-free ``seq`` numbers, written together with the project's
+``lastSeq`` in one transaction, so an event is either stored with its number or not at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cloutagent.adapters.dynamo import keys
+from cloutagent.adapters.dynamo.codec import to_attr, to_item
+from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
+from cloutagent.domain.models import Event
+from cloutagent.errors import ProjectNotFound
+from cloutagent.ids import epoch_seconds, now_iso
+
+MAX_EVENTS_PER_TRANSACTION = 99  # DynamoDB allows 100 items; one is the project counter
+MAX_TRANSACTION_BYTES = 3_500_000  # under the 4 MB request cap
+MAX_ATTEMPTS = 12
+
+
+class SeqConflict(Exception):
+    """Someone else appended first; re-read lastSeq and try again."""
+
+
+class DynamoEventLog:
+    def __init__(self, table: Table, retention_days: int):
+        self.table = table
+        self.retention_seconds = retention_days * 86400
+
+    def append(
+        self,
+        tenant_id: str,
+        project_id: str,
+        events: list[tuple[str, dict[str, Any]]],
+        *,
+        last_seq: int | None = None,
+        set_fields: dict[str, Any] | None = None,
+    ) -> list[Event]:
+        """Store events with the next seq numbers; ``set_fields`` change the project atomically."""
+        stored: list[Event] = []
+        for batch in _batches(events):
+            stored += self._append_batch(tenant_id, project_id, batch, last_seq, set_fields)
+            last_seq, set_fields = stored[-1].seq, None
+        return stored
+
+    def _append_batch(self, tenant_id, project_id, batch, last_seq, set_fields) -> list[Event]:
+        for _ in range(MAX_ATTEMPTS):
+            if last_seq is None:
+                last_seq = self.last_seq(tenant_id, project_id)
+            try:
+                return self._try_append(tenant_id, project_id, batch, last_seq, set_fields)
+            except SeqConflict:
+                last_seq = None
+        raise RuntimeError("could not append events: too much contention")
+
+    def _try_append(self, tenant_id, project_id, batch, last_seq, set_fields) -> list[Event]:
+        ts = now_iso()
+        events = [
+            Event(project_id=project_id, seq=last_seq + i + 1, event=name, ts=ts, data=data)
+            for i, (name, data) in enumerate(batch)
+        ]
+        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_fields)]
+        ops += [{"Put": {"Item": self._event_item(tenant_id, e)}} for e in events]
+        try:
+            self.table.transact(ops)
+        except Exception as exc:  # botocore ClientError, without importing botocore eagerly
+            if error_code(exc) == "TransactionCanceledException" and cancellation_codes(exc)[0] in (
+                "ConditionalCheckFailed",
+                "TransactionConflict",
+            ):
+                raise SeqConflict() from exc
+            if error_code(exc) == "TransactionConflictException":
+                raise SeqConflict() from exc
+            raise
+        return events
+
+    def _counter_update(self, tenant_id, project_id, old, new, ts, set_fields) -> dict[str, Any]:
+        names = {"#ls": "lastSeq", "#ua": "updatedAt"}
+        values = {":old": to_attr(old), ":new": to_attr(new), ":ts": to_attr(ts)}
+        sets = ["#ls = :new", "#ua = :ts"]
+        for i, (field, value) in enumerate((set_fields or {}).items()):
+            names[f"#f{i}"] = field
+            values[f":v{i}"] = to_attr(value)
+            sets.append(f"#f{i} = :v{i}")
+        return {
+            "Update": {
+                "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.project_sk(project_id)}},
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": "#ls = :old",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _event_item(self, tenant_id: str, event: Event) -> dict[str, Any]:
+        return to_item(
+            {
+                "PK": keys.events_pk(tenant_id, event.project_id),
+                "SK": keys.seq_sk(event.seq),
+                "seq": event.seq,
+                "event": event.event,
+                "ts": event.ts,
+                "data": json.dumps(event.data, separators=(",", ":")),
+                "expiresAt": epoch_seconds() + self.retention_seconds,
+            }
+        )
+
+    def last_seq(self, tenant_id: str, project_id: str) -> int:
+        item = self.table.get(keys.tenant_pk(tenant_id), keys.project_sk(project_id))
+        if item is None:
+            raise ProjectNotFound()
+        return int(item.get("lastSeq", 0))
+
+    def read(
+        self,
+        tenant_id: str,
+        project_id: str,
+        *,
+        after_seq: int,
+        limit: int,
+        since_ts: str | None = None,
+        names: list[str] | None = None,
+    ) -> tuple[list[Event], bool]:
+        """Events with seq > after_seq in order; the flag says whether more may follow."""
+        filters, fnames, fvals = [], {}, {}
+        if since_ts:
+            filters.append("#ts >= :since")
+            fnames["#ts"], fvals[":since"] = "ts", since_ts
+        if names:
+            placeholders = [f":e{i}" for i in range(len(names))]
+            filters.append(f"#ev IN ({', '.join(placeholders)})")
+            fnames["#ev"] = "event"
+            fvals.update(dict(zip(placeholders, names)))
+        out: list[Event] = []
+        start = None
+        lower = keys.seq_sk(after_seq + 1)
+        upper = "9" * keys.SEQ_WIDTH
+        while len(out) < limit:
+            items, start = self.table.query_page(
+                keys.events_pk(tenant_id, project_id),
+                sk_between=(lower, upper),
+                limit=limit - len(out) if not filters else max(limit, 100),
+                start_key=start,
+                filter_expr=" AND ".join(filters) or None,
+                names=fnames or None,
+                vals=fvals or None,
+            )
+            out += [_event_from_item(project_id, i) for i in items]
+            if not start:
+                return out[:limit], len(out) > limit
+        return out[:limit], True
+
+
+def _event_from_item(project_id: str, item: dict[str, Any]) -> Event:
+    return Event(
+        project_id=project_id, seq=item["seq"], event=item["event"], ts=item["ts"], data=json.loads(item["data"])
+    )
+
+
+def _batches(events: list[tuple[str, dict[str, Any]]]):
+    batch: list[tuple[str, dict[str, Any]]] = []
+    size = 0
+    for name, data in events:
+        item_size = len(json.dumps(data)) + 200
+        if batch and (len(batch) >= MAX_EVENTS_PER_TRANSACTION or size + item_size > MAX_TRANSACTION_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((name, data))
+        size += item_size
+    if batch:
+        yield batch

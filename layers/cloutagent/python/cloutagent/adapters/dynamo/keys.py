@@ -1,0 +1,64 @@
+"""Every key of the table, in one place. Every tenant-owned partition starts with ``T#{tenant}``."""
+
+from __future__ import annotations
+
+SEQ_WIDTH = 12
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"T#{tenant_id}"
+
+
+def project_pk(tenant_id: str, project_id: str) -> str:
+    return f"T#{tenant_id}#P#{project_id}"
+
+
+def events_pk(tenant_id: str, project_id: str) -> str:
+    return f"T#{tenant_id}#P#{project_id}#EV"
+
+
+def seq_sk(seq: int) -> str:
+    return str(seq).zfill(SEQ_WIDTH)
+
+
+TENANT_SK = "TENANT"
+PROJECT_PREFIX = "PROJECT#"
+USER_PREFIX = "USER#"
+APIKEY_PREFIX = "APIKEY#"
+CONN_PREFIX = "CONN#"
+SUB_PREFIX = "SUB#"
+EXEC_PREFIX = "EXEC#"
+
+
+def project_sk(project_id: str) -> str:
+    return PROJECT_PREFIX + project_id
+
+
+def user_sk(user_id: str) -> str:
+    return USER_PREFIX + user_id
+
+
+def apikey_sk(key_id: str) -> str:
+    return APIKEY_PREFIX + key_id
+
+
+def connection_sk(user_id: str, connection_id: str) -> str:
+    # Grouped by user so "connections of this user" is one key-range query.
+    return f"{CONN_PREFIX}{user_id}#{connection_id}"
+
+
+def subscription_sk(connection_id: str) -> str:
+    return SUB_PREFIX + connection_id
+
+
+def execution_sk(execution_id: str) -> str:
+    return EXEC_PREFIX + execution_id
+
+
+# GSI1: the few lookups that cannot start from a tenant (they find the tenant).
+def user_lookup(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def apikey_lookup(key_hash: str) -> str:
+    return f"APIKEYHASH#{key_hash}"

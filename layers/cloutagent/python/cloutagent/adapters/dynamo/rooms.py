@@ -1,0 +1,90 @@
+"""Connections (2-hour TTL, like API Gateway's own cap) and project room subscriptions."""
+
+from __future__ import annotations
+
+from cloutagent.adapters.dynamo import keys
+from cloutagent.adapters.dynamo.codec import to_attr, to_item
+from cloutagent.adapters.dynamo.table import Table
+from cloutagent.domain.identity import Identity
+from cloutagent.ids import epoch_seconds, now_iso
+
+
+class DynamoRoomStore:
+    def __init__(self, table: Table, ttl_seconds: int):
+        self.table = table
+        self.ttl_seconds = ttl_seconds
+
+    def put_connection(self, identity: Identity, connection_id: str) -> None:
+        self.table.put(
+            {
+                "PK": keys.tenant_pk(identity.tenant_id),
+                "SK": keys.connection_sk(identity.user_id, connection_id),
+                "connectionId": connection_id,
+                "userId": identity.user_id,
+                "role": identity.role.name,
+                "connectedAt": now_iso(),
+                "expiresAt": epoch_seconds() + self.ttl_seconds,
+            }
+        )
+
+    def count_connections(self, tenant_id: str, user_id: str) -> int:
+        prefix = keys.connection_sk(user_id, "")
+        now = epoch_seconds()
+        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=prefix)
+        # TTL deletion lags by hours; expired records must not count against the limit.
+        return sum(1 for i in items if int(i.get("expiresAt", now + 1)) > now)
+
+    def delete_connection(self, identity: Identity, connection_id: str) -> set[str]:
+        """Forget a connection; returns the projects it had joined."""
+        old = self.table.delete(
+            keys.tenant_pk(identity.tenant_id), keys.connection_sk(identity.user_id, connection_id), return_old=True
+        )
+        return set((old or {}).get("rooms", set()))
+
+    def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
+        tenant_id = identity.tenant_id
+        self.table.transact(
+            [
+                {
+                    "Put": {
+                        "Item": to_item(
+                            {
+                                "PK": keys.project_pk(tenant_id, project_id),
+                                "SK": keys.subscription_sk(connection_id),
+                                "connectionId": connection_id,
+                                "userId": identity.user_id,
+                                "expiresAt": epoch_seconds() + self.ttl_seconds,
+                            }
+                        )
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
+                        "UpdateExpression": "ADD #r :p",
+                        "ExpressionAttributeNames": {"#r": "rooms"},
+                        "ExpressionAttributeValues": {":p": to_attr({project_id})},
+                    }
+                },
+            ]
+        )
+
+    def unsubscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
+        self.table.delete(keys.project_pk(identity.tenant_id, project_id), keys.subscription_sk(connection_id))
+        # The connection's room set is only a cleanup hint for $disconnect; a stale entry costs
+        # one no-op delete there, so leaving it is cheaper than a second write here.
+
+    def subscribers(self, tenant_id: str, project_id: str) -> list[str]:
+        items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SUB_PREFIX)
+        now = epoch_seconds()
+        return [i["connectionId"] for i in items if int(i.get("expiresAt", now + 1)) > now]
+
+    def drop_subscription(self, tenant_id: str, project_id: str, connection_id: str) -> None:
+        self.table.delete(keys.project_pk(tenant_id, project_id), keys.subscription_sk(connection_id))
+
+    def drop_subscriptions(self, tenant_id: str, project_ids: set[str], connection_id: str) -> None:
+        self.table.batch_delete([(keys.project_pk(tenant_id, p), keys.subscription_sk(connection_id)) for p in project_ids])
+
+    def drop_room(self, tenant_id: str, project_id: str) -> None:
+        subs = self.subscribers(tenant_id, project_id)
+        self.table.batch_delete([(keys.project_pk(tenant_id, project_id), keys.subscription_sk(c)) for c in subs])

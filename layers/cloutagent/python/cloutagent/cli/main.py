@@ -1,0 +1,50 @@
+"""``cloutagent``: the local stack (``dev``), one-off handler runs (``invoke``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from cloutagent.local.stack import DevOptions, run
+
+    return run(DevOptions(host=args.host, port=args.port, ready_file=args.ready_file,
+                          idle_seconds=args.idle_timeout, lifetime_seconds=args.max_lifetime,
+                          workspace_root=args.workspace_root))
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from cloutagent.cli.invoke import invoke
+
+    return invoke(args.function, args.event, args.ready_file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloutagent", description="Run Claude Code agents for teams in the cloud.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the local stack (moto + local API Gateway + local executor)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    dev.add_argument("--ready-file", help="write connection details as JSON here once serving")
+    dev.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (API Gateway: 600)")
+    dev.add_argument("--max-lifetime", type=float, default=7200.0, help="seconds (API Gateway: 7200)")
+    dev.add_argument("--workspace-root", default=".cloutagent/workspaces")
+    dev.set_defaults(fn=_dev)
+
+    inv = sub.add_parser("invoke", help="run one handler against a running local stack, like `sam local invoke`")
+    inv.add_argument("function", help="a function name from the route table, e.g. projects")
+    inv.add_argument("--event", required=True, help="path to an event JSON file, e.g. events/project.create.json")
+    inv.add_argument("--ready-file", default=".cloutagent/ready.json", help="the running stack's ready file")
+    inv.set_defaults(fn=_invoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

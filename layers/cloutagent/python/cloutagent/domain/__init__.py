@@ -1,0 +1,1 @@
+"""Business rules: no AWS, no Lambda events, no wire formats."""

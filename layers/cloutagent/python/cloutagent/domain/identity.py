@@ -1,0 +1,85 @@
+"""Who is calling, and what each role may do: one permission table every action consults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from cloutagent.errors import Forbidden
+
+
+class Role(IntEnum):
+    viewer = 10
+    member = 20
+    admin = 30
+    owner = 40
+
+    @classmethod
+    def parse(cls, value: str) -> "Role":
+        return cls[value]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller, as established by the authorizer. Never built from a message body."""
+
+    tenant_id: str
+    user_id: str
+    role: Role
+    auth_type: str = "jwt"  # jwt | apikey
+    connection_id: str | None = None
+
+    def log_keys(self) -> dict[str, str | None]:
+        return {
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "role": self.role.name,
+            "connection_id": self.connection_id,
+        }
+
+
+# The lowest role allowed to perform each action. Anything not listed is refused.
+MIN_ROLE: dict[str, Role] = {
+    "ping": Role.viewer,
+    "health": Role.viewer,
+    "whoami": Role.viewer,
+    "project.list": Role.viewer,
+    "project.get": Role.viewer,
+    "project.join": Role.viewer,
+    "project.leave": Role.viewer,
+    "messages.get": Role.viewer,
+    "project.create": Role.member,
+    "project.update": Role.member,
+    "project.delete": Role.member,
+    "execute": Role.member,
+    "agent.kill": Role.member,
+    "agent.new_session": Role.member,
+    "execution.get": Role.viewer,
+    "execution.list": Role.viewer,
+    "member.list": Role.viewer,
+    "member.invite": Role.admin,
+    "member.remove": Role.admin,
+    "member.set_role": Role.admin,
+    "apikey.create": Role.admin,
+    "apikey.list": Role.admin,
+    "apikey.revoke": Role.admin,
+    "secret.list": Role.member,
+    "secret.set": Role.admin,
+    "secret.delete": Role.admin,
+    "plan.get": Role.admin,
+    "usage.get": Role.admin,
+    "billing.checkout": Role.admin,
+    "billing.portal": Role.admin,
+}
+
+
+def require_permission(identity: Identity, action: str) -> None:
+    needed = MIN_ROLE.get(action)
+    if needed is None or identity.role < needed:
+        raise Forbidden(f"Your role ({identity.role.name}) may not perform {action}")
+
+
+def require_can_grant(identity: Identity, role: Role) -> None:
+    """Nobody hands out a role above their own."""
+    if role > identity.role:
+        raise Forbidden(f"Your role ({identity.role.name}) may not grant {role.name}")

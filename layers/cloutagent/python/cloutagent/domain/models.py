@@ -1,0 +1,95 @@
+"""Domain objects. Field names are snake_case; their wire form is camelCase (``to_wire``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+ProjectState = Literal["idle", "starting", "running", "cancelling"]
+
+
+class DomainModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude=exclude)
+
+
+class AgentConfig(DomainModel):
+    model: str | None = Field(default=None, max_length=100)
+    system_prompt: str | None = Field(default=None, max_length=20_000)
+    allowed_tools: list[str] = Field(default_factory=list, max_length=100)
+    disallowed_tools: list[str] = Field(default_factory=list, max_length=100)
+    permission_mode: PermissionMode | None = None
+    max_turns: int | None = Field(default=None, ge=1, le=500)
+
+
+class Limits(DomainModel):
+    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    max_cost_usd: float | None = Field(default=None, gt=0, le=10_000)
+    timeout_seconds: int | None = Field(default=None, ge=5, le=14_400)
+
+
+class Project(DomainModel):
+    tenant_id: str
+    project_id: str
+    name: str
+    description: str = ""
+    path: str
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    limits: Limits = Field(default_factory=Limits)
+    state: ProjectState = "idle"
+    execution_id: str | None = None
+    session_id: str | None = None
+    created_at: str
+    updated_at: str
+    last_seq: int = 0
+
+    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+
+
+class Event(DomainModel):
+    """One entry of a project's event log."""
+
+    project_id: str
+    seq: int
+    event: str
+    ts: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApiKey(DomainModel):
+    tenant_id: str
+    key_id: str
+    name: str
+    role: str
+    prefix: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None = None
+
+    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+
+
+class Member(DomainModel):
+    tenant_id: str
+    user_id: str
+    email: str = ""
+    role: str
+    joined_at: str
+
+    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+
+
+class Tenant(DomainModel):
+    tenant_id: str
+    name: str
+    plan: str = "free"
+    subscription_status: str = "none"
+    created_at: str

@@ -1,0 +1,1 @@
+"""API Gateway events in, domain calls out: the only code that knows the event shapes."""

@@ -1,0 +1,109 @@
+"""A tiny router for WebSocket actions, and the one place errors become wire frames."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from cloutagent.domain.identity import Identity, require_permission
+from cloutagent.errors import BadRequest, ServiceError, UnknownAction
+from cloutagent.observability import logger
+from cloutagent.protocol.actions import Empty
+from cloutagent.protocol.chunks import split_frame
+from cloutagent.protocol.frames import ClientFrame, error_frame, response_frame
+from cloutagent.gateway.events import identity_from_event
+
+Handler = Callable[[Identity, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    fn: Handler
+    model: type[BaseModel]
+
+
+class WebSocketApp:
+    """Register actions with ``@app.action(name, Model)``; expose ``app.handler`` to Lambda."""
+
+    def __init__(self, *, reply_sender: Callable[[], Any] | None = None):
+        self.routes: dict[str, Route] = {}
+        self._reply_sender = reply_sender
+
+    def action(self, name: str, model: type[BaseModel] = Empty) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes[name] = Route(fn, model)
+            return fn
+
+        return register
+
+    def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        action, request_id = None, None
+        try:
+            identity = identity_from_event(event)
+            logger.thread_safe_append_keys(**identity.log_keys())
+            frame = parse_frame(event.get("body"))
+            action, request_id = frame.action, frame.requestId
+            logger.thread_safe_append_keys(action=action, request_id=request_id)
+            route = self.routes.get(action)
+            if route is None:
+                raise UnknownAction(f"Unknown action '{action}'")
+            require_permission(identity, action)
+            data = validate(route.model, frame.data)
+            result = route.fn(identity, data)
+            reply = response_frame(action, request_id, result)
+        except ServiceError as err:
+            logger.info("request refused", extra={"code": err.code})
+            reply = error_frame(action, request_id, err.code, err.message, err.details)
+        except Exception:
+            logger.exception("unhandled error")
+            reply = error_frame(action, request_id, "INTERNAL", "Internal error", {})
+        finally:
+            logger.thread_safe_clear_keys()
+        return self._reply(event, reply, request_id)
+
+    def _reply(self, event: dict[str, Any], reply: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        texts = split_frame(reply, f"r:{(event.get('requestContext') or {}).get('requestId', request_id)}")
+        if len(texts) == 1:
+            return {"statusCode": 200, "body": texts[0]}
+        # Too big for one frame: send the chunks to the caller, answer the route with nothing.
+        connection_id = event["requestContext"]["connectionId"]
+        sender = self._reply_sender() if self._reply_sender else _default_sender()
+        for text in texts:
+            sender.post(connection_id, text)
+        return {"statusCode": 200}
+
+
+def parse_frame(body: Any) -> ClientFrame:
+    if not isinstance(body, str) or not body:
+        raise BadRequest("A frame must be a JSON object")
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("A frame must be valid JSON") from exc
+    if not isinstance(raw, dict):
+        raise BadRequest("A frame must be a JSON object")
+    if "action" not in raw:
+        raise BadRequest("A frame needs an 'action'", {"field": "action"})
+    return validate(ClientFrame, raw)
+
+
+def validate(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise BadRequest("'data' must be a JSON object", {"field": "data"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)[:20]
+        ]
+        raise BadRequest("Some fields are not valid", {"errors": problems}) from exc
+
+
+def _default_sender() -> Any:
+    from cloutagent.wiring import get_container
+
+    return get_container().connections

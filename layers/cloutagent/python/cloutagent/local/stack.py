@@ -1,0 +1,184 @@
+"""``cloutagent dev``: start moto, provision it, serve the gateway, write the ready file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cloutagent.local.gateway import GatewayLimits, LocalGateway
+from cloutagent.local.lambdas import Invoker
+from cloutagent.local.moto import MotoServer
+
+DEV_EMAIL = "dev@cloutagent.local"
+
+
+@dataclass
+class DevOptions:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    ready_file: str | None = None
+    idle_seconds: float = 600.0
+    lifetime_seconds: float = 7200.0
+    workspace_root: str = ".cloutagent/workspaces"
+    quiet: bool = False
+
+
+def apply_environment(values: dict[str, str]) -> None:
+    """Play the part of Lambda's environment: set variables, then drop cached settings/clients."""
+    from cloutagent.adapters.aws import reset_clients
+    from cloutagent.settings import reset_settings
+    from cloutagent.wiring import reset_container
+
+    os.environ.update(values)
+    reset_settings()
+    reset_clients()
+    reset_container()
+
+
+class LocalStack:
+    def __init__(self, options: DevOptions):
+        self.options = options
+        self.moto = MotoServer()
+        self.invoker = Invoker()
+        self.gateway = LocalGateway(self.invoker, limits=GatewayLimits(options.idle_seconds, options.lifetime_seconds))
+        self.runner: web.AppRunner | None = None
+        self.ready: dict[str, Any] = {}
+
+    async def start(self) -> dict[str, Any]:
+        self.moto.start()
+        apply_environment({
+            "AWS_ENDPOINT_URL": self.moto.url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "CLOUTAGENT_STAGE": "local",
+            "POWERTOOLS_METRICS_NAMESPACE": "cloutagent", "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+        })
+        self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
+        app = self.gateway.build_app()
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.options.host, self.options.port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
+        http_url = f"http://{self.options.host}:{port}"
+        self.gateway.domain = f"{self.options.host}:{port}"
+        await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
+        self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
+        self._write_ready_file()
+        return self.ready
+
+    def _provision(self, http_url: str) -> None:
+        from cloutagent.adapters import aws
+        from cloutagent.local.provision import provision
+
+        resources = provision(aws)
+        workspace = Path(self.options.workspace_root).resolve()
+        workspace.mkdir(parents=True, exist_ok=True)
+        apply_environment({
+            "CLOUTAGENT_TABLE_NAME": resources.table_name,
+            "CLOUTAGENT_CONNECTIONS_URL": http_url,
+            "CLOUTAGENT_USER_POOL_ID": resources.user_pool_id,
+            "CLOUTAGENT_USER_POOL_CLIENT_ID": resources.user_pool_client_id,
+            "CLOUTAGENT_JWKS_URL": f"{self.moto.url}/{resources.user_pool_id}/.well-known/jwks.json",
+            "CLOUTAGENT_KMS_KEY_ID": resources.kms_key_id,
+            "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
+            "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
+            "CLOUTAGENT_LAUNCHER": "local",
+        })
+
+    def _ready_info(self, http_url: str) -> dict[str, Any]:
+        from cloutagent.local.users import create_local_user
+        from cloutagent.wiring import get_container
+
+        container = get_container()
+        dev = create_local_user(container, DEV_EMAIL)
+        settings = container.settings
+        return {
+            "wsUrl": http_url.replace("http://", "ws://", 1),
+            "httpUrl": http_url,
+            "tenantId": dev["tenantId"], "userId": dev["userId"], "token": dev["token"], "apiKey": dev["apiKey"],
+            "awsEndpointUrl": self.moto.url, "tableName": settings.table_name,
+            "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
+            "region": settings.region,
+        }
+
+    def _write_ready_file(self) -> None:
+        if not self.options.ready_file:
+            return
+        path = Path(self.options.ready_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.ready, indent=2))
+        tmp.replace(path)  # readers never see a half-written file
+
+    async def http_create_user(self, request: web.Request) -> web.Response:
+        from cloutagent.local.users import create_local_user
+        from cloutagent.wiring import get_container
+
+        try:
+            body = await request.json()
+            email = str(body["email"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {\"email\": ..., \"tenantId\"?: ..., \"role\"?: ...}"}, status=400)
+        if body.get("role") not in (None, "owner", "admin", "member", "viewer"):
+            return web.json_response({"error": "role must be owner, admin, member or viewer"}, status=400)
+        try:
+            user = await asyncio.get_running_loop().run_in_executor(
+                None, create_local_user, get_container(), email, body.get("tenantId"), body.get("role"))
+        except Exception as exc:  # a dev-only endpoint: say what went wrong
+            return web.json_response({"error": type(exc).__name__, "message": str(exc)[:300]}, status=400)
+        return web.json_response({"wsUrl": self.ready["wsUrl"], "httpUrl": self.ready["httpUrl"], **user})
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+        self.moto.stop()
+
+
+def banner(ready: dict[str, Any]) -> str:
+    return "\n".join([
+        "",
+        "  cloutagent local stack is up",
+        f"    WebSocket API   {ready['wsUrl']}   (?token=... or ?apiKey=...)",
+        f"    HTTP            {ready['httpUrl']}   (@connections API, POST /local/users)",
+        f"    AWS (moto)      {ready['awsEndpointUrl']}",
+        f"    dev tenant      {ready['tenantId']}  (you are its owner)",
+        f"    dev API key     {ready['apiKey']}",
+        "",
+        f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
+        "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",
+        "  Ctrl-C stops everything.",
+        "",
+    ])
+
+
+async def serve(options: DevOptions) -> None:
+    stack = LocalStack(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        ready = await stack.start()
+        if not options.quiet:
+            print(banner(ready), flush=True)
+        await stop.wait()
+    finally:
+        await stack.stop()
+
+
+def run(options: DevOptions) -> int:
+    try:
+        asyncio.run(serve(options))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"cloutagent dev: {exc}", file=sys.stderr)
+        return 1
+    return 0

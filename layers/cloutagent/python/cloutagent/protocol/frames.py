@@ -1,0 +1,38 @@
+"""Frame envelopes: what a client sends, and the three kinds of frame it receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+MAX_INBOUND_FRAME_BYTES = 128 * 1024  # API Gateway's WebSocket frame cap
+MAX_OUTBOUND_FRAME_BYTES = 32 * 1024  # our own cap: bigger frames are chunked
+
+
+class ClientFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    action: str = Field(min_length=1, max_length=64)
+    requestId: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def response_frame(action: str, request_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "response", "requestId": request_id, "action": action, "data": data}
+
+
+def error_frame(
+    action: str | None, request_id: str | None, code: str, message: str, details: dict | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "requestId": request_id,
+        "action": action,
+        "error": {"code": code, "message": message, "details": details or {}},
+    }
+
+
+def event_frame(event: str, project_id: str, seq: int, ts: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "event", "event": event, "projectId": project_id, "seq": seq, "ts": ts, "data": data}

@@ -1,0 +1,84 @@
+"""Tenant access: API keys for machines and members for people."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cloutagent.domain.identity import Identity, Role, require_can_grant
+from cloutagent.domain.models import ApiKey, Member
+from cloutagent.errors import Conflict, Forbidden
+from cloutagent.ids import new_id, new_secret_token, now_iso
+
+API_KEY_PREFIX = "cla_"
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class AccessService:
+    def __init__(self, store: Any, directory: Any = None, limits: Any = None):
+        self.store = store
+        self.directory = directory  # user directory (Cognito) for invitations
+        self.limits = limits
+
+    # -- API keys ----------------------------------------------------------------------------
+    def create_api_key(self, identity: Identity, name: str, role: str) -> dict[str, Any]:
+        require_can_grant(identity, Role.parse(role))
+        secret = new_secret_token(API_KEY_PREFIX, 32)
+        key = ApiKey(
+            tenant_id=identity.tenant_id, key_id=new_id("k_"), name=name, role=role,
+            prefix=secret[:10], created_at=now_iso(), created_by=identity.user_id,
+        )
+        self.store.put_api_key(key, hash_api_key(secret))
+        # The only time the key itself is ever shown; we keep just its hash.
+        return {"apiKey": key.to_wire(), "key": secret}
+
+    def list_api_keys(self, identity: Identity) -> list[dict[str, Any]]:
+        return [k.to_wire() for k in self.store.list_api_keys(identity.tenant_id)]
+
+    def revoke_api_key(self, identity: Identity, key_id: str) -> dict[str, Any]:
+        return self.store.revoke_api_key(identity.tenant_id, key_id, now_iso()).to_wire()
+
+    # -- members -----------------------------------------------------------------------------
+    def list_members(self, identity: Identity) -> list[dict[str, Any]]:
+        return [m.to_wire() for m in self.store.list_members(identity.tenant_id)]
+
+    def invite(self, identity: Identity, email: str, role: str) -> dict[str, Any]:
+        require_can_grant(identity, Role.parse(role))
+        if self.limits is not None:
+            self.limits.check_member_invite(identity.tenant_id, len(self.store.list_members(identity.tenant_id)))
+        user_id = self.directory.invite(email)
+        existing = self.store.find_membership(user_id)
+        if existing is not None:
+            raise Conflict("That user already belongs to a tenant")
+        member = Member(tenant_id=identity.tenant_id, user_id=user_id, email=email, role=role, joined_at=now_iso())
+        self.store.add_member(member)
+        return member.to_wire()
+
+    def set_role(self, identity: Identity, user_id: str, role: str) -> dict[str, Any]:
+        new_role = Role.parse(role)
+        require_can_grant(identity, new_role)
+        target = self._manageable_member(identity, user_id)
+        if Role.parse(target.role) == Role.owner and new_role != Role.owner:
+            self._ensure_another_owner(identity.tenant_id, user_id)
+        return self.store.set_role(identity.tenant_id, user_id, role).to_wire()
+
+    def remove(self, identity: Identity, user_id: str) -> dict[str, Any]:
+        target = self._manageable_member(identity, user_id)
+        if Role.parse(target.role) == Role.owner:
+            self._ensure_another_owner(identity.tenant_id, user_id)
+        self.store.remove_member(identity.tenant_id, user_id)
+        return {"userId": user_id}
+
+    def _manageable_member(self, identity: Identity, user_id: str) -> Member:
+        target = self.store.get_member(identity.tenant_id, user_id)
+        if Role.parse(target.role) > identity.role:
+            raise Forbidden("You may not change a member whose role is above yours")
+        return target
+
+    def _ensure_another_owner(self, tenant_id: str, leaving_user: str) -> None:
+        owners = [m for m in self.store.list_members(tenant_id) if m.role == "owner" and m.user_id != leaving_user]
+        if not owners:
+            raise Conflict("A tenant must keep at least one owner")

@@ -1,0 +1,96 @@
+"""Project use cases: create, list, get, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent.domain.identity import Identity
+from cloutagent.domain.models import Event, Project
+from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
+from cloutagent.errors import ProjectNotFound, StaleWrite
+from cloutagent.ids import new_id, now_iso
+from cloutagent.protocol.actions import ProjectCreate, ProjectUpdate
+from cloutagent.services.publisher import Publisher
+
+MAX_DELETE_ATTEMPTS = 5
+
+
+class ProjectService:
+    def __init__(self, store: Any, rooms: Any, publisher: Publisher, limits: Any = None):
+        self.store = store
+        self.rooms = rooms
+        self.publisher = publisher
+        self.limits = limits  # the license manager, when billing is wired in
+
+    def create(self, identity: Identity, data: ProjectCreate) -> Project:
+        tenant, existing = self.store.overview(identity.tenant_id)
+        if self.limits is not None:
+            self.limits.check_project_create(identity.tenant_id, tenant, len(existing))
+        taken = [p.path for p in existing]
+        if data.path is None:
+            path = choose_default_path(data.name, taken)
+        else:
+            path = normalize_path(data.path)
+            ensure_no_overlap(path, taken)
+        now = now_iso()
+        project = Project(
+            tenant_id=identity.tenant_id, project_id=new_id("p_"), name=data.name, description=data.description,
+            path=path, agent=data.agent, limits=data.limits, created_at=now, updated_at=now, last_seq=1,
+        )
+        event = Event(project_id=project.project_id, seq=1, event="project.created", ts=now,
+                      data={"project": project.to_wire(), "by": identity.user_id})
+        # Nobody can have joined a project that did not exist, so there is no one to broadcast to.
+        self.store.create(project, event)
+        return project
+
+    def list(self, identity: Identity) -> list[Project]:
+        return sorted(self.store.list(identity.tenant_id), key=lambda p: p.created_at)
+
+    def get(self, identity: Identity, project_id: str) -> Project:
+        return self.store.get(identity.tenant_id, project_id)
+
+    def update(self, identity: Identity, data: ProjectUpdate) -> Project:
+        project = self.store.get(identity.tenant_id, data.projectId)
+        changes: dict[str, Any] = {}
+        if data.name is not None:
+            changes["name"] = data.name
+        if data.description is not None:
+            changes["description"] = data.description
+        if data.agent is not None:
+            changes["agent"] = data.agent.to_wire()
+        if data.limits is not None:
+            changes["limits"] = data.limits.to_wire()
+        if data.path is not None:
+            changes["path"] = self._validated_new_path(identity, project, data.path)
+        updated = project.model_copy(update={_snake(k): v for k, v in changes.items()})
+        updated = Project.model_validate(updated.model_dump())
+        [event] = self.publisher.publish(
+            identity.tenant_id, project.project_id,
+            [("project.updated", {"project": updated.to_wire(exclude={"lastSeq", "updatedAt"}), "changed": sorted(changes), "by": identity.user_id})],
+            last_seq=project.last_seq, set_fields=changes,
+        )
+        return updated.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
+
+    def _validated_new_path(self, identity: Identity, project: Project, raw: str) -> str:
+        path = normalize_path(raw)
+        others = [p.path for p in self.store.list(identity.tenant_id) if p.project_id != project.project_id]
+        ensure_no_overlap(path, others)
+        return path
+
+    def delete(self, identity: Identity, project_id: str) -> None:
+        for _ in range(MAX_DELETE_ATTEMPTS):
+            project = self.store.get(identity.tenant_id, project_id)
+            event = Event(project_id=project_id, seq=project.last_seq + 1, event="project.deleted",
+                          ts=now_iso(), data={"projectId": project_id, "by": identity.user_id})
+            try:
+                self.store.delete(project, event)
+            except StaleWrite:
+                continue
+            self.publisher.broadcast(identity.tenant_id, project_id, [event])
+            self.rooms.drop_room(identity.tenant_id, project_id)
+            return
+        raise ProjectNotFound()
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)

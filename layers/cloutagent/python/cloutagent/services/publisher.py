@@ -1,0 +1,37 @@
+"""Store events with their seq, then broadcast them: the only way events enter a project."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from cloutagent.domain.models import Event
+from cloutagent.protocol.frames import event_frame
+from cloutagent.services.fanout import Fanout
+
+
+class EventLogPort(Protocol):
+    def append(
+        self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], *,
+        last_seq: int | None = None, set_fields: dict[str, Any] | None = None,
+    ) -> list[Event]: ...
+
+
+def to_frame(event: Event) -> dict[str, Any]:
+    return event_frame(event.event, event.project_id, event.seq, event.ts, event.data)
+
+
+class Publisher:
+    def __init__(self, log: EventLogPort, fanout: Fanout):
+        self.log = log
+        self.fanout = fanout
+
+    def publish(
+        self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], *,
+        last_seq: int | None = None, set_fields: dict[str, Any] | None = None,
+    ) -> list[Event]:
+        stored = self.log.append(tenant_id, project_id, events, last_seq=last_seq, set_fields=set_fields)
+        self.broadcast(tenant_id, project_id, stored)
+        return stored
+
+    def broadcast(self, tenant_id: str, project_id: str, events: list[Event]) -> None:
+        self.fanout.publish(tenant_id, project_id, [to_frame(e) for e in events])

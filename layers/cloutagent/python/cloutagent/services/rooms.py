@@ -1,0 +1,85 @@
+"""Project rooms: who watches a project live, and the history everyone can page through."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cloutagent.domain.identity import Identity
+from cloutagent.errors import BadRequest
+from cloutagent.ids import iso_millis
+from cloutagent.protocol.actions import MessagesGet
+from cloutagent.services.publisher import Publisher, to_frame
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, seq = raw.split(":", 1)
+        if version != "v1" or not seq.isdigit():
+            raise ValueError(raw)
+        return int(seq)
+    except ValueError as exc:
+        raise BadRequest("The cursor is not valid", {"field": "cursor"}) from exc
+
+
+class RoomService:
+    def __init__(self, projects: Any, rooms: Any, log: Any, publisher: Publisher):
+        self.projects = projects
+        self.rooms = rooms
+        self.log = log
+        self.publisher = publisher
+
+    def join(self, identity: Identity, project_id: str) -> dict[str, Any]:
+        """Subscribe first, then read: whatever is stored after lastSeq reaches this connection."""
+        project = self.projects.get(identity.tenant_id, project_id)
+        self.rooms.subscribe(identity, project_id, identity.connection_id)
+        [event] = self.publisher.publish(
+            identity.tenant_id, project_id,
+            [("member.joined", {"userId": identity.user_id, "connectionId": identity.connection_id})],
+            last_seq=project.last_seq,
+        )
+        project = project.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
+        return {"project": project.to_wire(), "lastSeq": event.seq}
+
+    def leave(self, identity: Identity, project_id: str) -> dict[str, Any]:
+        project = self.projects.get(identity.tenant_id, project_id)
+        self.rooms.unsubscribe(identity, project_id, identity.connection_id)
+        self.publisher.publish(
+            identity.tenant_id, project_id,
+            [("member.left", {"userId": identity.user_id, "connectionId": identity.connection_id})],
+            last_seq=project.last_seq,
+        )
+        return {"projectId": project_id}
+
+    def leave_all(self, identity: Identity, project_ids: set[str]) -> None:
+        """On disconnect: drop the subscriptions and tell the rooms, best effort per room."""
+        self.rooms.drop_subscriptions(identity.tenant_id, project_ids, identity.connection_id)
+        for project_id in project_ids:
+            try:
+                self.publisher.publish(
+                    identity.tenant_id, project_id,
+                    [("member.left", {"userId": identity.user_id, "connectionId": identity.connection_id})],
+                )
+            except Exception:  # the project may have been deleted meanwhile
+                continue
+
+    def messages(self, identity: Identity, query: MessagesGet) -> dict[str, Any]:
+        project = self.projects.get(identity.tenant_id, query.projectId)
+        after = decode_cursor(query.cursor) if query.cursor else (query.sinceSeq or 0)
+        since_ts = iso_millis(query.since) if query.since else None
+        events, more = self.log.read(
+            identity.tenant_id, query.projectId, after_seq=after, limit=query.limit,
+            since_ts=since_ts, names=query.events,
+        )
+        next_cursor = encode_cursor(events[-1].seq) if more and events else None
+        return {
+            "projectId": query.projectId,
+            "events": [to_frame(e) for e in events],
+            "nextCursor": next_cursor,
+            "lastSeq": project.last_seq,
+        }

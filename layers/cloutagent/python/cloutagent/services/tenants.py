@@ -1,0 +1,34 @@
+"""Tenant creation: the first sign-in of a new user makes them the owner of a new tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent.domain.models import Member, Tenant
+from cloutagent.ids import new_id, now_iso
+
+
+class TenantService:
+    def __init__(self, store: Any):
+        self.store = store
+
+    def ensure_tenant_for_user(self, user_id: str, email: str, tenant_name: str | None = None) -> Member:
+        """Idempotent: a user who already belongs to a tenant keeps it (invited users, retries)."""
+        existing = self.store.find_membership(user_id)
+        if existing is not None:
+            return existing
+        now = now_iso()
+        tenant = Tenant(tenant_id=new_id("t_"), name=tenant_name or _default_name(email), created_at=now)
+        owner = Member(tenant_id=tenant.tenant_id, user_id=user_id, email=email, role="owner", joined_at=now)
+        if not self.store.create_tenant(tenant, owner):
+            return self.store.find_membership(user_id) or owner
+        return owner
+
+    def add_user_to_tenant(self, tenant_id: str, user_id: str, email: str, role: str) -> Member:
+        member = Member(tenant_id=tenant_id, user_id=user_id, email=email, role=role, joined_at=now_iso())
+        self.store.add_member(member)
+        return member
+
+
+def _default_name(email: str) -> str:
+    return (email.split("@", 1)[0] or "my") + "'s team"

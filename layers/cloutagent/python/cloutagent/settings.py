@@ -1,0 +1,73 @@
+"""Every setting the platform reads, in one place, read once per process.
+
+Nothing else in the code base reads ``os.environ``. In AWS the values come from the function's
+environment (set by ``infra/``); locally ``cloutagent dev`` sets them before loading handlers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOUTAGENT_", extra="ignore")
+
+    stage: str = "local"
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    # Where boto3 goes; empty in AWS. Locally: the moto server.
+    aws_endpoint_url: str = Field(default="", validation_alias="AWS_ENDPOINT_URL")
+
+    table_name: str = "cloutagent-main"
+    # API Gateway management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+    connections_url: str = ""
+
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    # Defaults to Cognito's well-known URL for the pool; the local stack points it at moto.
+    jwks_url: str = ""
+    jwks_min_refetch_seconds: int = 60
+
+    kms_key_id: str = ""
+    sessions_bucket: str = ""
+    workspace_root: str = "/mnt/workspaces"
+
+    launcher: str = "ecs"  # ecs | local
+    ecs_cluster: str = ""
+    task_definition: str = ""
+    task_container_name: str = "executor"
+    subnets: str = ""  # comma-separated
+    security_groups: str = ""  # comma-separated
+    claude_cli_path: str = ""  # empty: the CLI bundled with claude-agent-sdk
+
+    stripe_secret_name: str = ""  # Secrets Manager secret with {"apiKey", "webhookSecret"}
+    stripe_prices: str = "{}"  # JSON: {"pro": "price_..."}
+    stripe_api_base: str = ""  # tests and the local stack point Stripe at a local fake
+
+    event_retention_days: int = 30
+    connection_ttl_seconds: int = 2 * 60 * 60
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def effective_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def stripe_price_map(self) -> dict[str, str]:
+        return json.loads(self.stripe_prices or "{}")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (the local stack and tests change the environment)."""
+    get_settings.cache_clear()

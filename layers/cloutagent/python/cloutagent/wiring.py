@@ -1,0 +1,128 @@
+"""Builds the object graph lazily, once per process. Tests build their own Container."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property, lru_cache
+from typing import Any
+
+from cloutagent.settings import Settings, get_settings
+
+FANOUT_THREADS = 32
+
+
+class Container:
+    def __init__(self, settings: Settings | None = None, clients: Any = None):
+        self.settings = settings or get_settings()
+        if clients is None:
+            from cloutagent.adapters import aws as clients
+        self.clients = clients
+
+    # -- adapters ----------------------------------------------------------------------------
+    @cached_property
+    def table(self):
+        from cloutagent.adapters.dynamo.table import Table
+
+        return Table(self.clients.dynamodb(), self.settings.table_name)
+
+    @cached_property
+    def event_log(self):
+        from cloutagent.adapters.dynamo.events import DynamoEventLog
+
+        return DynamoEventLog(self.table, self.settings.event_retention_days)
+
+    @cached_property
+    def project_store(self):
+        from cloutagent.adapters.dynamo.projects import DynamoProjectStore
+
+        return DynamoProjectStore(self.table, self.event_log)
+
+    @cached_property
+    def room_store(self):
+        from cloutagent.adapters.dynamo.rooms import DynamoRoomStore
+
+        return DynamoRoomStore(self.table, self.settings.connection_ttl_seconds)
+
+    @cached_property
+    def access_store(self):
+        from cloutagent.adapters.dynamo.access import DynamoAccessStore
+
+        return DynamoAccessStore(self.table)
+
+    @cached_property
+    def connections(self):
+        from cloutagent.adapters.connections import ApiGatewayConnections
+
+        return ApiGatewayConnections(self.clients.connections_api())
+
+    @cached_property
+    def directory(self):
+        from cloutagent.adapters.cognito import CognitoDirectory
+
+        return CognitoDirectory(self.clients.client("cognito-idp"), self.settings.user_pool_id)
+
+    @cached_property
+    def pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=FANOUT_THREADS, thread_name_prefix="fanout")
+
+    # -- services ----------------------------------------------------------------------------
+    @cached_property
+    def fanout(self):
+        from cloutagent.services.fanout import Fanout
+
+        return Fanout(self.room_store, self.connections, self.pool)
+
+    @cached_property
+    def publisher(self):
+        from cloutagent.services.publisher import Publisher
+
+        return Publisher(self.event_log, self.fanout)
+
+    @cached_property
+    def projects(self):
+        from cloutagent.services.projects import ProjectService
+
+        return ProjectService(self.project_store, self.room_store, self.publisher)
+
+    @cached_property
+    def rooms(self):
+        from cloutagent.services.rooms import RoomService
+
+        return RoomService(self.project_store, self.room_store, self.event_log, self.publisher)
+
+    @cached_property
+    def access(self):
+        from cloutagent.services.access import AccessService
+
+        return AccessService(self.access_store, self.directory)
+
+    @cached_property
+    def connections_service(self):
+        from cloutagent.services.connections import ConnectionService
+
+        return ConnectionService(self.room_store, self.rooms)
+
+    @cached_property
+    def tenants(self):
+        from cloutagent.services.tenants import TenantService
+
+        return TenantService(self.access_store)
+
+    @cached_property
+    def authenticator(self):
+        from cloutagent.adapters.jwks import JwksCache, http_fetch_jwks
+        from cloutagent.services.auth import Authenticator, TokenVerifier
+
+        url = self.settings.effective_jwks_url
+        jwks = JwksCache(lambda: http_fetch_jwks(url), self.settings.jwks_min_refetch_seconds)
+        verifier = TokenVerifier(jwks, self.settings.issuer, self.settings.user_pool_client_id)
+        return Authenticator(verifier, self.access_store)
+
+
+@lru_cache(maxsize=1)
+def get_container() -> Container:
+    return Container()
+
+
+def reset_container() -> None:
+    get_container.cache_clear()
