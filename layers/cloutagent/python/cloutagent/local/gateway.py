@@ -69,7 +69,9 @@ class LocalGateway:
 
     # -- wiring --------------------------------------------------------------------------------
     def build_app(self, index: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None) -> web.Application:
-        app = web.Application(client_max_size=MAX_INBOUND_FRAME_BYTES * 4)
+        # Oversized credentials must reach the authorizer, which refuses them with a clean 401.
+        app = web.Application(client_max_size=MAX_INBOUND_FRAME_BYTES * 4,
+                              handler_args={"max_field_size": 512 * 1024, "max_line_size": 512 * 1024})
         for prefix in ("", f"/{self.stage}"):
             app.router.add_route("POST", prefix + "/@connections/{id}", self.http_post)
             app.router.add_route("GET", prefix + "/@connections/{id}", self.http_get)

@@ -1,0 +1,39 @@
+"""``cloutagent invoke <function> --event events/x.json``: one handler, against the running local
+stack, like ``sam local invoke``. Placeholders in the event are filled with the dev identity."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def invoke(function: str, event_path: str, ready_file: str) -> int:
+    from cloutagent.local.events import load_event
+    from cloutagent.local.lambdas import Invoker
+    from cloutagent.local.stack import apply_environment
+
+    ready_path = Path(ready_file)
+    if not ready_path.exists():
+        print(f"cloutagent invoke: no running stack ({ready_file} not found); start one with `make dev`", file=sys.stderr)
+        return 2
+    ready = json.loads(ready_path.read_text())
+    apply_environment({
+        "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
+        "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
+        "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
+        "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
+    })
+    event = load_event(event_path, tenant_id=ready["tenantId"], user_id=ready["userId"], role="owner",
+                       connection_id="cli-invoke", project_id="")
+    try:
+        result = Invoker(max_workers=4).invoke_sync(function, event)
+    except KeyError:
+        print(f"cloutagent invoke: unknown function '{function}'", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the authorizer refuses by raising, as in Lambda
+        print(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, indent=2))
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
