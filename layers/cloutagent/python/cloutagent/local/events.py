@@ -15,7 +15,7 @@ EVENTS_DIR = Path(__file__).resolve().parents[5] / "events"
 
 def load_event(name_or_path: str, **values: Any) -> dict[str, Any]:
     path = Path(name_or_path)
-    if not path.suffix:
+    if path.suffix != ".json":  # a bare name such as "project.create"
         path = EVENTS_DIR / f"{name_or_path}.json"
     text = path.read_text()
     for key, value in values.items():
