@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     stripe_prices: str = "{}"  # JSON: {"pro": "price_..."}
     stripe_api_base: str = ""  # tests and the local stack point Stripe at a local fake
 
+    # Set only in an executor process (ECS container overrides / the local launcher).
+    tenant_id: str = ""
+    project_id: str = ""
+    execution_id: str = ""
+    # Claude credentials: present means the real CLI; absent means the fake one locally.
+    anthropic_api_key: str = Field(default="", validation_alias="ANTHROPIC_API_KEY", repr=False)
+    claude_code_oauth_token: str = Field(default="", validation_alias="CLAUDE_CODE_OAUTH_TOKEN", repr=False)
+
     event_retention_days: int = 30
     connection_ttl_seconds: int = 2 * 60 * 60
 
@@ -57,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def effective_jwks_url(self) -> str:
         return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def has_claude_credentials(self) -> bool:
+        return bool(self.anthropic_api_key or self.claude_code_oauth_token)
 
     @property
     def stripe_price_map(self) -> dict[str, str]:

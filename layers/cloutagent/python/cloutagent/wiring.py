@@ -50,6 +50,32 @@ class Container:
         return DynamoAccessStore(self.table)
 
     @cached_property
+    def execution_store(self):
+        from cloutagent.adapters.dynamo.executions import DynamoExecutionStore
+
+        return DynamoExecutionStore(self.table)
+
+    @cached_property
+    def launcher(self):
+        if self.settings.launcher == "local":
+            from cloutagent.local.launcher import LocalLauncher
+
+            return LocalLauncher(on_exit=self._executor_exited)
+        from cloutagent.adapters.ecs_launcher import EcsLauncher
+
+        return EcsLauncher(self.clients.client("ecs"), self.settings)
+
+    def _executor_exited(self, execution, code: int) -> None:
+        self.executions.finish_if_unfinished(
+            execution.tenant_id, execution.project_id, execution.execution_id,
+            f"The executor exited with code {code} before finishing",
+        )
+
+    def project_secrets_env(self, tenant_id: str, project_id: str) -> dict[str, str]:
+        """The project's secrets as environment variables for the agent (none until secrets land)."""
+        return {}
+
+    @cached_property
     def connections(self):
         from cloutagent.adapters.connections import ApiGatewayConnections
 
@@ -95,6 +121,12 @@ class Container:
         from cloutagent.services.access import AccessService
 
         return AccessService(self.access_store, self.directory)
+
+    @cached_property
+    def executions(self):
+        from cloutagent.services.executions import ExecutionService
+
+        return ExecutionService(self.project_store, self.execution_store, self.publisher, self.launcher)
 
     @cached_property
     def connections_service(self):

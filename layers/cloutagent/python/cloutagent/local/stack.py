@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class LocalStack:
             "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
             "CLOUTAGENT_LAUNCHER": "local",
+            "CLOUTAGENT_CLAUDE_CLI_PATH": claude_cli_path(),
         })
 
     def _ready_info(self, http_url: str) -> dict[str, Any]:
@@ -106,6 +108,8 @@ class LocalStack:
             "awsEndpointUrl": self.moto.url, "tableName": settings.table_name,
             "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
             "region": settings.region,
+            "claude": "fake CLI (set ANTHROPIC_API_KEY for the real one)" if "fake" in settings.claude_cli_path
+                      else "real Claude Code (credentials found)",
         }
 
     def _write_ready_file(self) -> None:
@@ -141,6 +145,19 @@ class LocalStack:
         self.moto.stop()
 
 
+def claude_cli_path() -> str:
+    """The real CLI (bundled with claude-agent-sdk) when credentials are set, else the fake one."""
+    from cloutagent.settings import get_settings
+
+    settings = get_settings()
+    if settings.claude_cli_path:
+        return settings.claude_cli_path
+    if settings.has_claude_credentials:
+        return ""
+    fake = shutil.which("cloutagent-fake-claude") or str(Path(sys.executable).with_name("cloutagent-fake-claude"))
+    return fake
+
+
 def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
@@ -150,6 +167,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    AWS (moto)      {ready['awsEndpointUrl']}",
         f"    dev tenant      {ready['tenantId']}  (you are its owner)",
         f"    dev API key     {ready['apiKey']}",
+        f"    Claude          {ready['claude']}",
         "",
         f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
         "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",

@@ -82,3 +82,21 @@ class PageRequest(ActionData):
     projectId: ProjectId
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200)
+
+
+class ExecuteOptions(ActionData):
+    maxTokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    maxCostUsd: float | None = Field(default=None, gt=0, le=10_000)
+    timeoutSeconds: int | None = Field(default=None, ge=5, le=14_400)
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class Execute(ActionData):
+    projectId: ProjectId
+    prompt: str = Field(min_length=1, max_length=100_000)
+    options: ExecuteOptions = Field(default_factory=ExecuteOptions)
+
+
+class ExecutionRef(ActionData):
+    projectId: ProjectId
+    executionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")

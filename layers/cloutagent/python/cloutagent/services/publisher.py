@@ -10,10 +10,7 @@ from cloutagent.services.fanout import Fanout
 
 
 class EventLogPort(Protocol):
-    def append(
-        self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], *,
-        last_seq: int | None = None, set_fields: dict[str, Any] | None = None,
-    ) -> list[Event]: ...
+    def append(self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], **options: Any) -> list[Event]: ...
 
 
 def to_frame(event: Event) -> dict[str, Any]:
@@ -25,11 +22,9 @@ class Publisher:
         self.log = log
         self.fanout = fanout
 
-    def publish(
-        self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], *,
-        last_seq: int | None = None, set_fields: dict[str, Any] | None = None,
-    ) -> list[Event]:
-        stored = self.log.append(tenant_id, project_id, events, last_seq=last_seq, set_fields=set_fields)
+    def publish(self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], **options: Any) -> list[Event]:
+        """Append (options: last_seq, set_fields, expect, extra_ops — see the event log), then broadcast."""
+        stored = self.log.append(tenant_id, project_id, events, **options)
         self.broadcast(tenant_id, project_id, stored)
         return stored
 

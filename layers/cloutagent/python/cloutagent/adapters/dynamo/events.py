@@ -22,6 +22,14 @@ class SeqConflict(Exception):
     """Someone else appended first; re-read lastSeq and try again."""
 
 
+class ExpectationFailed(Exception):
+    """The project is not in the state the caller required (e.g. not idle)."""
+
+    def __init__(self, project_item: dict[str, Any]):
+        super().__init__("project state changed")
+        self.project_item = project_item
+
+
 class DynamoEventLog:
     def __init__(self, table: Table, retention_days: int):
         self.table = table
@@ -35,32 +43,48 @@ class DynamoEventLog:
         *,
         last_seq: int | None = None,
         set_fields: dict[str, Any] | None = None,
+        expect: dict[str, Any] | None = None,
+        extra_ops: list[dict[str, Any]] | None = None,
     ) -> list[Event]:
-        """Store events with the next seq numbers; ``set_fields`` change the project atomically."""
+        """Store events with the next seq numbers, all or nothing per transaction.
+
+        ``set_fields`` change the project in the same transaction, ``expect`` are project fields
+        that must hold (else ExpectationFailed), ``extra_ops`` are more writes to include (e.g.
+        the execution record) — so a state change and the events announcing it cannot diverge.
+        """
         stored: list[Event] = []
         for batch in _batches(events):
-            stored += self._append_batch(tenant_id, project_id, batch, last_seq, set_fields)
-            last_seq, set_fields = stored[-1].seq, None
+            stored += self._append_batch(tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops)
+            last_seq, set_fields, expect, extra_ops = stored[-1].seq, None, None, None
         return stored
 
-    def _append_batch(self, tenant_id, project_id, batch, last_seq, set_fields) -> list[Event]:
+    def _append_batch(self, tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops) -> list[Event]:
         for _ in range(MAX_ATTEMPTS):
             if last_seq is None:
-                last_seq = self.last_seq(tenant_id, project_id)
+                last_seq = self._read_checked(tenant_id, project_id, expect)
             try:
-                return self._try_append(tenant_id, project_id, batch, last_seq, set_fields)
+                return self._try_append(tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops)
             except SeqConflict:
                 last_seq = None
         raise RuntimeError("could not append events: too much contention")
 
-    def _try_append(self, tenant_id, project_id, batch, last_seq, set_fields) -> list[Event]:
+    def _read_checked(self, tenant_id: str, project_id: str, expect: dict[str, Any] | None) -> int:
+        item = self.table.get(keys.tenant_pk(tenant_id), keys.project_sk(project_id))
+        if item is None:
+            raise ProjectNotFound()
+        if expect and any(item.get(k) != v for k, v in expect.items()):
+            raise ExpectationFailed(item)
+        return int(item.get("lastSeq", 0))
+
+    def _try_append(self, tenant_id, project_id, batch, last_seq, set_fields, expect=None, extra_ops=None) -> list[Event]:
         ts = now_iso()
         events = [
             Event(project_id=project_id, seq=last_seq + i + 1, event=name, ts=ts, data=data)
             for i, (name, data) in enumerate(batch)
         ]
-        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_fields)]
+        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_fields, expect)]
         ops += [{"Put": {"Item": self._event_item(tenant_id, e)}} for e in events]
+        ops += [{k: {**v} for k, v in op.items()} for op in extra_ops or []]
         try:
             self.table.transact(ops)
         except Exception as exc:  # botocore ClientError, without importing botocore eagerly
@@ -74,7 +98,7 @@ class DynamoEventLog:
             raise
         return events
 
-    def _counter_update(self, tenant_id, project_id, old, new, ts, set_fields) -> dict[str, Any]:
+    def _counter_update(self, tenant_id, project_id, old, new, ts, set_fields, expect=None) -> dict[str, Any]:
         names = {"#ls": "lastSeq", "#ua": "updatedAt"}
         values = {":old": to_attr(old), ":new": to_attr(new), ":ts": to_attr(ts)}
         sets = ["#ls = :new", "#ua = :ts"]
@@ -82,11 +106,16 @@ class DynamoEventLog:
             names[f"#f{i}"] = field
             values[f":v{i}"] = to_attr(value)
             sets.append(f"#f{i} = :v{i}")
+        conditions = ["#ls = :old"]
+        for i, (field, value) in enumerate((expect or {}).items()):
+            names[f"#e{i}"] = field
+            values[f":x{i}"] = to_attr(value)
+            conditions.append(f"#e{i} = :x{i}")
         return {
             "Update": {
                 "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.project_sk(project_id)}},
                 "UpdateExpression": "SET " + ", ".join(sets),
-                "ConditionExpression": "#ls = :old",
+                "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
@@ -106,10 +135,7 @@ class DynamoEventLog:
         )
 
     def last_seq(self, tenant_id: str, project_id: str) -> int:
-        item = self.table.get(keys.tenant_pk(tenant_id), keys.project_sk(project_id))
-        if item is None:
-            raise ProjectNotFound()
-        return int(item.get("lastSeq", 0))
+        return self._read_checked(tenant_id, project_id, None)
 
     def read(
         self,

@@ -1,0 +1,5 @@
+import sys
+
+from cloutagent_executor.main import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""From agent messages to stored, broadcast events: batched, ordered, retried, never lost.
+
+One consumer drains the queue, so events keep the order the agent produced them. A batch is
+whatever arrived while the previous one was being written (plus a short linger), so a burst costs
+one DynamoDB transaction and one subscriber query per batch, and a trickle still goes out at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+from cloutagent.observability import logger
+
+MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
+LINGER_SECONDS = 0.01
+MAX_STORE_ATTEMPTS = 8
+MAX_EVENT_TEXT_CHARS = 250_000  # DynamoDB items stop at 400 KB; longer texts become parts
+
+_STOP = object()
+
+
+def split_oversized(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A text longer than one item can hold becomes several messages marked part/parts."""
+    text = data.get("text")
+    if not isinstance(text, str) or len(text) <= MAX_EVENT_TEXT_CHARS:
+        return [data]
+    pieces = [text[i : i + MAX_EVENT_TEXT_CHARS] for i in range(0, len(text), MAX_EVENT_TEXT_CHARS)]
+    return [{**data, "text": p, "part": i + 1, "parts": len(pieces)} for i, p in enumerate(pieces)]
+
+
+class EventRelay:
+    def __init__(self, publisher: Any, tenant_id: str, project_id: str, execution_id: str):
+        self.publisher = publisher
+        self.tenant_id = tenant_id
+        self.project_id = project_id
+        self.execution_id = execution_id
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.last_seq: int | None = None
+        self.failed: Exception | None = None
+        self.stored = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> "EventRelay":
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def push(self, data: dict[str, Any]) -> None:
+        for part in split_oversized(data):
+            self.queue.put_nowait(("execution.message", {"executionId": self.execution_id, **part}))
+
+    async def close(self) -> None:
+        self.queue.put_nowait(_STOP)
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self.queue.get()
+            if first is _STOP:
+                return
+            batch, stopping = await self._collect(first)
+            await self._store(batch)
+
+    async def _collect(self, first: Any) -> tuple[list, bool]:
+        batch = [first]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER_SECONDS
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    async def _store(self, batch: list) -> None:
+        for attempt in range(MAX_STORE_ATTEMPTS):
+            try:
+                events = await asyncio.to_thread(
+                    self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq
+                )
+                self.last_seq = events[-1].seq
+                self.stored += len(events)
+                return
+            except Exception as exc:  # throttling beyond botocore's retries, a blip: keep order, retry
+                self.last_seq = None
+                logger.warning("storing events failed; retrying", extra={"attempt": attempt + 1, "error": type(exc).__name__})
+                self.failed = exc
+                await asyncio.sleep(min(0.1 * 2**attempt, 5.0) * (0.5 + random.random()))
+        logger.error("giving up on an event batch", extra={"events": len(batch), "bytes": len(json.dumps(batch))})
+        raise RuntimeError("events could not be stored")

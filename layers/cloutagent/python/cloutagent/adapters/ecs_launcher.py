@@ -1,0 +1,53 @@
+"""Starting and stopping executor tasks on ECS Fargate.
+
+Overrides carry ids only (ECS caps them at 8 KB): the executor reads the prompt and the
+project's configuration from DynamoDB itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent.domain.executions import Execution
+
+
+class LaunchFailed(Exception):
+    pass
+
+
+def execution_environment(execution: Execution) -> list[dict[str, str]]:
+    return [
+        {"name": "CLOUTAGENT_TENANT_ID", "value": execution.tenant_id},
+        {"name": "CLOUTAGENT_PROJECT_ID", "value": execution.project_id},
+        {"name": "CLOUTAGENT_EXECUTION_ID", "value": execution.execution_id},
+    ]
+
+
+class EcsLauncher:
+    def __init__(self, client: Any, settings: Any):
+        self.client = client
+        self.settings = settings
+
+    def launch(self, execution: Execution) -> str:
+        s = self.settings
+        response = self.client.run_task(
+            cluster=s.ecs_cluster,
+            taskDefinition=s.task_definition,
+            launchType="FARGATE",
+            count=1,
+            startedBy=execution.execution_id[:36],
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": [x for x in s.subnets.split(",") if x],
+                "securityGroups": [x for x in s.security_groups.split(",") if x],
+                "assignPublicIp": "DISABLED",
+            }},
+            overrides={"containerOverrides": [{"name": s.task_container_name, "environment": execution_environment(execution)}]},
+            tags=[{"key": "tenantId", "value": execution.tenant_id}, {"key": "executionId", "value": execution.execution_id}],
+        )
+        if response.get("failures") or not response.get("tasks"):
+            reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", []))
+            raise LaunchFailed(reasons or "no task started")
+        return response["tasks"][0]["taskArn"]
+
+    def stop(self, handle: str, reason: str) -> None:
+        self.client.stop_task(cluster=self.settings.ecs_cluster, task=handle, reason=reason[:255])

@@ -1,0 +1,86 @@
+"""Executions: the run state machine and the limits a run gets.
+
+Project state      idle -> starting -> running -> (cancelling) -> idle
+Execution status   starting -> running -> completed | failed | cancelled | timeout | budget_exceeded
+
+At most one execution per project is ever not finished: the project item holds it
+(``executionId``) and every transition is a conditional write on that item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cloutagent.domain.models import DomainModel, Limits, Project
+
+ExecutionStatus = Literal["starting", "running", "cancelling", "completed", "failed", "cancelled", "timeout", "budget_exceeded"]
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "timeout", "budget_exceeded"})
+ACTIVE_PROJECT_STATES = ("starting", "running", "cancelling")
+DEFAULT_TIMEOUT_SECONDS = 900
+
+
+class Usage(DomainModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+class Execution(DomainModel):
+    tenant_id: str
+    project_id: str
+    execution_id: str
+    status: ExecutionStatus = "starting"
+    prompt: str
+    model: str | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    created_by: str
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    duration_ms: int | None = None
+    num_turns: int | None = None
+    session_id: str | None = None
+    error: str | None = None
+    handle: str | None = None  # ECS task ARN or local process id; internal
+
+    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().to_wire(exclude={"tenant_id", "handle"} | (exclude or set()))
+
+    def summary(self) -> dict[str, Any]:
+        return self.to_wire(exclude={"prompt"}) | {"promptPreview": self.prompt[:200]}
+
+
+class Outcome(DomainModel):
+    """How a run ended, as the executor (or the crash detector) reports it."""
+
+    status: Literal["completed", "failed", "cancelled", "timeout", "budget_exceeded"]
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    duration_ms: int = 0
+    num_turns: int = 0
+    session_id: str | None = None
+    error: str | None = Field(default=None, max_length=2_000)
+
+    def finished_event(self, execution_id: str) -> dict[str, Any]:
+        data = {"executionId": execution_id, **self.to_wire()}
+        if self.error is None:
+            data.pop("error")
+        return data
+
+
+def effective_limits(project: Project, options: Any) -> dict[str, Any]:
+    """An execution's options override the project's defaults."""
+    limits: Limits = project.limits
+    return {
+        "model": options.model or project.agent.model,
+        "max_tokens": options.maxTokens or limits.max_tokens,
+        "max_cost_usd": options.maxCostUsd or limits.max_cost_usd,
+        "timeout_seconds": options.timeoutSeconds or limits.timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
+    }

@@ -1,0 +1,149 @@
+"""Execution use cases: start, kill, new session, inspect; and the transitions the executor and
+the crash detectors drive. Every transition is one conditional transaction with its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent.adapters.dynamo.events import ExpectationFailed
+from cloutagent.domain.executions import Execution, Outcome, effective_limits
+from cloutagent.domain.identity import Identity
+from cloutagent.errors import Conflict, ProjectBusy
+from cloutagent.ids import new_id, now_iso
+from cloutagent.observability import logger
+from cloutagent.protocol.actions import Execute
+from cloutagent.services.publisher import Publisher
+
+
+class ExecutionService:
+    def __init__(self, projects: Any, executions: Any, publisher: Publisher, launcher: Any, limits: Any = None):
+        self.projects = projects
+        self.executions = executions
+        self.publisher = publisher
+        self.launcher = launcher
+        self.limits = limits  # the license manager, when billing is wired in
+
+    # -- client actions --------------------------------------------------------------------------
+    def start(self, identity: Identity, data: Execute) -> Execution:
+        project = self.projects.get(identity.tenant_id, data.projectId)
+        if project.state != "idle":
+            raise ProjectBusy()
+        limits = effective_limits(project, data.options)
+        if self.limits is not None:
+            limits = self.limits.check_execute(identity.tenant_id, limits)
+        execution = Execution(
+            tenant_id=identity.tenant_id, project_id=project.project_id, execution_id=new_id("x_"),
+            prompt=data.prompt, created_by=identity.user_id, created_at=now_iso(), **limits,
+        )
+        try:
+            self.publisher.publish(
+                identity.tenant_id, project.project_id,
+                [("project.state", {"state": "starting", "executionId": execution.execution_id})],
+                last_seq=project.last_seq, set_fields={"state": "starting", "executionId": execution.execution_id},
+                expect={"state": "idle"}, extra_ops=[self.executions.put_op(execution)],
+            )
+        except ExpectationFailed as exc:
+            raise ProjectBusy() from exc
+        self._launch(execution)
+        return execution
+
+    def _launch(self, execution: Execution) -> None:
+        try:
+            handle = self.launcher.launch(execution)
+        except Exception as exc:
+            logger.exception("executor launch failed", extra={"execution_id": execution.execution_id})
+            self.finish(execution, Outcome(status="failed", error=f"The executor could not be started ({type(exc).__name__})"))
+            return
+        self.executions.set_handle(execution, handle)
+
+    def kill(self, identity: Identity, project_id: str) -> dict[str, Any]:
+        project = self.projects.get(identity.tenant_id, project_id)
+        if project.state == "idle" or not project.execution_id:
+            raise Conflict("Nothing is running in this project")
+        execution = self.executions.get(identity.tenant_id, project_id, project.execution_id)
+        if project.state != "cancelling":
+            try:
+                self.publisher.publish(
+                    identity.tenant_id, project_id,
+                    [("project.state", {"state": "cancelling", "executionId": execution.execution_id, "by": identity.user_id})],
+                    last_seq=project.last_seq, set_fields={"state": "cancelling"},
+                    expect={"executionId": execution.execution_id, "state": project.state},
+                    extra_ops=[self.executions.status_op(execution, "cancelling")],
+                )
+            except ExpectationFailed as exc:
+                raise Conflict("The execution finished meanwhile") from exc
+        if execution.handle:
+            self.launcher.stop(execution.handle, f"killed by {identity.user_id}")
+        return {"executionId": execution.execution_id, "status": "cancelling"}
+
+    def new_session(self, identity: Identity, project_id: str) -> dict[str, Any]:
+        project = self.projects.get(identity.tenant_id, project_id)
+        if project.state != "idle":
+            raise ProjectBusy("Wait for the running execution to finish, or kill it, first")
+        try:
+            self.publisher.publish(
+                identity.tenant_id, project_id,
+                [("project.updated", {"changed": ["sessionId"], "sessionId": None, "by": identity.user_id})],
+                last_seq=project.last_seq, set_fields={"sessionId": None}, expect={"state": "idle"},
+            )
+        except ExpectationFailed as exc:
+            raise ProjectBusy() from exc
+        return {"projectId": project_id, "sessionId": None}
+
+    def get(self, identity: Identity, project_id: str, execution_id: str) -> Execution:
+        self.projects.get(identity.tenant_id, project_id)  # another tenant's project: not found
+        return self.executions.get(identity.tenant_id, project_id, execution_id)
+
+    def list(self, identity: Identity, project_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        self.projects.get(identity.tenant_id, project_id)
+        executions, next_cursor = self.executions.list(identity.tenant_id, project_id, limit, cursor)
+        return {"executions": [e.summary() for e in executions], "nextCursor": next_cursor}
+
+    # -- transitions driven by the executor and crash detectors ------------------------------------
+    def mark_running(self, execution: Execution) -> bool:
+        """starting -> running; False if it was cancelled (or finished) before it began."""
+        try:
+            self.publisher.publish(
+                execution.tenant_id, execution.project_id,
+                [("execution.started", {"executionId": execution.execution_id, "model": execution.model,
+                                        "promptPreview": execution.prompt[:200]}),
+                 ("project.state", {"state": "running", "executionId": execution.execution_id})],
+                set_fields={"state": "running"}, expect={"executionId": execution.execution_id, "state": "starting"},
+                extra_ops=[self.executions.status_op(execution, "running", startedAt=now_iso())],
+            )
+        except ExpectationFailed:
+            return False
+        return True
+
+    def finish(self, execution: Execution, outcome: Outcome) -> bool:
+        """Close an execution once: idempotent, so the executor, the launcher and the task-state
+        rule may all report the same end and only the first one counts."""
+        fields: dict[str, Any] = {"state": "idle", "executionId": None}
+        if outcome.session_id:
+            fields["sessionId"] = outcome.session_id
+        try:
+            self.publisher.publish(
+                execution.tenant_id, execution.project_id,
+                [("execution.finished", outcome.finished_event(execution.execution_id)),
+                 ("project.state", {"state": "idle", "executionId": execution.execution_id})],
+                set_fields=fields, expect={"executionId": execution.execution_id},
+                extra_ops=[self.executions.finish_op(execution, outcome, now_iso())],
+            )
+        except ExpectationFailed:
+            return False
+        if self.limits is not None:
+            self.limits.record_execution_cost(execution, outcome)
+        return True
+
+    def finish_if_unfinished(self, tenant_id: str, project_id: str, execution_id: str, reason: str) -> bool:
+        """The run died without reporting (crash, OOM, lost process): close it as failed."""
+        try:
+            project = self.projects.get(tenant_id, project_id)
+        except Exception:
+            return False
+        if project.execution_id != execution_id:
+            return False
+        execution = self.executions.get(tenant_id, project_id, execution_id)
+        status = "cancelled" if project.state == "cancelling" else "failed"
+        logger.warning("finishing an execution that did not report", extra={"execution_id": execution_id, "reason": reason})
+        return self.finish(execution, Outcome(status=status, error=reason))
