@@ -6,7 +6,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from .fake_directives import Directive, parse_directives
 from .pricing import cost_usd, price_for
@@ -52,7 +52,7 @@ class Plan:
 class PlanContext:
     model: str
     tools: list[str]
-    env_names: frozenset[str]
+    env: Mapping[str, str]
     resumed_entries: int | None = None
 
 
@@ -125,9 +125,15 @@ def _env(plan: Plan, directive: Directive, context: PlanContext) -> None:
     if not _ENV_NAME.match(name):
         text = f"{name!r} is not a valid environment variable name."
     else:
-        state = "is set" if name in context.env_names else "is not set"
-        text = f"Environment variable {name} {state}."
+        text = f"Environment variable {name} {_env_state(context.env.get(name))}."
     plan.steps.append(Step([text_block(text)], usage(15)))
+
+
+def _env_state(value: str | None) -> str:
+    # Whether it is there, never what it is.
+    if value is None:
+        return "is not set"
+    return "is set" if value else "is set but empty"
 
 
 def _sleep(plan: Plan, directive: Directive, context: PlanContext) -> None:
@@ -160,6 +166,9 @@ _DEFAULT_TOOL_CALLS = {
 }
 
 
+_LATENCY_S = 0.02  # enough for a non-zero duration, little enough to keep tests fast
+
+
 def _default_reply(context: PlanContext) -> list[Step]:
     opening = "I'll take a look at the project first."
     if context.resumed_entries is not None:
@@ -167,12 +176,15 @@ def _default_reply(context: PlanContext) -> list[Step]:
     closing = "The project has a README, a src directory and tests. What should I do next?"
     tool = next((name for name in _DEFAULT_TOOL_CALLS if name in context.tools), None)
     if tool is None:
-        return [Step([text_block(opening + " " + closing)], usage(60, cache_write=1200, cache_read=11_000))]
+        return [Step([text_block(opening + " " + closing)], usage(60, cache_write=1200, cache_read=11_000),
+                     delay_s=_LATENCY_S)]
     tool_input, output = _DEFAULT_TOOL_CALLS[tool]
     tool_use_id = new_id("toolu_")
     first = Step([text_block(opening), tool_use_block(tool_use_id, tool, tool_input)],
-                 usage(85, cache_write=1200, cache_read=11_000), tool=ToolRun(tool_use_id, output))
-    second = Step([text_block(closing)], usage(40, input_tokens=6, cache_write=240, cache_read=12_200))
+                 usage(85, cache_write=1200, cache_read=11_000), delay_s=_LATENCY_S,
+                 tool=ToolRun(tool_use_id, output))
+    second = Step([text_block(closing)], usage(40, input_tokens=6, cache_write=240, cache_read=12_200),
+                  delay_s=_LATENCY_S)
     return [first, second]
 
 

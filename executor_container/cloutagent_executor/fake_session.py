@@ -33,7 +33,7 @@ class Transcript:
     """Where this session's transcript lives and the uuid the next entry hangs from."""
 
     path: Path
-    entries: int = 0
+    earlier_entries: int = 0  # what a resume found on disk
     last_uuid: str | None = None
 
     @classmethod
@@ -53,7 +53,7 @@ class Transcript:
             return
         for line in self.path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                self.entries += 1
+                self.earlier_entries += 1
                 self.last_uuid = json.loads(line).get("uuid") or self.last_uuid
 
 
@@ -64,7 +64,7 @@ class FakeSession:
     model: str
     tools: list[str]
     permission_mode: str
-    env_names: frozenset[str]
+    env: Mapping[str, str]
     output: Output
     max_turns: int | None = None
     max_budget_usd: float | None = None
@@ -82,22 +82,20 @@ class FakeSession:
     def record(self, frame: dict) -> None:
         """Add a conversation frame to the transcript, mirrored to the SDK with --session-mirror."""
         if self.mirror and self.transcript is not None and frame["type"] in ("user", "assistant"):
-            self._mirror(frame)
+            self._mirror(self.transcript, frame)
 
     def state(self, state: str) -> None:
         if self.reports_state:
             self.output.send(session_state_frame(self, state))
 
     def plan_context(self) -> PlanContext:
-        resumed = self.transcript.entries if self.resumed and self.transcript else None
-        return PlanContext(self.model, self.tools, self.env_names, resumed)
+        resumed = self.transcript.earlier_entries if self.resumed and self.transcript else None
+        return PlanContext(self.model, self.tools, self.env, resumed)
 
-    def _mirror(self, frame: dict) -> None:
-        assert self.transcript is not None
-        entry = transcript_entry(self, frame, self.transcript.last_uuid)
-        self.transcript.last_uuid, self.transcript.entries = entry["uuid"], self.transcript.entries + 1
-        self.output.send({"type": "transcript_mirror", "filePath": str(self.transcript.path),
-                          "entries": [entry]})
+    def _mirror(self, transcript: Transcript, frame: dict) -> None:
+        entry = transcript_entry(self, frame, transcript.last_uuid)
+        transcript.last_uuid = entry["uuid"]
+        self.output.send({"type": "transcript_mirror", "filePath": str(transcript.path), "entries": [entry]})
 
 
 def start_session(args: CliArgs, env: Mapping[str, str], cwd: str, output: Output) -> FakeSession:
@@ -108,7 +106,7 @@ def start_session(args: CliArgs, env: Mapping[str, str], cwd: str, output: Outpu
     session = FakeSession(
         session_id=session_id, cwd=cwd, model=args.value("--model") or DEFAULT_MODEL,
         tools=_tools(args), permission_mode=args.value("--permission-mode") or "default",
-        env_names=frozenset(env), output=output, max_turns=args.number("--max-turns"),
+        env=env, output=output, max_turns=args.number("--max-turns"),
         max_budget_usd=args.number("--max-budget-usd", float),
         reports_state=env.get("CLAUDE_CODE_SDK_READS_SESSION_STATE") == "1",
         mirror=args.has("--session-mirror"), replay_user_messages=args.has("--replay-user-messages"),

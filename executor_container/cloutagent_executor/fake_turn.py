@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .fake_control import TurnControl
 from .fake_frames import USAGE_KEYS, assistant_frame, init_frame, result_frame, tool_result_block, user_frame
-from .fake_plan import Plan, Step, build_plan, new_id
+from .fake_plan import Plan, Step, ToolRun, build_plan, new_id
 from .fake_session import FakeSession
 from .pricing import cost_usd
 
@@ -80,7 +80,7 @@ def _play(plan: Plan, session: FakeSession, control: TurnControl, tally: Tally) 
         _emit_call(session, step, tally)
         if plan.crash_code is not None:
             _crash(plan.crash_code)
-        if step.tool is not None and (stopped := _run_tool(session, control, step)):
+        if step.tool is not None and (stopped := _run_tool(session, control, step.tool)):
             return stopped
         if plan.enforce_cli_budget and _over_budget(session, tally):
             return _error("error_max_budget_usd", "max_budget", f"Reached maximum budget (${session.max_budget_usd})")
@@ -96,15 +96,14 @@ def _emit_call(session: FakeSession, step: Step, tally: Tally) -> None:
     tally.add(session.model, step)
 
 
-def _run_tool(session: FakeSession, control: TurnControl, step: Step) -> Ending | None:
-    assert step.tool is not None
-    control.pause(step.tool.busy_seconds)
+def _run_tool(session: FakeSession, control: TurnControl, tool: ToolRun) -> Ending | None:
+    control.pause(tool.busy_seconds)
     if control.interrupted:
-        block = tool_result_block(step.tool.tool_use_id, "Interrupted by user", True)
+        block = tool_result_block(tool.tool_use_id, "Interrupted by user", True)
         session.send(user_frame(session, [block], "Error: Interrupted by user"))
         return _interrupted(session, "[Request interrupted by user for tool use]", "aborted_tools")
-    block = tool_result_block(step.tool.tool_use_id, step.tool.output, False)
-    session.send(user_frame(session, [block], {"stdout": step.tool.output, "stderr": "", "interrupted": False}))
+    block = tool_result_block(tool.tool_use_id, tool.output, False)
+    session.send(user_frame(session, [block], {"stdout": tool.output, "stderr": "", "interrupted": False}))
     return None
 
 

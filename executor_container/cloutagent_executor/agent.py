@@ -1,0 +1,28 @@
+"""The executor's agent-facing half: run one Claude Code turn and report how it went."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from .agent_run import AgentRun, OnMessage
+from .models import AgentOutcome, AgentRequest
+from .outcome import build_outcome
+
+__all__ = ["AgentOutcome", "AgentRequest", "run_agent"]
+
+
+async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event) -> AgentOutcome:
+    """Run the request's prompt to an outcome; failures become a ``failed`` outcome, not exceptions.
+
+    Every SDK message reaches ``on_message`` as normalized event data (secret values masked).
+    Setting ``cancel`` interrupts the agent and yields ``cancelled`` with the cost spent so far.
+    """
+    started = time.monotonic()
+    run = AgentRun(request, on_message, cancel)
+    try:
+        await run.execute()
+    except Exception as error:  # noqa: BLE001 - a run ends in an outcome, never an exception
+        run.record_failure(error)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return build_outcome(run.state, duration_ms, request.resume_session_id)

@@ -1,0 +1,178 @@
+"""run_agent driving the fake claude through the real claude-agent-sdk, one directive at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from cloutagent_executor.agent import AgentOutcome
+
+USAGE_KEYS = {"inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"}
+
+
+async def test_plain_prompt_completes_with_one_tool_use(agent):
+    # GIVEN a prompt with no directive
+    # WHEN the agent runs it
+    outcome = await agent.run("What is in this project?")
+    # THEN it completes with a realistic conversation: init, text, tool use, tool result, text
+    assert outcome.status == "completed" and outcome.error is None
+    assert [m["kind"] for m in agent.messages] == ["system", "text", "tool_use", "tool_result", "text", "result"]
+    tool_use, tool_result = agent.kinds("tool_use")[0], agent.kinds("tool_result")[0]
+    assert tool_result["toolUseId"] == tool_use["toolUseId"] and tool_result["isError"] is False
+    assert set(outcome.usage) == USAGE_KEYS and outcome.usage["outputTokens"] > 0
+    assert outcome.cost_usd > 0 and outcome.num_turns == 2 and outcome.duration_ms > 0
+    assert outcome.session_id == agent.messages[0]["sessionId"]
+    json.dumps(agent.messages)  # every message is event-ready
+
+
+async def test_stream_arrives_complete_and_in_order(agent):
+    # GIVEN a prompt asking for 50 streamed messages
+    # WHEN the agent runs it
+    outcome = await agent.run("[fake:stream n=50 delay_ms=20]")
+    # THEN all 50 arrive, in order
+    assert outcome.status == "completed"
+    assert agent.texts() == [f"Streaming message {i} of 50." for i in range(1, 51)]
+
+
+async def test_error_result_fails_the_run(agent):
+    # GIVEN a CLI that ends the turn with an error result
+    outcome = await agent.run("[fake:error]")
+    # THEN the run failed with the CLI's short reason
+    assert outcome.status == "failed"
+    assert outcome.error == "Simulated error requested by [fake:error]"
+
+
+async def test_cancel_interrupts_a_busy_agent_and_keeps_its_cost(agent):
+    # GIVEN an agent busy in a 30 s tool call
+    run = asyncio.create_task(agent.run("[fake:sleep seconds=30]"))
+    await _wait_for(lambda: agent.kinds("tool_use"))
+    # WHEN the executor cancels it
+    started = time.monotonic()
+    agent.cancel.set()
+    outcome = await run
+    # THEN the run stops within a couple of seconds as cancelled, with the cost spent so far
+    assert time.monotonic() - started < 3
+    assert outcome.status == "cancelled" and outcome.cost_usd > 0
+    assert "[Request interrupted by user for tool use]" in agent.texts()
+
+
+async def test_timeout_interrupts_the_agent(agent):
+    # GIVEN a run limited to 1 s and an agent that would take 30 s
+    started = time.monotonic()
+    outcome = await agent.run("[fake:sleep seconds=30]", timeout_seconds=1)
+    # THEN it ends as timeout shortly after the deadline
+    assert outcome.status == "timeout"
+    assert 1 <= time.monotonic() - started < 4
+
+
+async def test_cost_over_the_limit_is_budget_exceeded(agent):
+    # GIVEN a 0.20 USD limit and an agent that would spend 0.50
+    outcome = await agent.run("[fake:cost usd=0.50]", max_cost_usd=0.20)
+    # THEN the run stops as budget_exceeded before spending it all
+    assert outcome.status == "budget_exceeded"
+    assert 0.20 < outcome.cost_usd < 0.50
+
+
+async def test_own_cost_check_stops_a_cli_that_ignores_its_budget(agent):
+    # GIVEN a CLI that does not enforce --max-budget-usd
+    outcome = await agent.run("[fake:cost usd=0.50 cli_budget=off]", max_cost_usd=0.20)
+    # THEN the executor's streaming check interrupts it
+    assert outcome.status == "budget_exceeded" and outcome.error.startswith("maxCostUsd 0.20 exceeded")
+    assert len([t for t in agent.texts() if t.startswith("Cost chunk")]) < 5
+
+
+async def test_cost_without_a_limit_is_reported_exactly(agent):
+    outcome = await agent.run("[fake:cost usd=0.50]")
+    assert outcome.status == "completed" and outcome.cost_usd == pytest.approx(0.50)
+
+
+async def test_tokens_over_max_tokens_is_budget_exceeded(agent):
+    # GIVEN a 20k token cap and an agent streaming 50k output tokens
+    outcome = await agent.run("[fake:tokens n=50000]", max_tokens=20_000)
+    # THEN it is interrupted mid-stream
+    assert outcome.status == "budget_exceeded" and "maxTokens" in outcome.error
+    assert 20_000 <= outcome.usage["outputTokens"] < 50_000
+
+
+async def test_big_text_arrives_whole(agent):
+    outcome = await agent.run("[fake:big bytes=200000]")
+    assert outcome.status == "completed"
+    assert [len(text) for text in agent.texts()] == [200_000]
+
+
+async def test_crash_without_result_fails(agent):
+    # GIVEN a CLI that dies mid-stream
+    outcome = await agent.run("[fake:crash]")
+    # THEN the run failed, with a short error and no stack trace
+    assert outcome.status == "failed"
+    assert outcome.error == "Claude Code exited with code 3 before finishing"
+
+
+async def test_env_reports_presence_never_values(agent, monkeypatch):
+    # GIVEN a project secret, and a variable nobody set
+    monkeypatch.delenv("CLOUTAGENT_TEST_UNSET", raising=False)
+    secret = "sup3r-s3cret-value"
+    # WHEN the agent is asked about both
+    outcome = await agent.run(
+        "[fake:env name=CLOUTAGENT_TEST_SECRET] [fake:env name=CLOUTAGENT_TEST_UNSET]",
+        env={"CLOUTAGENT_TEST_SECRET": secret},
+    )
+    # THEN it reports which is set, and the value is nowhere in what it emitted
+    assert outcome.status == "completed"
+    assert agent.texts() == ["Environment variable CLOUTAGENT_TEST_SECRET is set.",
+                             "Environment variable CLOUTAGENT_TEST_UNSET is not set."]
+    assert secret not in json.dumps(agent.messages) and secret not in repr(outcome)
+
+
+async def test_task_role_credentials_are_hidden_from_the_agent(agent, monkeypatch):
+    # GIVEN an executor running with ECS task-role credentials
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc")
+    # WHEN the agent looks
+    await agent.run("[fake:env name=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI]")
+    # THEN it finds nothing to use
+    assert agent.texts() == ["Environment variable AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is set but empty."]
+
+
+async def test_resume_reuses_the_session_id(agent):
+    # GIVEN a finished session
+    first = await agent.run("Start")
+    # WHEN a second run resumes it
+    second = await agent.run("Continue", resume_session_id=first.session_id)
+    # THEN it is the same session
+    assert second.status == "completed" and second.session_id == first.session_id
+    assert agent.messages[0]["sessionId"] == first.session_id
+
+
+async def test_max_turns_is_passed_to_the_cli(agent):
+    outcome = await agent.run("Look around", max_turns=1)
+    assert outcome.status == "failed" and outcome.error == "Reached maximum number of turns (1)"
+
+
+async def test_a_missing_cli_fails_without_raising(agent):
+    agent.cli_path = str(agent.cwd / "no-such-claude")
+    outcome = await agent.run("hello")
+    assert isinstance(outcome, AgentOutcome)
+    assert outcome.status == "failed" and outcome.error == "Claude Code CLI not found"
+
+
+async def test_a_failing_message_sink_fails_the_run(agent, fake_claude, tmp_path):
+    # GIVEN an on_message callback that breaks
+    from cloutagent_executor.agent import run_agent
+
+    async def broken(_: dict) -> None:
+        raise ConnectionError("event bus down")
+
+    # WHEN the agent runs
+    outcome = await run_agent(agent.request("hello"), broken, asyncio.Event())
+    # THEN the run fails with a short internal error, and no exception escapes
+    assert outcome.status == "failed" and outcome.error == "internal error (ConnectionError)"
+
+
+async def _wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
