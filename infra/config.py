@@ -53,6 +53,7 @@ class InfraConfig:
     require_mfa: bool
     cognito_plus_tier: bool
     retain_data: bool
+    api_gateway_account_role: bool
     bundle_dependencies: bool
     functions_root: Path
 
@@ -95,6 +96,7 @@ class InfraConfig:
             require_mfa=ctx.boolean("requireMfa", False),
             cognito_plus_tier=ctx.boolean("cognitoPlusTier", False),
             retain_data=ctx.boolean("retainData", True),
+            api_gateway_account_role=ctx.boolean("apiGatewayAccountRole", False),
             bundle_dependencies=ctx.boolean("bundleDependencies", True),
             # Relative paths are relative to the repository, not to wherever `cdk` was started.
             functions_root=root if root.is_absolute() else (REPO_ROOT / root).resolve(),

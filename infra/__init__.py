@@ -1,0 +1,1 @@
+"""AWS CDK infrastructure of cloutagent. Entry point: ``python -m infra.app`` (see cdk.json)."""

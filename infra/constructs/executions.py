@@ -1,0 +1,211 @@
+"""Where Claude Code runs: an ECS cluster and the Fargate (arm64) task definition of the executor.
+
+The image is either pulled from ECR (context executorImageTag set: CI built and pushed it) or built
+by ``cdk deploy`` from the repository root with executor_container/Dockerfile. The root, not
+executor_container/, is the build context because the image also installs the domain library from
+layers/cloutagent; ``IMAGE_CONTEXT`` lists the only paths sent to Docker. Synthesis never needs
+Docker in either mode: it only stages those files.
+
+When a task stops, ECS emits a task-state-change event; a rule sends it to the ``task_state``
+function, which finishes executions whose task died without reporting (OOM, spot reclaim, crash).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import ExecutorImage
+from infra.definitions import REPO_ROOT
+from infra.nag import acknowledge
+
+DOCKERFILE = "executor_container/Dockerfile"
+# Docker-ignore rules, last match wins: send nothing, then only what the image installs.
+IMAGE_CONTEXT = (
+    "*",
+    "!executor_container",
+    "!layers/cloutagent/python",
+    "!pyproject.toml",
+    "!README.md",
+    "**/__pycache__",
+    "**/*.pyc",
+)
+WORKSPACES_VOLUME = "workspaces"
+
+
+class Executions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: str,
+        vpc: ec2.IVpc,
+        file_system: efs.IFileSystem,
+        access_point: efs.IAccessPoint,
+        image: ExecutorImage,
+        cpu: int,
+        memory_mib: int,
+        container_name: str,
+        workspace_root: str,
+        environment: Mapping[str, str],
+        on_task_stopped: lambda_.IFunction,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        account, region = Stack.of(self).account, Stack.of(self).region
+
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            cluster_name=f"cloutagent-{stage}",
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            enable_fargate_capacity_providers=True,
+        )
+        self.task_role = iam.Role(
+            self,
+            "TaskRole",
+            description=f"cloutagent {stage} executor task (Claude Code runs)",
+            assumed_by=iam.ServicePrincipal(
+                "ecs-tasks.amazonaws.com",
+                # Confused-deputy guard: only ECS acting for this account may assume the role.
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{Stack.of(self).partition}:ecs:{region}:{account}:*"},
+                },
+            ),
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            family=f"cloutagent-{stage}-executor",
+            cpu=cpu,
+            memory_limit_mib=memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            task_role=self.task_role,
+            volumes=[
+                ecs.Volume(
+                    name=WORKSPACES_VOLUME,
+                    efs_volume_configuration=ecs.EfsVolumeConfiguration(
+                        file_system_id=file_system.file_system_id,
+                        transit_encryption="ENABLED",
+                        authorization_config=ecs.AuthorizationConfig(
+                            access_point_id=access_point.access_point_id, iam="ENABLED"
+                        ),
+                    ),
+                )
+            ],
+        )
+        task_logs = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.container = self.task_definition.add_container(
+            container_name,
+            container_name=container_name,
+            image=self._image(image),
+            essential=True,
+            environment=dict(environment),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="executor",
+                log_group=task_logs,
+                # A slow log pipe must never stall a run.
+                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+                max_buffer_size=Size.mebibytes(25),
+            ),
+            stop_timeout=Duration.seconds(60),
+        )
+        self.container.add_mount_points(
+            ecs.MountPoint(container_path=workspace_root, source_volume=WORKSPACES_VOLUME, read_only=False)
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds identifiers only (table, bucket, key ARN, URLs, stage). Credentials "
+            "come from the task role; project secrets are decrypted at run time under KMS.",
+        )
+        execution_role = self.task_definition.obtain_execution_role()
+        acknowledge(
+            execution_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only ecr:GetAuthorizationToken is granted on '*' (added by the image pull grant); it has "
+            "no resource-level form. Layer pulls are limited to the executor repository.",
+        )
+        self.execution_role = execution_role
+
+        self.task_state_dlq = sqs.Queue(
+            self,
+            "TaskStateFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.task_state_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the task-stopped rule target and the "
+            "on-failure destination of task_state (neither is recognised by cdk-nag as a DLQ).",
+        )
+        # EventBridge's DLQ only catches events it could not deliver; an invocation that keeps
+        # failing inside task_state lands here too, after Lambda's own async retries.
+        on_task_stopped.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.task_state_dlq),
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+        )
+        events.Rule(
+            self,
+            "TaskStopped",
+            description="Executor task stopped: let task_state finish the execution if it did not",
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Task State Change"],
+                detail={"clusterArn": [self.cluster.cluster_arn], "lastStatus": ["STOPPED"]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    on_task_stopped,
+                    dead_letter_queue=self.task_state_dlq,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
+        )
+
+    def _image(self, image: ExecutorImage) -> ecs.ContainerImage:
+        if image.prebuilt:
+            repository = ecr.Repository.from_repository_name(self, "Repository", image.repository_name)
+            return ecs.ContainerImage.from_ecr_repository(repository, tag=image.tag)
+        if not (REPO_ROOT / DOCKERFILE).is_file():
+            raise FileNotFoundError(
+                f"{DOCKERFILE} is missing; build it or pass -c executorImageTag=<tag> to use a pushed image"
+            )
+        return ecs.ContainerImage.from_asset(
+            str(REPO_ROOT),
+            file=DOCKERFILE,
+            platform=ecr_assets.Platform.LINUX_ARM64,
+            exclude=list(IMAGE_CONTEXT),
+            ignore_mode=IgnoreMode.DOCKER,
+        )
+
+    def task_arns(self) -> str:
+        """Every task of this cluster (task ids are random, so this is a pattern)."""
+        return Stack.of(self).format_arn(
+            service="ecs", resource="task", resource_name=f"{self.cluster.cluster_name}/*"
+        )

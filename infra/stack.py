@@ -1,0 +1,301 @@
+"""The cloutagent stack: composes the constructs and wires who may do what. Nothing else.
+
+Each function's permissions are listed in one place below (``_grant``), so a reviewer can read the
+whole access matrix top to bottom; anything not listed is denied.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import policies
+from infra.config import InfraConfig
+from infra.constructs.api_gateway_account import ApiGatewayAccount
+from infra.constructs.billing import Billing
+from infra.constructs.data import Data
+from infra.constructs.executions import Executions
+from infra.constructs.functions import METRICS_NAMESPACE, Functions
+from infra.constructs.identity import Identity
+from infra.constructs.layers import SharedLayers
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.network import Network
+from infra.constructs.websocket_api import WebSocketApi
+from infra.constructs.workspaces import Workspaces
+from infra.definitions import LAYER_ROOT, Definitions
+
+WORKSPACE_ROOT = "/mnt/workspaces"
+EXECUTOR_CONTAINER = "executor"
+SESSIONS_PREFIX = "sessions/"
+
+# Table access per function: "read" or "write" (write includes read). Absent: no table access.
+TABLE_ACCESS = {
+    "authorizer": "read",
+    "connect": "write",
+    "disconnect": "write",
+    "projects": "write",
+    "rooms": "write",
+    "access": "write",
+    "executions": "write",
+    "secrets": "write",
+    "billing": "write",
+    "stripe_webhook": "write",
+    "usage_reporter": "write",
+    "task_state": "write",
+    "post_confirmation": "write",
+}
+# Functions that find a tenant from outside it (user id / API-key hash) on the lookup index.
+LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access")
+# Functions that publish room events to connected clients.
+CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "executions", "task_state")
+# Functions that read the Stripe credentials.
+STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
+
+
+class CloutagentStack(Stack):
+    def __init__(
+        self, scope: Construct, id: str, *, config: InfraConfig, definitions: Definitions, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, description=f"cloutagent ({config.stage})", **kwargs)
+        routes = definitions.routes
+        removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        retention = logs.RetentionDays[_retention_name(config.log_retention_days)]
+
+        network = Network(
+            self, "Network", max_azs=config.max_azs, nat_gateways=config.nat_gateways,
+            log_retention=retention, removal_policy=removal,
+        )
+        data = Data(
+            self, "Data", stage=config.stage, table_definition=definitions.table,
+            sessions_expiration_days=config.sessions_expiration_days, removal_policy=removal,
+        )
+        workspaces = Workspaces(
+            self, "Workspaces", vpc=network.vpc, subnets=network.task_subnet_selection,
+            key=data.data_key, removal_policy=removal,
+        )
+        identity = Identity(
+            self, "Identity", stage=config.stage, allowed_origins=config.allowed_origins,
+            require_mfa=config.require_mfa, plus_tier=config.cognito_plus_tier, removal_policy=removal,
+        )
+        layers = SharedLayers(
+            self, "Layers", layer_root=LAYER_ROOT, bundle_dependencies=config.bundle_dependencies
+        )
+        functions = Functions(
+            self, "Functions", definitions=routes.functions.values(), code_root=config.functions_root,
+            layers=layers.all, stage=config.stage, memory_mb=config.lambda_memory_mb,
+            log_retention=retention, removal_policy=removal,
+        )
+        websocket = WebSocketApi(
+            self, "WebSocket", stage_name=config.stage, route_table=routes, functions=functions.by_name,
+            throttle_rate=config.ws_throttle_rate, throttle_burst=config.ws_throttle_burst,
+            log_retention=retention, removal_policy=removal,
+        )
+        if config.api_gateway_account_role:
+            account = ApiGatewayAccount(self, "ApiGatewayAccount")
+            websocket.stage.node.add_dependency(account)
+        billing = Billing(
+            self, "Billing", stage=config.stage,
+            webhooks=[(d, functions[d.name]) for d in routes.functions_with_trigger("http")],
+            usage_reporter=functions["usage_reporter"], table=data.table,
+            stripe_secret_name=config.stripe_secret_name,
+            throttle_rate=config.webhook_throttle_rate, throttle_burst=config.webhook_throttle_burst,
+            log_retention=retention, removal_policy=removal,
+        )
+        executions = Executions(
+            self, "Executions", stage=config.stage, vpc=network.vpc, file_system=workspaces.file_system,
+            access_point=workspaces.access_point, image=config.executor_image, cpu=config.executor_cpu,
+            memory_mib=config.executor_memory_mib, container_name=EXECUTOR_CONTAINER,
+            workspace_root=WORKSPACE_ROOT,
+            environment={
+                "CLOUTAGENT_STAGE": config.stage,
+                "CLOUTAGENT_TABLE_NAME": data.table.table_name,
+                "CLOUTAGENT_CONNECTIONS_URL": websocket.connections_url,
+                "CLOUTAGENT_KMS_KEY_ID": data.project_key.key_arn,
+                "CLOUTAGENT_SESSIONS_BUCKET": data.sessions_bucket.bucket_name,
+                "CLOUTAGENT_WORKSPACE_ROOT": WORKSPACE_ROOT,
+                "POWERTOOLS_SERVICE_NAME": "executor",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
+            on_task_stopped=functions["task_state"], log_retention=retention, removal_policy=removal,
+        )
+
+        # Cognito invokes this on confirmation; it gets no pool id in its environment (see Identity).
+        identity.user_pool.add_trigger(
+            cognito.UserPoolOperation.POST_CONFIRMATION, functions["post_confirmation"]
+        )
+        workspaces.file_system.connections.allow_default_port_from(network.executor_security_group)
+        functions.add_environment(
+            {
+                "CLOUTAGENT_USER_POOL_ID": identity.user_pool.user_pool_id,
+                "CLOUTAGENT_USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
+            },
+            except_for={"post_confirmation"},
+        )
+        functions.add_environment(
+            {
+                "CLOUTAGENT_TABLE_NAME": data.table.table_name,
+                "CLOUTAGENT_CONNECTIONS_URL": websocket.connections_url,
+                "CLOUTAGENT_KMS_KEY_ID": data.project_key.key_arn,
+                "CLOUTAGENT_SESSIONS_BUCKET": data.sessions_bucket.bucket_name,
+                "CLOUTAGENT_WORKSPACE_ROOT": WORKSPACE_ROOT,
+                "CLOUTAGENT_LAUNCHER": "ecs",
+                "CLOUTAGENT_ECS_CLUSTER": executions.cluster.cluster_arn,
+                "CLOUTAGENT_TASK_DEFINITION": executions.task_definition.task_definition_arn,
+                "CLOUTAGENT_TASK_CONTAINER_NAME": executions.container.container_name,
+                "CLOUTAGENT_SUBNETS": ",".join(network.task_subnets.subnet_ids),
+                "CLOUTAGENT_SECURITY_GROUPS": network.executor_security_group.security_group_id,
+                "CLOUTAGENT_STRIPE_SECRET_NAME": billing.stripe_secret_name,
+                "CLOUTAGENT_STRIPE_PRICES": json.dumps(dict(config.stripe_prices), sort_keys=True),
+            }
+        )
+
+        self._grant(
+            functions=functions, data=data, identity=identity, websocket=websocket,
+            billing=billing, executions=executions, workspaces=workspaces,
+        )
+
+        Monitoring(
+            self, "Monitoring", stage=config.stage, functions=functions.by_name,
+            websocket_api=websocket.api, websocket_stage=websocket.stage.stage_name,
+            webhook_api=billing.http_api,
+            dead_letter_queues={"usage-reporter": billing.usage_dlq, "task-state": executions.task_state_dlq},
+            table=data.table, cluster=executions.cluster, alarm_email=config.alarm_email,
+        )
+
+        CfnOutput(self, "WebSocketUrl", value=websocket.url, description="wss:// URL clients connect to")
+        CfnOutput(
+            self, "ConnectionsUrl", value=websocket.connections_url,
+            description="https:// API Gateway management endpoint (POST @connections)",
+        )
+        CfnOutput(
+            self, "StripeWebhookUrl", value=billing.webhook_urls["stripe_webhook"],
+            description="Endpoint to register in the Stripe dashboard",
+        )
+        CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
+
+    def _grant(
+        self,
+        *,
+        functions: Functions,
+        data: Data,
+        identity: Identity,
+        websocket: WebSocketApi,
+        billing: Billing,
+        executions: Executions,
+        workspaces: Workspaces,
+    ) -> None:
+        connections_arn = websocket.connections_arn("POST")
+        for name, access in TABLE_ACCESS.items():
+            role = functions[name].role
+            write = access == "write"
+            role.add_to_principal_policy(policies.tenant_items(data.table, write=write))
+            role.add_to_principal_policy(policies.data_key_via(data.data_key, services=["dynamodb"], write=write))
+        for name in LOOKUP_INDEX_USERS:
+            for index_name in data.lookup_index_names:
+                functions[name].role.add_to_principal_policy(policies.lookup_index(data.table, index_name))
+        for name in CONNECTION_POSTERS:
+            policies.post_to_connections(functions[name].role, connections_arn)
+        for name in STRIPE_USERS:
+            billing.stripe_secret.grant_read(functions[name])
+
+        # Member invitations create (or find) the invited user in the pool.
+        identity.user_pool.grant(functions["access"], "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
+        # Project secrets are sealed and opened under their project's encryption context only.
+        functions["secrets"].role.add_to_principal_policy(
+            policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"])
+        )
+        self._grant_launcher(functions["executions"].role, executions)
+
+        task_role = executions.task_role
+        task_role.add_to_principal_policy(policies.tenant_items(data.table, write=True))
+        task_role.add_to_principal_policy(
+            policies.data_key_via(data.data_key, services=["dynamodb", "s3"], write=True)
+        )
+        task_role.add_to_principal_policy(policies.project_key(data.project_key, actions=["kms:Decrypt"]))
+        # The executor keeps transcripts under sessions/<tenantId>/ (S3SessionStore).
+        session_objects = data.sessions_bucket.arn_for_objects(f"{SESSIONS_PREFIX}*")
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SessionObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[session_objects],
+            )
+        )
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SessionList",
+                actions=["s3:ListBucket"],
+                resources=[data.sessions_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{SESSIONS_PREFIX}*"]}},
+            )
+        )
+        policies.acknowledge_wildcard(
+            task_role,
+            session_objects,
+            "Transcript keys are created at run time under sessions/<tenantId>/; the grant is "
+            "object-level Get/Put/Delete under that prefix of the one sessions bucket.",
+        )
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WorkspaceMount",
+                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                resources=[workspaces.file_system.file_system_arn],
+                conditions={"StringEquals": {"elasticfilesystem:AccessPointArn": workspaces.access_point.access_point_arn}},
+            )
+        )
+        policies.post_to_connections(task_role, websocket.connections_arn("POST"))
+
+    def _grant_launcher(self, role: iam.IRole, executions: Executions) -> None:
+        """The executions function starts, stops and inspects executor tasks, and nothing else in ECS."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunExecutorTask",
+                actions=["ecs:RunTask"],
+                resources=[executions.task_definition.task_definition_arn],
+                conditions={"ArnEquals": {"ecs:cluster": executions.cluster.cluster_arn}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageExecutorTasks",
+                actions=["ecs:StopTask", "ecs:DescribeTasks"],
+                resources=[executions.task_arns()],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="TagExecutorTasksAtLaunch",
+                actions=["ecs:TagResource"],
+                resources=[executions.task_arns()],
+                conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            )
+        )
+        policies.acknowledge_wildcard(
+            role,
+            executions.task_arns(),
+            "Task ids are assigned by ECS at launch; the pattern covers only tasks of this stage's "
+            "executor cluster, and tagging is allowed only as part of RunTask.",
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassExecutorRoles",
+                actions=["iam:PassRole"],
+                resources=[executions.task_role.role_arn, executions.execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            )
+        )
+
+
+def _retention_name(days: int) -> str:
+    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+             60: "TWO_MONTHS", 90: "THREE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR"}
+    if days not in names:
+        raise ValueError(f"logRetentionDays must be one of {sorted(names)}")
+    return names[days]

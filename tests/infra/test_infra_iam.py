@@ -1,0 +1,183 @@
+"""Least privilege, checked on the synthesized policies rather than on the code that builds them."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.constructs.functions import WILDCARD_RESOURCE_ACTIONS
+from infra.definitions import load_definitions
+from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, TENANT_PARTITIONS
+from infra.stack import CONNECTION_POSTERS, LOOKUP_INDEX_USERS, TABLE_ACCESS
+from tests.infra.cfn import ITEM_ACTIONS, actions, as_list, function_roles, getatt, refs, statements_by_role
+
+pytestmark = pytest.mark.infra
+
+ROUTES = load_definitions().routes
+# Besides the function roles: the ECS execution role pulls the image (no resource form either).
+ALLOWED_ON_ANY_RESOURCE = WILDCARD_RESOURCE_ACTIONS | {"ecr:GetAuthorizationToken"}
+
+
+@pytest.fixture(scope="module")
+def policies(synth) -> dict[str, list[dict]]:
+    return statements_by_role(synth.resources)
+
+
+@pytest.fixture(scope="module")
+def roles(synth) -> dict[str, str]:
+    """routes.json function name -> role logical id."""
+    return function_roles(synth.resources, {name: f.handler for name, f in ROUTES.functions.items()})
+
+
+@pytest.fixture(scope="module")
+def table_id(synth) -> str:
+    (table,) = synth.of_type("AWS::DynamoDB::Table")
+    return table
+
+
+@pytest.fixture(scope="module")
+def task_role(synth) -> str:
+    (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
+    return getatt(task["Properties"]["TaskRoleArn"])[0]
+
+
+@pytest.fixture(scope="module")
+def keys(synth) -> dict[str, str]:
+    """'data' / 'projects' -> KMS key logical id (told apart by their aliases)."""
+    return {
+        alias["Properties"]["AliasName"].rsplit("-", 1)[-1]: getatt(alias["Properties"]["TargetKeyId"])[0]
+        for alias in synth.of_type("AWS::KMS::Alias").values()
+    }
+
+
+def _allows(statements: list[dict]) -> list[dict]:
+    return [s for s in statements if s["Effect"] == "Allow"]
+
+
+def _on_table(statement: dict, table_id: str) -> bool:
+    return any(getatt(r) == (table_id, "Arn") for r in as_list(statement["Resource"]))
+
+
+def test_every_function_has_a_role_of_its_own(roles):
+    assert len(set(roles.values())) == len(ROUTES.functions)
+
+
+def test_function_roles_use_no_aws_managed_policies(synth, roles):
+    for role_id in roles.values():
+        assert "ManagedPolicyArns" not in synth.resources[role_id]["Properties"]
+
+
+def test_no_role_anywhere_can_scan(policies):
+    for role_id, statements in policies.items():
+        for statement in _allows(statements):
+            granted = actions(statement)
+            assert not granted & {"dynamodb:Scan", "dynamodb:*", "*"}, f"{role_id} may scan: {granted}"
+            assert not any(a.startswith("dynamodb:PartiQL") for a in granted), f"{role_id}: PartiQL bypasses keys"
+
+
+def test_item_level_table_access_is_confined_to_tenant_partitions(policies, table_id):
+    # Every grant of item-level actions on the table, in any role, carries the LeadingKeys condition.
+    checked = 0
+    for role_id, statements in policies.items():
+        for statement in _allows(statements):
+            if actions(statement) & ITEM_ACTIONS and _on_table(statement, table_id):
+                checked += 1
+                assert statement.get("Condition") == {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TENANT_PARTITIONS]}
+                }, f"{role_id} reaches non-tenant partitions"
+    assert checked >= len(TABLE_ACCESS)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_ACCESS))
+def test_data_plane_functions_get_tenant_scoped_item_access(policies, roles, table_id, name):
+    granted = set().union(
+        *(actions(s) for s in _allows(policies[roles[name]]) if _on_table(s, table_id))
+    )
+    assert granted & ITEM_ACTIONS
+    assert bool(granted & set(ITEM_WRITE_ACTIONS)) == (TABLE_ACCESS[name] == "write")
+
+
+def test_functions_that_never_read_data_have_no_table_access(policies, roles):
+    # session answers ping/health/whoami from the request; default only rejects unknown actions.
+    for name in ("default", "session"):
+        assert not any(a.startswith("dynamodb:") for s in policies[roles[name]] for a in actions(s)), name
+
+
+def test_only_tenant_lookups_may_query_the_lookup_index(policies, roles):
+    def queries_index(role_id: str) -> bool:
+        return any(
+            "/index/" in str(s["Resource"]) and "dynamodb:Query" in actions(s) for s in _allows(policies[role_id])
+        )
+
+    assert {name for name, role in roles.items() if queries_index(role)} == set(LOOKUP_INDEX_USERS)
+
+
+def test_wildcard_resources_only_carry_actions_without_resource_scoping(policies):
+    for role_id, statements in policies.items():
+        for statement in _allows(statements):
+            if "*" in as_list(statement["Resource"]):
+                assert actions(statement) <= ALLOWED_ON_ANY_RESOURCE, f"{role_id}: {actions(statement)} on '*'"
+
+
+def test_only_publishers_may_post_to_connections(policies, roles):
+    posters = {
+        name for name, role in roles.items()
+        if any("execute-api:ManageConnections" in actions(s) for s in _allows(policies[role]))
+    }
+    assert posters == set(CONNECTION_POSTERS)
+
+
+def _decrypt_statements(statements: list[dict]) -> list[dict]:
+    return [s for s in _allows(statements) if actions(s) & {"kms:Decrypt", "kms:*"}]
+
+
+def _requires_project_context(statement: dict) -> bool:
+    null = statement.get("Condition", {}).get("Null", {})
+    return all(null.get(f"kms:EncryptionContext:{key}") == "false" for key in PROJECT_CONTEXT_KEYS)
+
+
+def test_task_role_decrypts_only_under_a_project_encryption_context(policies, task_role, keys):
+    decrypts = _decrypt_statements(policies[task_role])
+    assert decrypts
+
+    for statement in decrypts:
+        (key,) = list(refs(statement["Resource"]))
+        if key == keys["projects"]:
+            # Direct KMS use: only with a tenantId and a projectId in the encryption context.
+            assert _requires_project_context(statement)
+        else:
+            # The data key: only as DynamoDB/S3 use it on the task's behalf, never a direct Decrypt.
+            assert key == keys["data"]
+            assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+
+
+def test_only_the_secrets_function_uses_the_project_key_and_only_with_context(policies, roles, keys):
+    users = set()
+    for name, role in roles.items():
+        for statement in _allows(policies[role]):
+            if keys["projects"] in set(refs(statement["Resource"])):
+                users.add(name)
+                assert _requires_project_context(statement), name
+    assert users == {"secrets"}
+
+
+def test_executions_launches_only_the_executor_task(synth, policies, roles):
+    (task_def_id,) = synth.of_type("AWS::ECS::TaskDefinition")
+    statements = _allows(policies[roles["executions"]])
+
+    (run,) = [s for s in statements if "ecs:RunTask" in actions(s)]
+    assert run["Resource"] == {"Ref": task_def_id}
+    assert "ecs:cluster" in run["Condition"]["ArnEquals"]
+
+    (pass_role,) = [s for s in statements if "iam:PassRole" in actions(s)]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
+    passed = {getatt(r)[0] for r in as_list(pass_role["Resource"])}
+    assert passed == {getatt(task["Properties"]["TaskRoleArn"])[0], getatt(task["Properties"]["ExecutionRoleArn"])[0]}
+
+
+def test_no_other_function_touches_ecs_or_passes_roles(policies, roles):
+    for name, role in roles.items():
+        if name == "executions":
+            continue
+        granted = set().union(*(actions(s) for s in policies[role]))
+        assert not any(a.startswith(("ecs:", "iam:")) for a in granted), name
