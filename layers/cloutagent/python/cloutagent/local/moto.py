@@ -30,7 +30,7 @@ class MotoServer:
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
         env.pop("AWS_ENDPOINT_URL", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "cloutagent.local.moto_serve", "--host", self.host, "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
         deadline = time.monotonic() + timeout
