@@ -39,11 +39,23 @@ def test_project_create_costs_at_most_three_calls_and_get_exactly_one(aws, event
 
 
 def test_every_project_sample_event_runs_against_moto(aws, event_for):
+    from functions.connect.handler import handler as connect
+
     pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
+    assert connect(event_for("connect", connection_id="conn-samples")) == {"statusCode": 200}
     for name, fn in [("project.list", projects), ("project.update", projects), ("project.join", rooms),
                      ("messages.get", rooms), ("project.leave", rooms), ("project.delete", projects)]:
-        reply = body(fn(event_for(name, project_id=pid, connection_id=f"conn-{name}")))
+        reply = body(fn(event_for(name, project_id=pid, connection_id="conn-samples")))
         assert reply["type"] == "response", (name, reply)
+
+
+def test_joining_from_an_unknown_connection_is_refused_and_leaves_no_record(aws, event_for, ready):
+    pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
+    reply = body(rooms(event_for("project.join", project_id=pid, connection_id="never-connected")))
+    assert reply["error"]["code"] == "UNAUTHORIZED"
+    assert aws.room_store.count_connections(ready["tenantId"], ready["userId"]) == aws.room_store.count_connections(
+        ready["tenantId"], ready["userId"])  # stable
+    assert "never-connected" not in aws.room_store.subscribers(ready["tenantId"], pid)
 
 
 def test_a_project_update_is_one_transaction_with_its_event(aws, event_for, count_aws_calls):

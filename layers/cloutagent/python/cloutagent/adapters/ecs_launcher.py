@@ -36,11 +36,7 @@ class EcsLauncher:
             launchType="FARGATE",
             count=1,
             startedBy=execution.execution_id[:36],
-            networkConfiguration={"awsvpcConfiguration": {
-                "subnets": [x for x in s.subnets.split(",") if x],
-                "securityGroups": [x for x in s.security_groups.split(",") if x],
-                "assignPublicIp": "DISABLED",
-            }},
+            **self._network(),
             overrides={"containerOverrides": [{"name": s.task_container_name, "environment": execution_environment(execution)}]},
             tags=[{"key": "tenantId", "value": execution.tenant_id}, {"key": "executionId", "value": execution.execution_id}],
         )
@@ -48,6 +44,14 @@ class EcsLauncher:
             reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", []))
             raise LaunchFailed(reasons or "no task started")
         return response["tasks"][0]["taskArn"]
+
+    def _network(self) -> dict[str, Any]:
+        subnets = [x for x in self.settings.subnets.split(",") if x]
+        if not subnets:  # infra always sets them; only an emulator runs without
+            return {}
+        groups = [x for x in self.settings.security_groups.split(",") if x]
+        return {"networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}}}
 
     def stop(self, handle: str, reason: str) -> None:
         self.client.stop_task(cluster=self.settings.ecs_cluster, task=handle, reason=reason[:255])

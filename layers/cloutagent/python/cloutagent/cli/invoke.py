@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-def invoke(function: str, event_path: str, ready_file: str) -> int:
+def invoke(function: str, event_path: str, ready_file: str, values: dict[str, str] | None = None) -> int:
     from cloutagent.local.events import load_event
     from cloutagent.local.lambdas import Invoker
     from cloutagent.local.stack import apply_environment
@@ -25,8 +25,9 @@ def invoke(function: str, event_path: str, ready_file: str) -> int:
         "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
         "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
     })
-    event = load_event(event_path, tenant_id=ready["tenantId"], user_id=ready["userId"], role="owner",
-                       connection_id="cli-invoke", project_id="")
+    fills = {"tenant_id": ready["tenantId"], "user_id": ready["userId"], "role": "owner", "token": ready["token"],
+             "connection_id": "cli-invoke", "project_id": "", "execution_id": "", **(values or {})}
+    event = load_event(event_path, **fills)
     try:
         result = Invoker(max_workers=4).invoke_sync(function, event)
     except KeyError:

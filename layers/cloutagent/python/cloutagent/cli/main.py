@@ -11,13 +11,14 @@ def _dev(args: argparse.Namespace) -> int:
 
     return run(DevOptions(host=args.host, port=args.port, ready_file=args.ready_file,
                           idle_seconds=args.idle_timeout, lifetime_seconds=args.max_lifetime,
-                          workspace_root=args.workspace_root))
+                          workspace_root=args.workspace_root, quiet=args.quiet))
 
 
 def _invoke(args: argparse.Namespace) -> int:
     from cloutagent.cli.invoke import invoke
 
-    return invoke(args.function, args.event, args.ready_file)
+    return invoke(args.function, args.event, args.ready_file,
+                  {"project_id": args.project_id, "execution_id": args.execution_id, "connection_id": args.connection_id})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (API Gateway: 600)")
     dev.add_argument("--max-lifetime", type=float, default=7200.0, help="seconds (API Gateway: 7200)")
     dev.add_argument("--workspace-root", default=".cloutagent/workspaces")
+    dev.add_argument("--quiet", action="store_true", help="no banner")
     dev.set_defaults(fn=_dev)
 
     inv = sub.add_parser("invoke", help="run one handler against a running local stack, like `sam local invoke`")
     inv.add_argument("function", help="a function name from the route table, e.g. projects")
     inv.add_argument("--event", required=True, help="path to an event JSON file, e.g. events/project.create.json")
     inv.add_argument("--ready-file", default=".cloutagent/ready.json", help="the running stack's ready file")
+    inv.add_argument("--project-id", default="", help="fills $PROJECT_ID in the event")
+    inv.add_argument("--execution-id", default="", help="fills $EXECUTION_ID in the event")
+    inv.add_argument("--connection-id", default="cli-invoke", help="fills $CONNECTION_ID in the event")
     inv.set_defaults(fn=_invoke)
     return parser
 

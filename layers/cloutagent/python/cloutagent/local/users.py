@@ -34,6 +34,10 @@ def create_local_user(container: Any, email: str, tenant_id: str | None = None, 
     from functions.post_confirmation.handler import handler as post_confirmation
 
     settings = container.settings
+    if tenant_id and container.access_store.get_tenant(tenant_id) is None:
+        raise ValueError(f"no tenant {tenant_id}")
+    if not tenant_id and role not in (None, "owner"):
+        raise ValueError("a new tenant's first user is its owner; pass tenantId to add a user with another role")
     cognito = container.clients.client("cognito-idp")
     sub, token = sign_up(cognito, settings.user_pool_id, settings.user_pool_client_id, email)
     if tenant_id:
@@ -43,9 +47,6 @@ def create_local_user(container: Any, email: str, tenant_id: str | None = None, 
         post_confirmation({"triggerSource": "PostConfirmation_ConfirmSignUp",
                            "request": {"userAttributes": {"sub": sub, "email": email}}})
         member = container.access_store.find_membership(sub)
-        if role and role != member.role:
-            container.access_store.set_role(member.tenant_id, sub, role)
-            member = container.access_store.get_member(member.tenant_id, sub)
     identity = Identity(tenant_id=member.tenant_id, user_id=sub, role=Role.parse(member.role))
     api_key = container.access.create_api_key(identity, f"{email} (local)", member.role)["key"]
     return {"tenantId": member.tenant_id, "userId": sub, "role": member.role, "email": email,

@@ -7,7 +7,7 @@ from typing import Any
 
 from cloutagent.domain.identity import Identity, Role, require_can_grant
 from cloutagent.domain.models import ApiKey, Member
-from cloutagent.errors import Conflict, Forbidden
+from cloutagent.errors import Conflict, Forbidden, NotFound
 from cloutagent.ids import new_id, new_secret_token, now_iso
 
 API_KEY_PREFIX = "cla_"
@@ -39,6 +39,11 @@ class AccessService:
         return [k.to_wire() for k in self.store.list_api_keys(identity.tenant_id)]
 
     def revoke_api_key(self, identity: Identity, key_id: str) -> dict[str, Any]:
+        key = next((k for k in self.store.list_api_keys(identity.tenant_id) if k.key_id == key_id), None)
+        if key is None:
+            raise NotFound("No such API key")
+        if Role.parse(key.role) > identity.role:
+            raise Forbidden("You may not revoke a key whose role is above yours")
         return self.store.revoke_api_key(identity.tenant_id, key_id, now_iso()).to_wire()
 
     # -- members -----------------------------------------------------------------------------

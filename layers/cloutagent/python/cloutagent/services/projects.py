@@ -7,7 +7,8 @@ from typing import Any
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Event, Project
 from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
-from cloutagent.errors import ProjectNotFound, StaleWrite
+from cloutagent.adapters.dynamo.events import ExpectationFailed
+from cloutagent.errors import ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import new_id, now_iso
 from cloutagent.protocol.actions import ProjectCreate, ProjectUpdate
 from cloutagent.services.publisher import Publisher
@@ -60,15 +61,23 @@ class ProjectService:
             changes["agent"] = data.agent.to_wire()
         if data.limits is not None:
             changes["limits"] = data.limits.to_wire()
-        if data.path is not None:
+        if data.path is not None and data.path != project.path:
+            if project.state != "idle":
+                raise ProjectBusy("The workspace path cannot change while an execution runs")
             changes["path"] = self._validated_new_path(identity, project, data.path)
-        updated = project.model_copy(update={_snake(k): v for k, v in changes.items()})
-        updated = Project.model_validate(updated.model_dump())
-        [event] = self.publisher.publish(
-            identity.tenant_id, project.project_id,
-            [("project.updated", {"project": updated.to_wire(exclude={"lastSeq", "updatedAt"}), "changed": sorted(changes), "by": identity.user_id})],
-            last_seq=project.last_seq, set_fields=changes,
-        )
+        if not changes:
+            return project  # nothing changed: no write, no event
+        updated = Project.model_validate(project.model_copy(update={_snake(k): v for k, v in changes.items()}).model_dump())
+        expect = {"state": "idle"} if "path" in changes else None
+        try:
+            [event] = self.publisher.publish(
+                identity.tenant_id, project.project_id,
+                [("project.updated", {"project": updated.to_wire(exclude={"last_seq", "updated_at"}),
+                                      "changed": sorted(changes), "by": identity.user_id})],
+                last_seq=project.last_seq, set_fields=changes, expect=expect,
+            )
+        except ExpectationFailed as exc:
+            raise ProjectBusy("The workspace path cannot change while an execution runs") from exc
         return updated.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
 
     def _validated_new_path(self, identity: Identity, project: Project, raw: str) -> str:

@@ -170,6 +170,7 @@ class DynamoEventLog:
                 filter_expr=" AND ".join(filters) or None,
                 names=fnames or None,
                 vals=fvals or None,
+                consistent=True,  # join-then-read must see every event stored before the join
             )
             out += [_event_from_item(project_id, i) for i in items]
             if not start:

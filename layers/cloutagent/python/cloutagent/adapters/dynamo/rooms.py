@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.adapters.dynamo.codec import to_attr, to_item
-from cloutagent.adapters.dynamo.table import Table
+from cloutagent.adapters.dynamo.table import Table, error_code
+from cloutagent.errors import Unauthorized
 from cloutagent.domain.identity import Identity
 from cloutagent.ids import epoch_seconds, now_iso
 
@@ -43,6 +44,14 @@ class DynamoRoomStore:
 
     def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
         tenant_id = identity.tenant_id
+        try:
+            self._subscribe(identity, tenant_id, project_id, connection_id)
+        except Exception as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise Unauthorized("This connection is no longer known; reconnect") from exc
+            raise
+
+    def _subscribe(self, identity: Identity, tenant_id: str, project_id: str, connection_id: str) -> None:
         self.table.transact(
             [
                 {
@@ -62,6 +71,8 @@ class DynamoRoomStore:
                     "Update": {
                         "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
                         "UpdateExpression": "ADD #r :p",
+                        # Never resurrect an expired or unknown connection as a record without TTL.
+                        "ConditionExpression": "attribute_exists(PK)",
                         "ExpressionAttributeNames": {"#r": "rooms"},
                         "ExpressionAttributeValues": {":p": to_attr({project_id})},
                     }
@@ -75,7 +86,8 @@ class DynamoRoomStore:
         # one no-op delete there, so leaving it is cheaper than a second write here.
 
     def subscribers(self, tenant_id: str, project_id: str) -> list[str]:
-        items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SUB_PREFIX)
+        # Consistent: a subscription made a moment ago must already receive the next event.
+        items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SUB_PREFIX, consistent=True)
         now = epoch_seconds()
         return [i["connectionId"] for i in items if int(i.get("expiresAt", now + 1)) > now]
 

@@ -14,7 +14,7 @@ def error_code(exc: Exception) -> str:
 
 def cancellation_codes(exc: Exception) -> list[str]:
     response = getattr(exc, "response", None) or {}
-    return [r.get("Code", "None") for r in response.get("CancellationReasons", [])]
+    return [r.get("Code", "None") for r in response.get("CancellationReasons", [])] or ["Unknown"]
 
 
 class Table:
@@ -66,6 +66,7 @@ class Table:
         filter_expr: str | None = None,
         names: dict | None = None,
         vals: dict | None = None,
+        consistent: bool = False,
     ) -> tuple[list[dict[str, Any]], dict | None]:
         pk_name, sk_name = ("GSI1PK", "GSI1SK") if index == "GSI1" else ("PK", "SK")
         expr = "#pk = :pk"
@@ -87,6 +88,8 @@ class Table:
         }
         if index:
             kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
         if limit:
             kwargs["Limit"] = limit
         if start_key:
