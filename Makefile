@@ -30,5 +30,8 @@ bench: install
 synth: install
 	$(BIN)/python -m infra.app
 
+security: install
+	$(BIN)/python -m pytest -q -rs tests/reliability/test_supply_chain.py
+
 clean:
 	rm -rf $(VENV) .cloutagent cdk.out .pytest_cache .hypothesis

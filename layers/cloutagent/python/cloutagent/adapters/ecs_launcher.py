@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloutagent.domain.executions import Execution
-
-
-class LaunchFailed(Exception):
-    pass
+from cloutagent.adapters.dynamo.table import error_code
+from cloutagent.domain.executions import Execution, LaunchFailed
 
 
 def execution_environment(execution: Execution) -> list[dict[str, str]]:
@@ -29,8 +26,21 @@ class EcsLauncher:
         self.settings = settings
 
     def launch(self, execution: Execution) -> str:
+        try:
+            response = self._run_task(execution)
+        except Exception as exc:
+            code = error_code(exc)
+            if not code:
+                raise
+            raise LaunchFailed(f"ECS refused to start the task ({code})") from exc
+        if response.get("failures") or not response.get("tasks"):
+            reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", []))
+            raise LaunchFailed(f"ECS started no task ({reasons or 'no reason given'})")
+        return response["tasks"][0]["taskArn"]
+
+    def _run_task(self, execution: Execution) -> dict[str, Any]:
         s = self.settings
-        response = self.client.run_task(
+        return self.client.run_task(
             cluster=s.ecs_cluster,
             taskDefinition=s.task_definition,
             launchType="FARGATE",
@@ -40,10 +50,6 @@ class EcsLauncher:
             overrides={"containerOverrides": [{"name": s.task_container_name, "environment": execution_environment(execution)}]},
             tags=[{"key": "tenantId", "value": execution.tenant_id}, {"key": "executionId", "value": execution.execution_id}],
         )
-        if response.get("failures") or not response.get("tasks"):
-            reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", []))
-            raise LaunchFailed(reasons or "no task started")
-        return response["tasks"][0]["taskArn"]
 
     def _network(self) -> dict[str, Any]:
         subnets = [x for x in self.settings.subnets.split(",") if x]

@@ -21,6 +21,10 @@ ACTIVE_PROJECT_STATES = ("starting", "running", "cancelling")
 DEFAULT_TIMEOUT_SECONDS = 900
 
 
+class LaunchFailed(Exception):
+    """The executor could not be started; the message is safe to show (no ARNs, no secrets)."""
+
+
 class Usage(DomainModel):
     input_tokens: int = 0
     output_tokens: int = 0

@@ -26,11 +26,11 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a valid Cognito access token for our app client, else Unauthorized."""
+        if len(token) > MAX_TOKEN_BYTES:  # before any parsing, import or copy
+            raise Unauthorized("Token too large")
         from jose import jwt  # lazy: only the authorizer pays for it
         from jose.exceptions import JOSEError
 
-        if len(token) > MAX_TOKEN_BYTES:
-            raise Unauthorized("Token too large")
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -65,6 +65,9 @@ class Authenticator:
     def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Identity:
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
         query = query or {}
+        credentials = (query.get("token"), query.get("apiKey"), lowered.get("authorization"), lowered.get("x-api-key"))
+        if any(value and len(value) > MAX_TOKEN_BYTES + 16 for value in credentials):
+            raise Unauthorized("Credentials too large")  # refused before anything is parsed or copied
         token = query.get("token") or _bearer(lowered.get("authorization"))
         api_key = query.get("apiKey") or lowered.get("x-api-key")
         if token:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.adapters.dynamo.events import ExpectationFailed
-from cloutagent.domain.executions import Execution, Outcome, effective_limits
+from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, effective_limits
 from cloutagent.domain.identity import Identity
 from cloutagent.errors import Conflict, ProjectBusy
 from cloutagent.ids import new_id, now_iso
@@ -52,7 +52,8 @@ class ExecutionService:
             handle = self.launcher.launch(execution)
         except Exception as exc:
             logger.exception("executor launch failed", extra={"execution_id": execution.execution_id})
-            self.finish(execution, Outcome(status="failed", error=f"The executor could not be started ({type(exc).__name__})"))
+            reason = str(exc) if isinstance(exc, LaunchFailed) else type(exc).__name__
+            self.finish(execution, Outcome(status="failed", error=f"The executor could not be started: {reason}"))
             return
         self.executions.set_handle(execution, handle)
 

@@ -1,0 +1,149 @@
+"""AWS faults moto cannot raise, injected with botocore's Stubber or a failing wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from cloutagent.adapters.connections import ApiGatewayConnections
+from cloutagent.domain.identity import Identity, Role
+from cloutagent.services.fanout import Fanout
+from cloutagent.services.publisher import Publisher
+from cloutagent_executor.relay import EventRelay
+from functions.projects.handler import handler as projects
+
+
+def _project(event_for) -> str:
+    return json.loads(projects(event_for("project.create"))["body"])["data"]["project"]["projectId"]
+
+
+def _subscribe(aws, ready, project_id: str, connection_id: str) -> None:
+    identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id=connection_id)
+    aws.room_store.put_connection(identity, connection_id)
+    aws.room_store.subscribe(identity, project_id, connection_id)
+
+
+def _stubbed_connections():
+    client = boto3.client("apigatewaymanagementapi", endpoint_url="https://example.invalid/prod", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def test_gone_on_post_drops_only_that_subscription_and_the_event_stays_in_history(aws, event_for, ready):
+    # GIVEN a project with two subscribers, one of which is gone
+    pid = _project(event_for)
+    _subscribe(aws, ready, pid, "alive")
+    _subscribe(aws, ready, pid, "gone")
+    client, stub = _stubbed_connections()
+    delivered = []
+
+    def post(ConnectionId, Data):  # the stubber answers per call; route by connection
+        if ConnectionId == "gone":
+            raise ClientError({"Error": {"Code": "GoneException", "Message": "gone"}}, "PostToConnection")
+        delivered.append(ConnectionId)
+        return {}
+
+    client.post_to_connection = post
+    publisher = Publisher(aws.event_log, Fanout(aws.room_store, ApiGatewayConnections(client), aws.pool))
+
+    # WHEN an event is published
+    [event] = publisher.publish(ready["tenantId"], pid, [("project.updated", {"changed": ["x"]})])
+
+    # THEN the live subscriber got it, the gone one is forgotten, and history has the event
+    assert delivered == ["alive"]
+    assert aws.room_store.subscribers(ready["tenantId"], pid) == ["alive"]
+    stored, _ = aws.event_log.read(ready["tenantId"], pid, after_seq=event.seq - 1, limit=5)
+    assert [e.seq for e in stored] == [event.seq]
+
+
+def test_limit_exceeded_on_post_is_retried_with_bounded_backoff_then_delivered(monkeypatch):
+    client, stub = _stubbed_connections()
+    for _ in range(2):
+        stub.add_client_error("post_to_connection", service_error_code="LimitExceededException", http_status_code=429)
+    stub.add_response("post_to_connection", {}, {"ConnectionId": "c1", "Data": b"hello"})
+    sleeps = []
+    monkeypatch.setattr("cloutagent.adapters.connections.time.sleep", sleeps.append)
+    with stub:
+        assert ApiGatewayConnections(client).post("c1", "hello") is True
+    assert len(sleeps) == 2 and all(0 < s <= 0.75 for s in sleeps)
+
+
+def test_limit_exceeded_that_never_clears_gives_up_after_a_bounded_number_of_tries(monkeypatch):
+    client, stub = _stubbed_connections()
+    for _ in range(4):
+        stub.add_client_error("post_to_connection", service_error_code="LimitExceededException", http_status_code=429)
+    monkeypatch.setattr("cloutagent.adapters.connections.time.sleep", lambda s: None)
+    with stub, pytest.raises(ClientError):
+        ApiGatewayConnections(client).post("c1", "hello")
+    stub.assert_no_pending_responses()
+
+
+class ThrottlingDynamo:
+    """Passes calls to the real (moto) client, but throttles the first N transactions."""
+
+    def __init__(self, real, throttle_first: int):
+        self.real = real
+        self.remaining = throttle_first
+        self.throttled = 0
+
+    def transact_write_items(self, **kwargs):
+        if self.remaining > 0:
+            self.remaining -= 1
+            self.throttled += 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "TransactWriteItems")
+        return self.real.transact_write_items(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+async def test_throttled_event_batches_are_retried_and_nothing_is_lost_or_reordered(aws, event_for, ready, monkeypatch):
+    from cloutagent.adapters.dynamo.events import DynamoEventLog
+    from cloutagent.adapters.dynamo.table import Table
+
+    monkeypatch.setattr("cloutagent_executor.relay.asyncio.sleep", _no_sleep)
+    pid = _project(event_for)
+    flaky = ThrottlingDynamo(aws.clients.dynamodb(), throttle_first=3)
+    log = DynamoEventLog(Table(flaky, aws.settings.table_name), retention_days=1)
+    publisher = Publisher(log, Fanout(aws.room_store, ApiGatewayConnections(aws.clients.connections_api()), aws.pool))
+
+    relay = EventRelay(publisher, ready["tenantId"], pid, "x_throttled").start()
+    for i in range(120):
+        await relay.push({"kind": "text", "text": f"m{i}"})
+    await relay.close()
+
+    assert flaky.throttled == 3
+    stored, _ = aws.event_log.read(ready["tenantId"], pid, after_seq=1, limit=500)
+    assert [e.data["text"] for e in stored] == [f"m{i}" for i in range(120)]
+    assert [e.seq for e in stored] == list(range(2, 122))
+
+
+_real_sleep = asyncio.sleep
+
+
+async def _no_sleep(seconds):
+    await _real_sleep(0)
+
+
+def test_a_run_task_failure_finishes_the_execution_as_failed_and_frees_the_project(aws, event_for, ready):
+    from cloutagent.protocol.actions import Execute
+    from cloutagent.services.executions import ExecutionService
+
+    from cloutagent.adapters.ecs_launcher import EcsLauncher
+
+    ecs = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(ecs)
+    stub.add_client_error("run_task", service_error_code="ClusterNotFoundException", http_status_code=400)
+    stub.activate()
+    pid = _project(event_for)
+    service = ExecutionService(aws.project_store, aws.execution_store, aws.publisher, EcsLauncher(ecs, aws.settings))
+    identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner)
+    execution = service.start(identity, Execute(projectId=pid, prompt="hi"))
+    stored = aws.execution_store.get(ready["tenantId"], pid, execution.execution_id)
+    assert stored.status == "failed" and "ClusterNotFoundException" in stored.error
+    assert aws.project_store.get(ready["tenantId"], pid).state == "idle"
