@@ -130,7 +130,7 @@ async def _no_sleep(seconds):
     await _real_sleep(0)
 
 
-def test_a_run_task_failure_finishes_the_execution_as_failed_and_frees_the_project(aws, event_for, ready):
+def test_a_run_task_failure_finishes_the_execution_as_failed_and_frees_the_project(aws, event_for, ready, capsys):
     from cloutagent.protocol.actions import Execute
     from cloutagent.services.executions import ExecutionService
 
@@ -147,3 +147,8 @@ def test_a_run_task_failure_finishes_the_execution_as_failed_and_frees_the_proje
     stored = aws.execution_store.get(ready["tenantId"], pid, execution.execution_id)
     assert stored.status == "failed" and "ClusterNotFoundException" in stored.error
     assert aws.project_store.get(ready["tenantId"], pid).state == "idle"
+    # and the execution-failures alarm sees it: an EMF data point with the tenant as a dimension
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    failed = [m for m in emf if m.get("ExecutionFailed") == [1.0] or m.get("ExecutionFailed") == 1.0]
+    assert failed and failed[0]["tenant"] == ready["tenantId"]
+    assert failed[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "cloutagent"

@@ -59,6 +59,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto.url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "CLOUTAGENT_STAGE": "local",
             "POWERTOOLS_METRICS_NAMESPACE": "cloutagent", "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            # Metrics are recorded on the same code path, but not printed as EMF lines locally.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         })
         self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
         app = self.gateway.build_app()

@@ -10,7 +10,7 @@ from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, effec
 from cloutagent.domain.identity import Identity
 from cloutagent.errors import Conflict, ProjectBusy
 from cloutagent.ids import new_id, now_iso
-from cloutagent.observability import logger
+from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute
 from cloutagent.services.publisher import Publisher
 
@@ -44,6 +44,7 @@ class ExecutionService:
             )
         except ExpectationFailed as exc:
             raise ProjectBusy() from exc
+        record_metric("ExecutionStarted", tenant_id=identity.tenant_id)
         self._launch(execution)
         return execution
 
@@ -132,9 +133,18 @@ class ExecutionService:
             )
         except ExpectationFailed:
             return False
+        self._record_outcome(execution, outcome)
         if self.limits is not None:
             self.limits.record_execution_cost(execution, outcome)
         return True
+
+    @staticmethod
+    def _record_outcome(execution: Execution, outcome: Outcome) -> None:
+        tenant = execution.tenant_id
+        if outcome.status == "failed":  # the execution-failures alarm watches this one
+            record_metric("ExecutionFailed", tenant_id=tenant)
+        record_metric("ExecutionFinished", tenant_id=tenant)
+        record_metric("ExecutionCostUsd", outcome.cost_usd, tenant_id=tenant, unit="None")
 
     def finish_if_unfinished(self, tenant_id: str, project_id: str, execution_id: str, reason: str) -> bool:
         """The run died without reporting (crash, OOM, lost process): close it as failed."""
