@@ -95,6 +95,19 @@ def post_to_connections(role: iam.IRole, connections_arn: str) -> None:
     )
 
 
+def close_connections(role: iam.IRole, connections_arn: str) -> None:
+    """execute-api:ManageConnections DELETE (close) on any connection of the stage."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="CloseConnections", actions=["execute-api:ManageConnections"], resources=[connections_arn])
+    )
+    acknowledge_wildcard(
+        role,
+        connections_arn,
+        "Closing is limited to DELETE on this API's own stage; it is used only to end the sessions of a "
+        "key or member whose access was revoked or changed, found by tenant in the table.",
+    )
+
+
 def acknowledge_wildcard(role: IConstruct, resource: str, reason: str) -> None:
     """Acknowledge IAM5 for exactly one wildcard resource (not every wildcard the role holds)."""
     acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_resource(role, resource)}]", reason)

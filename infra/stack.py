@@ -53,7 +53,9 @@ TABLE_ACCESS = {
 # Functions that find a tenant from outside it (user id / API-key hash) on the lookup index.
 LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access")
 # Functions that publish room events to connected clients.
-CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "executions", "task_state")
+CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state")
+# Revoking a key, removing a member or changing a role closes that principal's connections.
+CONNECTION_CLOSERS = ("access",)
 # Functions that read the Stripe credentials.
 STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
 
@@ -202,6 +204,8 @@ class CloutagentStack(Stack):
                 functions[name].role.add_to_principal_policy(policies.lookup_index(data.table, index_name))
         for name in CONNECTION_POSTERS:
             policies.post_to_connections(functions[name].role, connections_arn)
+        for name in CONNECTION_CLOSERS:
+            policies.close_connections(functions[name].role, websocket.connections_arn("DELETE"))
         for name in STRIPE_USERS:
             billing.stripe_secret.grant_read(functions[name])
 
