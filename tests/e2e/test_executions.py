@@ -194,3 +194,20 @@ async def test_executions_are_listed_newest_first_and_fetched_by_id_within_the_t
     assert got["status"] == "completed" and got["prompt"] == "one" and got["usage"]["outputTokens"] > 0
     stranger = await connect(make_user())
     assert (await stranger.error("execution.get", {"projectId": pid, "executionId": first}))["code"] == "PROJECT_NOT_FOUND"
+
+
+async def test_a_second_run_resumes_the_first_runs_session_from_the_s3_session_store(connect, ready):
+    import boto3
+
+    client = await connect()
+    pid = await new_project(client)
+    _, first = await run(client, pid, "remember the number 7")
+    _, second = await run(client, pid, "what was the number?")
+    assert first["data"]["sessionId"] and second["data"]["sessionId"] == first["data"]["sessionId"]
+
+    # the transcript lives in S3, so any new executor task (a fresh Fargate container) can resume it
+    s3 = boto3.client("s3", endpoint_url=ready["awsEndpointUrl"], region_name=ready["region"],
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="cloutagent-sessions-local",
+                                                  Prefix=f"sessions/{ready['tenantId']}/").get("Contents", [])]
+    assert any(first["data"]["sessionId"] in key for key in keys), keys[:5]
