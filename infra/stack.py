@@ -213,7 +213,7 @@ class CloutagentStack(Stack):
         identity.user_pool.grant(functions["access"], "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
         # Project secrets are sealed and opened under their project's encryption context only.
         functions["secrets"].role.add_to_principal_policy(
-            policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"])
+            policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt"])
         )
         self._grant_launcher(functions["executions"].role, executions)
 

@@ -12,6 +12,7 @@ function, which finishes executions whose task died without reporting (OOM, spot
 
 from __future__ import annotations
 
+import json
 from typing import Mapping
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size, Stack
@@ -26,6 +27,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -45,6 +47,22 @@ IMAGE_CONTEXT = (
     "**/*.pyc",
 )
 WORKSPACES_VOLUME = "workspaces"
+
+
+def _placeholder_secret(scope: Construct, id: str, name: str, description: str, removal_policy: RemovalPolicy):
+    secret = secretsmanager.Secret(
+        scope, id, secret_name=name, description=description, removal_policy=removal_policy,
+        # A value of the right shape; docs/operations.md says how to put the real one.
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            secret_string_template=json.dumps({}), generate_string_key="apiKey", exclude_punctuation=True),
+    )
+    acknowledge(
+        secret,
+        "AwsSolutions-SMG4",
+        "Anthropic API keys are issued by Anthropic, not by AWS, so no rotation Lambda can roll them; "
+        "docs/operations.md has the manual rotation procedure.",
+    )
+    return secret
 
 
 class Executions(Construct):
@@ -116,12 +134,16 @@ class Executions(Construct):
             ],
         )
         task_logs = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.anthropic_secret = self._anthropic_secret(stage, removal_policy)
         self.container = self.task_definition.add_container(
             container_name,
             container_name=container_name,
             image=self._image(image),
             essential=True,
             environment=dict(environment),
+            # The platform's Claude credentials reach the agent as an ECS secret: resolved by ECS at
+            # start, never part of RunTask overrides, the task definition's plain environment or logs.
+            secrets={"ANTHROPIC_API_KEY": ecs.Secret.from_secrets_manager(self.anthropic_secret, "apiKey")},
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="executor",
                 log_group=task_logs,
@@ -187,6 +209,10 @@ class Executions(Construct):
                 )
             ],
         )
+
+    def _anthropic_secret(self, stage: str, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:
+        return _placeholder_secret(self, "AnthropicSecret", f"cloutagent/{stage}/anthropic",
+                                   'Claude credentials for the executor: {"apiKey": "sk-ant-..."}', removal_policy)
 
     def _image(self, image: ExecutorImage) -> ecs.ContainerImage:
         if image.prebuilt:

@@ -84,4 +84,5 @@ def test_the_other_settings_branches_pass_too(synthesized):
     annotations = Annotations.from_stack(alternative.stack)
     assert annotations.find_warning("*", Match.any_value()) == []
     alternative.template.resource_count_is("AWS::ApiGateway::Account", 1)
-    alternative.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    # an existing Stripe secret is used as is; only the executor's Anthropic secret is created
+    alternative.template.resource_count_is("AWS::SecretsManager::Secret", 1)

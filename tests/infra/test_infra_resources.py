@@ -214,8 +214,9 @@ def test_usage_reporter_reads_the_stream_with_bisect_retries_and_a_failure_desti
 
 
 def test_the_stripe_secret_has_the_documented_shape(synth):
-    (secret,) = synth.of_type("AWS::SecretsManager::Secret").values()
-    generated = secret["Properties"]["GenerateSecretString"]
+    secrets = {v["Properties"]["Name"]: v for v in synth.of_type("AWS::SecretsManager::Secret").values()}
+    assert set(secrets) == {"cloutagent/dev/stripe", "cloutagent/dev/anthropic"}, set(secrets)
+    generated = secrets["cloutagent/dev/stripe"]["Properties"]["GenerateSecretString"]
     assert set(json.loads(generated["SecretStringTemplate"])) | {generated["GenerateStringKey"]} == {
         "apiKey", "webhookSecret"
     }
