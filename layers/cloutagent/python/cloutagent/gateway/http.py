@@ -1,0 +1,62 @@
+"""HTTP API (payload v2) events <-> a raw request and a JSON reply, and the HTTP status of each error.
+
+The WebSocket counterpart is ``gateway.app``; this is the one place HTTP routes turn errors into
+responses. The body stays raw bytes, because a webhook signature is computed over exactly them.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from cloutagent.errors import ServiceError
+from cloutagent.observability import logger
+
+STATUS = {
+    "BAD_REQUEST": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409,
+    "BILLING_NOT_CONFIGURED": 503, "BILLING_UNAVAILABLE": 503, "SECRETS_UNAVAILABLE": 503,
+}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def request_from_event(event: dict[str, Any]) -> HttpRequest:
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    http = (event.get("requestContext") or {}).get("http") or {}
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return HttpRequest(method=http.get("method", ""), path=event.get("rawPath", ""), body=body, headers=headers)
+
+
+def json_reply(status: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"},
+            "body": json.dumps(data, separators=(",", ":"))}
+
+
+def http_app(fn: Callable[[HttpRequest, Any], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Wrap ``fn(request, context) -> dict`` as a Lambda handler for an HTTP API route."""
+
+    @functools.wraps(fn)
+    def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        try:
+            return json_reply(200, fn(request_from_event(event), context))
+        except ServiceError as err:
+            logger.info("http request refused", extra={"code": err.code, "reason": err.message})
+            return json_reply(STATUS.get(err.code, 500), {"error": {"code": err.code, "message": err.message}})
+        except Exception:
+            logger.exception("unhandled error")
+            return json_reply(500, {"error": {"code": "INTERNAL", "message": "Internal error"}})
+
+    return handler

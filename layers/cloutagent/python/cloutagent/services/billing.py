@@ -1,0 +1,85 @@
+"""Billing actions: plan.get, usage.get, billing.checkout, billing.portal (owners and admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent.domain.billing import month_of
+from cloutagent.domain.identity import Identity
+from cloutagent.domain.models import Tenant
+from cloutagent.errors import BadRequest, BillingNotConfigured, Conflict
+from cloutagent.protocol.actions import BillingCheckout, BillingPortal
+from cloutagent.services.licensing import LicenseManager
+
+
+class BillingService:
+    def __init__(self, store: Any, licenses: LicenseManager, stripe: Any, *, prices: dict[str, str],
+                 metered_price: str = ""):
+        self.store = store
+        self.licenses = licenses
+        self.stripe = stripe
+        self.prices = prices
+        self.metered_price = metered_price
+
+    def plan(self, identity: Identity) -> dict[str, Any]:
+        tenant = self.store.get_tenant(identity.tenant_id)
+        s = self.licenses.standing_of(tenant)
+        return {
+            "plan": s.subscribed_plan, "effectivePlan": s.plan, "status": s.status,
+            "entitlements": s.entitlements.to_wire(),
+            "periodEnd": tenant.period_end if tenant else None,
+            "trialEnd": tenant.trial_end if tenant else None,
+            "cancelAtPeriodEnd": bool(tenant and tenant.cancel_at_period_end),
+            "paymentRequired": s.payment_required, "graceEndsAt": s.grace_ends_at,
+            "billing": "stripe" if self.licenses.billing_enabled else "not_configured",
+            "invoice": tenant.last_invoice if tenant else None,
+        }
+
+    def usage(self, identity: Identity, month: str | None) -> dict[str, Any]:
+        month = month or month_of(self.licenses.clock())
+        used = self.store.get_usage(identity.tenant_id, month)
+        cap = self.licenses.standing(identity.tenant_id).entitlements.monthly_spend_cap_usd
+        return {
+            "month": month, "spendUsd": round(used.spend_usd, 6), "executions": used.executions,
+            "tokens": used.tokens, "capUsd": cap, "remainingUsd": round(max(cap - used.spend_usd, 0.0), 6),
+        }
+
+    def checkout(self, identity: Identity, data: BillingCheckout) -> dict[str, Any]:
+        """A Stripe Checkout page that subscribes the tenant to ``plan``; the webhook does the rest."""
+        self._require_billing()
+        price = self.prices.get(data.plan)
+        if price is None:
+            offered = ", ".join(sorted(self.prices)) or "none"
+            raise BadRequest(f"There is no Stripe price for the {data.plan} plan (offered: {offered})",
+                             {"field": "plan"})
+        tenant = self._tenant(identity)
+        if self.licenses.standing_of(tenant).subscribed:
+            raise Conflict("This tenant already has a subscription; change plans in billing.portal")
+        customer = self._customer(tenant)
+        prices = [price] + ([self.metered_price] if self.metered_price else [])
+        url = self.stripe.create_checkout_session(tenant_id=tenant.tenant_id, customer_id=customer, prices=prices,
+                                                  success_url=data.successUrl, cancel_url=data.cancelUrl)
+        return {"url": url}
+
+    def portal(self, identity: Identity, data: BillingPortal) -> dict[str, Any]:
+        """Stripe's Customer Portal: payment methods, invoices, plan changes, cancellation."""
+        self._require_billing()
+        customer = self._customer(self._tenant(identity))
+        return {"url": self.stripe.create_portal_session(customer, data.returnUrl)}
+
+    def _require_billing(self) -> None:
+        if not self.licenses.billing_enabled:
+            raise BillingNotConfigured()
+
+    def _tenant(self, identity: Identity) -> Tenant:
+        tenant = self.store.get_tenant(identity.tenant_id)
+        if tenant is None:  # cannot happen over an authorized connection; never create one here
+            raise BillingNotConfigured("This tenant has no billing record")
+        return tenant
+
+    def _customer(self, tenant: Tenant) -> str:
+        """One Stripe customer per tenant, created on first need."""
+        if tenant.stripe_customer_id:
+            return tenant.stripe_customer_id
+        created = self.stripe.create_customer(tenant.tenant_id, tenant.name)
+        return self.store.set_customer(tenant.tenant_id, created)
