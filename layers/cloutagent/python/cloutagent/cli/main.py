@@ -1,4 +1,5 @@
-"""``cloutagent``: the local stack (``dev``), one-off handler runs (``invoke``)."""
+"""``cloutagent``: the local stack (``dev``), one-off handler runs (``invoke``), and the client
+commands (``login``, ``projects``, ``run``, ``logs``, ``secrets``, ``usage``; see docs/clients.md)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,21 @@ def _invoke(args: argparse.Namespace) -> int:
                   {"project_id": args.project_id, "execution_id": args.execution_id, "connection_id": args.connection_id})
 
 
+def _client(args: argparse.Namespace) -> int:
+    from cloutagent.cli.session import run
+
+    return run(args, args.client_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cloutagent", description="Run Claude Code agents for teams in the cloud.")
+    from cloutagent.cli.parser import EPILOG, add_client_commands, add_connection_options
+
+    parser = argparse.ArgumentParser(prog="cloutagent", description="Run Claude Code agents for teams in the cloud.",
+                                     epilog=EPILOG)
+    add_connection_options(parser, suppress=False)
+    parser.set_defaults(fn=_client)
     sub = parser.add_subparsers(dest="command", required=True)
+    add_client_commands(sub)
 
     dev = sub.add_parser("dev", help="run the local stack (moto + local API Gateway + local executor)")
     dev.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,501 @@
+// The cloutagent web console: sign in, projects, runs streamed live, history, secrets, plan.
+// Vanilla JS modules, no build step. The protocol client (reconnect, replay, dedupe) is client.js.
+
+import { Client } from "./client.js";
+import { el, facts, message, money, seconds, summary, tokens } from "./render.js";
+
+const $ = (id) => document.getElementById(id);
+const SESSION_KEY = "cloutagent.session";
+const PKCE_KEY = "cloutagent.pkce";
+const RECENT_EVENTS = 500; // how much of a project's log to replay when it is opened
+const ACTIVE = new Set(["starting", "running", "cancelling"]);
+
+const state = {
+  client: null, local: null, me: null,
+  projects: [], project: null, sub: null,
+  run: null, ticker: null, executionsCursor: null,
+};
+
+// ---- small helpers ------------------------------------------------------------------------------
+function show(id, visible) { $(id).hidden = !visible; }
+
+let toastTimer = null;
+function toast(error) {
+  const text = error && error.code ? `${error.message} (${error.code})` : String(error?.message || error);
+  $("toast").textContent = text;
+  show("toast", true);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => show("toast", false), 8000);
+}
+
+async function act(fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    toast(error);
+    return undefined;
+  }
+}
+
+function request(action, data) { return state.client.request(action, data); }
+
+// ---- configuration and sign-in -------------------------------------------------------------------
+async function localConfig() {
+  // Only the local stack serves this (with its dev key); anywhere else it is simply missing.
+  try {
+    const reply = await fetch("/local/console.json", { cache: "no-store" });
+    return reply.ok ? await reply.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function configuredWsUrl() {
+  return new URLSearchParams(location.search).get("wsUrl") || window.CLOUTAGENT_CONFIG?.wsUrl
+    || (state.local && state.local.wsUrl) || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function redirectUri() { return `${location.origin}${location.pathname}`; }
+
+// Cognito hosted UI, authorization code with PKCE (a public client: no secret in the page).
+async function startCognito(event) {
+  event.preventDefault();
+  const { domain, clientId } = window.CLOUTAGENT_CONFIG.cognito;
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(PKCE_KEY, verifier);
+  const query = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: redirectUri(),
+    scope: "openid email", code_challenge_method: "S256", code_challenge: challenge });
+  location.assign(`${domain}/oauth2/authorize?${query}`);
+}
+
+async function cognitoCallback() {
+  const code = new URLSearchParams(location.search).get("code");
+  const verifier = sessionStorage.getItem(PKCE_KEY);
+  const cognito = window.CLOUTAGENT_CONFIG?.cognito;
+  if (!code || !verifier || !cognito) return null;
+  sessionStorage.removeItem(PKCE_KEY);
+  history.replaceState(null, "", redirectUri());
+  const reply = await fetch(`${cognito.domain}/oauth2/token`, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", client_id: cognito.clientId, code,
+      redirect_uri: redirectUri(), code_verifier: verifier }),
+  });
+  if (!reply.ok) throw new Error("Cognito did not accept the sign-in; try again");
+  const tokens = await reply.json();
+  return { wsUrl: configuredWsUrl(), credentials: { token: tokens.access_token } };
+}
+
+function showSignIn(error) {
+  show("workspace", false);
+  show("sign-in", true);
+  show("sign-out", false);
+  show("identity", false);
+  show("local-sign-in", Boolean(state.local));
+  show("cognito-sign-in", Boolean(window.CLOUTAGENT_CONFIG?.cognito));
+  $("ws-url").value = configuredWsUrl();
+  $("sign-in-error").textContent = error ? `${error.message}${error.code ? ` (${error.code})` : ""}` : "";
+  (state.local ? $("sign-in-local") : $("ws-url")).focus();
+}
+
+async function signIn(session) {
+  const local = session.local && state.local;
+  if (session.local && !local) throw new Error("The local stack is not serving this page any more");
+  const wsUrl = local ? state.local.wsUrl : session.wsUrl;
+  const credentials = local ? { apiKey: state.local.apiKey } : session.credentials;
+  const client = new Client(wsUrl, credentials);
+  client.addEventListener("state", onConnectionState);
+  await client.connect();
+  state.client = client;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  state.me = await request("whoami");
+  $("identity").textContent = `${state.me.userId} · ${state.me.role}`;
+  $("connection").dataset.connectionId = state.me.connectionId;
+  show("sign-in", false);
+  show("workspace", true);
+  show("identity", true);
+  show("sign-out", true);
+  await loadProjects();
+  $("new-project-name").focus();
+}
+
+function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  leaveProject();
+  state.client?.close();
+  state.client = null;
+  showSignIn();
+}
+
+async function onConnectionState(event) {
+  const { state: now, attempt } = event.detail;
+  const pill = $("connection");
+  pill.dataset.state = now;
+  pill.textContent = { open: "Connected", connecting: "Connecting…", closed: "Signed out",
+    reconnecting: `Reconnecting… (attempt ${attempt})` }[now] || now;
+  if (now === "open" && state.me) {
+    const me = await act(() => request("whoami"));
+    if (me) pill.dataset.connectionId = me.connectionId;
+  }
+}
+
+// ---- projects -----------------------------------------------------------------------------------
+async function loadProjects(selectId) {
+  state.projects = (await request("project.list")).projects;
+  renderProjectList();
+  if (selectId) await selectProject(selectId);
+}
+
+function renderProjectList() {
+  const list = $("project-list");
+  list.replaceChildren(...state.projects.map((p) => el("li", {},
+    el("button", { type: "button", class: "project-link", "aria-current": p.projectId === state.project?.projectId ? "page" : null,
+      "data-project-id": p.projectId, onclick: () => act(() => selectProject(p.projectId)) },
+      el("span", { class: "name" }, p.name), el("span", { class: `badge state-${p.state}` }, p.state)))));
+  if (!state.projects.length) list.append(el("li", { class: "hint" }, "No projects yet."));
+}
+
+async function createProject(event) {
+  event.preventDefault();
+  const input = $("new-project-name");
+  const reply = await act(() => request("project.create", { name: input.value.trim() }));
+  if (!reply) return;
+  input.value = "";
+  await act(() => loadProjects(reply.project.projectId));
+  $("prompt").focus();
+}
+
+async function deleteProject() {
+  const project = state.project;
+  if (!project || !confirm(`Delete the project "${project.name}" and its history?`)) return;
+  if (await act(() => request("project.delete", { projectId: project.projectId })) === undefined) return;
+  leaveProject();
+  showView("empty");
+  await act(() => loadProjects());
+}
+
+function leaveProject() {
+  state.sub?.close();
+  state.sub = null;
+  state.project = null;
+  stopTicker();
+  state.run = null;
+}
+
+async function selectProject(projectId) {
+  leaveProject();
+  state.project = state.projects.find((p) => p.projectId === projectId);
+  if (!state.project) return;
+  renderProjectList();
+  renderProjectHead();
+  showView("project");
+  selectTab("tab-run");
+  $("output").replaceChildren();
+  $("run-status").textContent = "";
+  $("run-status").dataset.status = "";
+  const sinceSeq = Math.max(0, (state.project.lastSeq || 0) - RECENT_EVENTS);
+  state.sub = await state.client.subscribe(projectId, { sinceSeq, onEvent: (e) => onProjectEvent(projectId, e) });
+}
+
+function renderProjectHead() {
+  const p = state.project;
+  $("project-title").textContent = p.name;
+  $("project-state").textContent = p.state;
+  $("project-state").className = `badge state-${p.state}`;
+  $("kill").disabled = !ACTIVE.has(p.state);
+  $("run").disabled = ACTIVE.has(p.state);
+}
+
+function setProjectState(projectState) {
+  state.project.state = projectState;
+  const listed = state.projects.find((p) => p.projectId === state.project.projectId);
+  if (listed) listed.state = projectState;
+  renderProjectHead();
+  renderProjectList();
+}
+
+// ---- the live run view --------------------------------------------------------------------------
+function onProjectEvent(projectId, event) {
+  if (state.project?.projectId !== projectId) return;
+  const data = event.data || {};
+  switch (event.event) {
+    case "project.state":
+      setProjectState(data.state);
+      if (data.state === "starting") beginRun(data.executionId, event.ts);
+      if (state.run && data.executionId === state.run.executionId) state.run.state = data.state;
+      if (data.state === "idle") stopTicker();
+      break;
+    case "execution.started":
+      beginRun(data.executionId, event.ts);
+      if (data.executionId === state.run?.executionId) appendTo($("output"), el("div", { class: "msg prompt" }, `› ${data.promptPreview}`));
+      break;
+    case "execution.message":
+      if (data.executionId !== state.run?.executionId) break;
+      if (data.kind === "result") Object.assign(state.run, { tokens: tokens(data.usage), cost: data.costUsd });
+      appendTo($("output"), message(data));
+      break;
+    case "execution.finished":
+      if (data.executionId === state.run?.executionId) finishRun(data);
+      break;
+    case "project.updated":
+      if (data.project) Object.assign(state.project, { name: data.project.name, description: data.project.description });
+      renderProjectHead();
+      break;
+    default:
+      break;
+  }
+}
+
+function appendTo(log, node) {
+  if (!node) return;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(node);
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function beginRun(executionId, ts) {
+  if (!executionId || state.run?.executionId === executionId) return;
+  state.run = { executionId, startedAt: Date.parse(ts) || Date.now(), state: "starting", tokens: null, cost: null, finished: null };
+  $("output").replaceChildren();
+  $("output").dataset.executionId = executionId;
+  startTicker();
+}
+
+function finishRun(finished) {
+  state.run.finished = finished;
+  stopTicker();
+  const status = $("run-status");
+  status.dataset.status = finished.status;
+  status.textContent = summary(finished);
+}
+
+function startTicker() {
+  stopTicker();
+  const tick = () => {
+    const run = state.run;
+    if (!run || run.finished) return;
+    const status = $("run-status");
+    status.dataset.status = run.state;
+    const used = run.tokens === null ? "— tokens" : `${run.tokens.toLocaleString("en-US")} tokens`;
+    status.textContent = `${run.state} · ${seconds(Date.now() - run.startedAt)} · ${used} · ${money(run.cost)}`;
+  };
+  tick();
+  state.ticker = setInterval(tick, 250);
+}
+
+function stopTicker() {
+  clearInterval(state.ticker);
+  state.ticker = null;
+}
+
+async function runPrompt(event) {
+  event.preventDefault();
+  const prompt = $("prompt").value.trim();
+  if (!prompt || !state.project) return;
+  const data = { projectId: state.project.projectId, prompt };
+  const maxCost = parseFloat($("max-cost").value);
+  if (maxCost > 0) data.options = { maxCostUsd: maxCost };
+  const reply = await act(() => request("execute", data));
+  if (!reply) return;
+  beginRun(reply.execution.executionId, new Date().toISOString());
+  $("prompt").value = "";
+}
+
+async function kill() {
+  if (!state.project) return;
+  const reply = await act(() => request("agent.kill", { projectId: state.project.projectId }));
+  if (reply) $("run-status").textContent = "cancelling…";
+}
+
+async function newSession() {
+  if (!state.project) return;
+  const reply = await act(() => request("agent.new_session", { projectId: state.project.projectId }));
+  if (reply) toast("The next run starts a fresh Claude session.");
+}
+
+// ---- history -------------------------------------------------------------------------------------
+async function loadExecutions(reset) {
+  if (reset) {
+    $("executions").replaceChildren();
+    state.executionsCursor = null;
+    show("transcript-section", false);
+  }
+  const data = { projectId: state.project.projectId, limit: 20 };
+  if (state.executionsCursor) data.cursor = state.executionsCursor;
+  const page = await request("execution.list", data);
+  state.executionsCursor = page.nextCursor;
+  show("more-executions", Boolean(page.nextCursor));
+  $("executions").append(...page.executions.map((x) => el("tr", { "data-execution-id": x.executionId },
+    el("td", {}, new Date(x.createdAt).toLocaleString()),
+    el("td", {}, el("span", { class: `badge status-${x.status}` }, x.status)),
+    el("td", {}, x.durationMs === null || x.durationMs === undefined ? "—" : seconds(x.durationMs)),
+    el("td", {}, tokens(x.usage).toLocaleString("en-US")),
+    el("td", {}, money(x.costUsd)),
+    el("td", { class: "prompt" }, x.promptPreview),
+    el("td", {}, el("button", { type: "button", onclick: () => act(() => showTranscript(x.executionId)) }, "View")))));
+  if (!$("executions").children.length) $("executions").append(el("tr", {}, el("td", { colspan: 7, class: "hint" }, "No runs yet.")));
+}
+
+async function showTranscript(executionId) {
+  const log = $("transcript");
+  log.replaceChildren();
+  show("transcript-section", true);
+  $("transcript-title").textContent = `Transcript of ${executionId}`;
+  const filters = { events: ["execution.message", "execution.finished"] };
+  for await (const event of state.client.history(state.project.projectId, 0, filters)) {
+    if (event.data?.executionId !== executionId) continue;
+    if (event.event === "execution.finished") log.append(el("p", { class: "msg meta" }, summary(event.data)));
+    else appendTo(log, message(event.data));
+  }
+  log.focus();
+}
+
+// ---- secrets --------------------------------------------------------------------------------------
+function unavailable(error, note, what) {
+  if (error.code !== "UNKNOWN_ACTION") return false;
+  $(note).textContent = `${what} are not available on this server yet.`;
+  return true;
+}
+
+async function loadSecrets() {
+  $("secrets-note").textContent = "";
+  try {
+    const reply = await request("secret.list", { projectId: state.project.projectId });
+    const secrets = (reply.secrets || []).map((s) => (typeof s === "string" ? { name: s } : s));
+    $("secret-list").replaceChildren(...secrets.map((s) => el("li", {}, el("code", {}, s.name),
+      s.updatedAt ? el("span", { class: "hint" }, ` updated ${new Date(s.updatedAt).toLocaleString()}`) : null,
+      el("button", { type: "button", class: "danger small", "aria-label": `Delete secret ${s.name}`,
+        onclick: () => act(() => deleteSecret(s.name)) }, "Delete"))));
+    if (!secrets.length) $("secret-list").append(el("li", { class: "hint" }, "No secrets."));
+  } catch (error) {
+    if (!unavailable(error, "secrets-note", "Secrets")) toast(error);
+  }
+}
+
+async function saveSecret(event) {
+  event.preventDefault();
+  const name = $("secret-name").value.trim();
+  const value = $("secret-value").value;
+  if (await act(() => request("secret.set", { projectId: state.project.projectId, name, value })) === undefined) return;
+  $("secret-name").value = "";
+  $("secret-value").value = "";
+  $("secrets-note").textContent = `Saved ${name}.`;
+  await loadSecrets();
+}
+
+async function deleteSecret(name) {
+  if (!confirm(`Delete the secret ${name}?`)) return;
+  await request("secret.delete", { projectId: state.project.projectId, name });
+  await loadSecrets();
+}
+
+// ---- plan, usage and billing ------------------------------------------------------------------------
+async function showAccount() {
+  leaveProject();
+  renderProjectList();
+  showView("account");
+  $("account-note").textContent = "";
+  for (const [action, list] of [["plan.get", "plan"], ["usage.get", "usage"]]) {
+    $(list).replaceChildren();
+    try {
+      facts($(list), await request(action));
+    } catch (error) {
+      if (!unavailable(error, "account-note", "Plans and usage")) $(list).append(el("dd", { class: "error" }, error.message));
+    }
+  }
+}
+
+// Stripe's pages send the browser back here.
+async function billing(action, data) {
+  const reply = await act(() => request(action, data));
+  if (reply?.url) location.assign(reply.url);
+}
+
+// ---- views and tabs -----------------------------------------------------------------------------------
+function showView(name) {
+  for (const view of ["empty", "project", "account"]) show(view, view === name);
+}
+
+const TABS = { "tab-run": null, "tab-history": () => loadExecutions(true), "tab-secrets": loadSecrets };
+
+function selectTab(id) {
+  for (const tab of Object.keys(TABS)) {
+    const selected = tab === id;
+    $(tab).setAttribute("aria-selected", String(selected));
+    $(tab).tabIndex = selected ? 0 : -1;
+    show($(tab).getAttribute("aria-controls"), selected);
+  }
+  if (TABS[id]) act(TABS[id]);
+}
+
+function tabKeys(event) {
+  const ids = Object.keys(TABS);
+  const index = ids.indexOf(event.target.id);
+  const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+  if (index < 0 || !step) return;
+  const next = ids[(index + step + ids.length) % ids.length];
+  selectTab(next);
+  $(next).focus();
+}
+
+// ---- wiring ------------------------------------------------------------------------------------------
+function wire() {
+  $("sign-in-local").addEventListener("click", () => act(() => signIn({ local: true }).catch(showSignIn)));
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const kind = new FormData(event.target).get("kind");
+    const value = $("credential").value.trim();
+    const credentials = kind === "token" ? { token: value } : { apiKey: value };
+    signIn({ wsUrl: $("ws-url").value.trim(), credentials }).catch(showSignIn);
+  });
+  $("sign-in-cognito").addEventListener("click", startCognito);
+  $("sign-out").addEventListener("click", signOut);
+  $("create-project").addEventListener("submit", createProject);
+  $("delete-project").addEventListener("click", deleteProject);
+  $("new-session").addEventListener("click", newSession);
+  $("run-form").addEventListener("submit", runPrompt);
+  $("prompt").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) $("run-form").requestSubmit();
+  });
+  $("kill").addEventListener("click", kill);
+  $("more-executions").addEventListener("click", () => act(() => loadExecutions(false)));
+  $("secret-form").addEventListener("submit", saveSecret);
+  $("show-account").addEventListener("click", () => act(showAccount));
+  $("checkout-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    billing("billing.checkout", { plan: $("checkout-plan").value, successUrl: location.href, cancelUrl: location.href });
+  });
+  $("portal").addEventListener("click", () => billing("billing.portal", { returnUrl: location.href }));
+  for (const id of Object.keys(TABS)) {
+    $(id).addEventListener("click", () => selectTab(id));
+    $(id).addEventListener("keydown", tabKeys);
+  }
+}
+
+async function boot() {
+  wire();
+  state.local = await localConfig();
+  let session = null;
+  try {
+    session = (await cognitoCallback()) || JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+  } catch (error) {
+    showSignIn(error);
+    return;
+  }
+  if (!session) {
+    showSignIn();
+    return;
+  }
+  try {
+    await signIn(session);
+  } catch (error) {
+    sessionStorage.removeItem(SESSION_KEY);
+    showSignIn(error);
+  }
+}
+
+boot();

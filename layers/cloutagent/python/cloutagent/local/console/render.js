@@ -1,0 +1,99 @@
+// DOM for what an agent produces (execution.message data, docs/protocol.md "Executions").
+
+const TOOL_ARGUMENT = { Bash: "command", Read: "file_path", Write: "file_path", Edit: "file_path",
+  Glob: "pattern", Grep: "pattern", WebFetch: "url", WebSearch: "query", Task: "description" };
+const RESULT_LINES = 12;
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function compact(value, limit = 120) {
+  const text = (typeof value === "string" ? value : JSON.stringify(value ?? {})).replace(/\s+/g, " ").trim();
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+function resultText(content) {
+  if (content === null || content === undefined) return "";
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((b) => (b && b.text) || "").join("\n");
+  return JSON.stringify(content, null, 2);
+}
+
+export function toolCall(name, input) {
+  const key = TOOL_ARGUMENT[name];
+  return key && input && typeof input[key] === "string" ? compact(input[key]) : compact(input);
+}
+
+// One content block as an element, or null for bookkeeping the status line shows instead.
+export function message(data) {
+  switch (data.kind) {
+    case "text":
+      return data.role === "assistant"
+        ? el("div", { class: "msg text" }, data.text)
+        : el("div", { class: "msg user" }, `› ${data.text}`);
+    case "thinking":
+      return el("details", { class: "msg thinking" }, el("summary", {}, "Thinking"), el("p", {}, data.thinking));
+    case "tool_use":
+      return el("div", { class: "msg tool" }, el("span", { class: "tool-name" }, data.name), " ",
+        el("code", {}, toolCall(data.name, data.input)));
+    case "tool_result": {
+      const lines = resultText(data.content).trim().split("\n");
+      const shown = lines.slice(0, RESULT_LINES).join("\n") || "(no output)";
+      const more = lines.length > RESULT_LINES ? `\n… (+${lines.length - RESULT_LINES} lines)` : "";
+      return el("pre", { class: `msg result${data.isError ? " failed" : ""}` }, shown + more);
+    }
+    case "system":
+      if (data.subtype === "init") return el("div", { class: "msg meta" }, `model ${data.model || "?"} · session ${data.sessionId || "new"}`);
+      if (data.subtype === "api_error" || data.subtype === "rate_limit") {
+        return el("div", { class: "msg warn" }, `${data.subtype}: ${compact(data.error || data.status || data)}`);
+      }
+      return null;
+    case "unsupported":
+      return el("div", { class: "msg meta" }, `(a ${data.type} block this console cannot show)`);
+    default:
+      return null;
+  }
+}
+
+export function tokens(usage) {
+  const u = usage || {};
+  return (u.inputTokens || 0) + (u.outputTokens || 0) + (u.cacheReadTokens || 0) + (u.cacheWriteTokens || 0);
+}
+
+export function money(value) {
+  return value === null || value === undefined ? "$—" : `$${Number(value).toFixed(4)}`;
+}
+
+export function seconds(ms) {
+  return `${((ms || 0) / 1000).toFixed(1)} s`;
+}
+
+// "completed · 2.1 s · 24,774 tokens · $0.0143"
+export function summary(finished) {
+  const parts = [finished.status, seconds(finished.durationMs), `${tokens(finished.usage).toLocaleString("en-US")} tokens`,
+    money(finished.costUsd)];
+  if (finished.error) parts.push(finished.error);
+  return parts.join(" · ");
+}
+
+// Nested objects as label/value pairs, for plan and usage replies whatever their shape.
+export function facts(list, value, prefix = "") {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) facts(list, inner, prefix ? `${prefix}.${key}` : key);
+    return list;
+  }
+  list.append(el("dt", {}, prefix || "value"), el("dd", {}, Array.isArray(value) ? value.join(", ") : String(value ?? "—")));
+  return list;
+}

@@ -1,0 +1,105 @@
+"""The web console in a real browser: sign in, create, run, watch, kill, history, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+import uuid
+
+import pytest
+
+from cloutagent.client import Client
+
+pytestmark = pytest.mark.browser
+
+DEFAULT_REPLY_END = "The project has a README, a src directory and tests. What should I do next?"
+
+
+async def create_project(page, prefix):
+    """A project with a name of its own: the dev tenant is shared by the whole test session."""
+    name = f"{prefix} {uuid.uuid4().hex[:6]}"
+    await page.get_by_label("New project").fill(name)
+    await page.get_by_role("button", name="Create project").click()
+    await page.get_by_role("heading", name=name).wait_for()
+    return name
+
+
+async def run_prompt(page, prompt):
+    await page.get_by_label("Prompt").fill(prompt)
+    await page.get_by_role("button", name="Run", exact=True).click()
+
+
+async def test_create_a_project_run_a_prompt_and_see_the_output_and_final_cost(page, ready, artifacts):
+    # GIVEN a signed-in console and a new project
+    name = await create_project(page, "console demo")
+    # WHEN a prompt runs
+    await run_prompt(page, "Have a look around")
+    # THEN the agent's text, tool call and tool output stream in, and the final cost shows
+    output = page.get_by_role("log", name="Agent output")
+    await output.get_by_text(DEFAULT_REPLY_END).wait_for()
+    status = page.locator("#run-status[data-status=completed]")
+    await status.wait_for()
+    assert await output.locator(".tool-name").all_inner_texts() == ["Bash"]
+    async with Client(ready["wsUrl"], api_key=ready["apiKey"]) as client:
+        project = await client.find_project(name)
+        [execution] = (await client.list_executions(project["projectId"]))["executions"]
+    assert f"${execution['costUsd']:.4f}" in await status.inner_text()
+    assert "completed" in await status.inner_text()
+    await page.screenshot(path=str(artifacts / "console-run.png"), full_page=True)
+
+    # and the run is in the history, with its transcript
+    await page.get_by_role("tab", name="History").click()
+    await page.get_by_role("row").filter(has_text="completed").get_by_role("button", name="View").click()
+    await page.get_by_role("log", name="Transcript").get_by_text(DEFAULT_REPLY_END).wait_for()
+
+
+async def test_kill_stops_a_long_run(page):
+    await create_project(page, "console kill")
+    await run_prompt(page, "[fake:sleep seconds=30]")
+    await page.get_by_role("log", name="Agent output").get_by_text("sleep 30").wait_for()
+    kill = page.get_by_role("button", name="Kill", exact=True)
+    await kill.click()
+    await page.locator("#run-status[data-status=cancelled]").wait_for(timeout=15_000)
+    assert await kill.is_disabled()
+
+
+async def test_a_dropped_connection_reconnects_and_replays_every_message_once(page, ready):
+    await create_project(page, "console drop")
+    await run_prompt(page, "[fake:stream n=60 delay_ms=25]")
+    output = page.get_by_role("log", name="Agent output")
+    await output.get_by_text("Streaming message 10 of 60.").wait_for()
+    # the gateway drops the browser's connection in the middle of the run
+    connection_id = await page.locator("#connection").get_attribute("data-connection-id")
+    request = urllib.request.Request(f"{ready['httpUrl']}/@connections/{connection_id}", method="DELETE")
+    assert (await asyncio.to_thread(lambda: urllib.request.urlopen(request).status)) == 204
+    await page.locator("#run-status[data-status=completed]").wait_for()
+    texts = await output.locator(".msg.text").all_inner_texts()
+    assert texts == [f"Streaming message {i} of 60." for i in range(1, 61)]
+    await page.locator("#connection[data-state=open]").wait_for()
+    assert await page.locator("#connection").get_attribute("data-connection-id") != connection_id
+
+
+async def test_secrets_and_plan_pages(page, ready):
+    async with Client(ready["wsUrl"], api_key=ready["apiKey"]) as client:
+        try:
+            await client.request("plan.get")
+            await client.request("secret.list", {"projectId": "p_probe"})
+        except Exception as exc:  # noqa: BLE001
+            if getattr(exc, "code", "") == "UNKNOWN_ACTION":
+                pytest.skip(f"{exc.action} is not served by this stack yet")
+    await create_project(page, "console secrets")
+    await page.get_by_role("tab", name="Secrets").click()
+    await page.get_by_label("Name").fill("DEPLOY_TOKEN")
+    await page.get_by_label("Value").fill("s3cr3t")
+    await page.get_by_role("button", name="Save secret").click()
+    secrets = page.get_by_role("list", name="Secrets")
+    await secrets.get_by_text("DEPLOY_TOKEN").wait_for()
+    assert "s3cr3t" not in await page.content()
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name="Delete secret DEPLOY_TOKEN").click()
+    await secrets.get_by_text("No secrets.").wait_for()
+
+    await page.get_by_role("button", name="Plan & usage").click()
+    plan, usage = page.get_by_role("region", name="Plan"), page.get_by_role("region", name="Usage")
+    await plan.get_by_text("effectivePlan").wait_for()
+    await usage.get_by_text("spendUsd").wait_for()
