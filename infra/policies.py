@@ -47,6 +47,16 @@ def tenant_items(table: dynamodb.ITable, *, write: bool) -> iam.PolicyStatement:
     )
 
 
+def exact_partition(table: dynamodb.ITable, partition: str, *, sid: str) -> iam.PolicyStatement:
+    """Item reads and writes in exactly one named partition (no wildcard in the key)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        resources=[table.table_arn],
+        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition]}},
+    )
+
+
 def lookup_index(table: dynamodb.ITable, index_name: str) -> iam.PolicyStatement:
     """Query on the sparse lookup index (user id, API-key hash → membership): finds the tenant.
 

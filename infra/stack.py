@@ -51,11 +51,13 @@ TABLE_ACCESS = {
     "post_confirmation": "write",
 }
 # Functions that find a tenant from outside it (user id / API-key hash) on the lookup index.
-LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access")
+LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "stripe_webhook", "usage_reporter")
 # Functions that publish room events to connected clients.
-CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state")
+CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook")
 # Revoking a key, removing a member or changing a role closes that principal's connections.
 CONNECTION_CLOSERS = ("access",)
+# Powertools Idempotency's records for Stripe webhook deliveries (see services/stripe_events.py).
+IDEMPOTENCY_PARTITION = "IDEMPOTENCY#stripe-webhook"
 # Functions that read the Stripe credentials.
 STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
 
@@ -121,6 +123,8 @@ class CloutagentStack(Stack):
                 "CLOUTAGENT_KMS_KEY_ID": data.project_key.key_arn,
                 "CLOUTAGENT_SESSIONS_BUCKET": data.sessions_bucket.bucket_name,
                 "CLOUTAGENT_WORKSPACE_ROOT": WORKSPACE_ROOT,
+                # The name only (no read grant): finished runs are recorded for metering when set.
+                "CLOUTAGENT_STRIPE_SECRET_NAME": billing.stripe_secret_name,
                 "POWERTOOLS_SERVICE_NAME": "executor",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             },
@@ -208,6 +212,11 @@ class CloutagentStack(Stack):
             policies.close_connections(functions[name].role, websocket.connections_arn("DELETE"))
         for name in STRIPE_USERS:
             billing.stripe_secret.grant_read(functions[name])
+        # Stripe deliveries are processed once: Powertools Idempotency keeps its records in this one
+        # partition, the only non-tenant partition any function may write.
+        functions["stripe_webhook"].role.add_to_principal_policy(
+            policies.exact_partition(data.table, IDEMPOTENCY_PARTITION, sid="WebhookIdempotencyRecords")
+        )
 
         # Member invitations create (or find) the invited user in the pool.
         identity.user_pool.grant(functions["access"], "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
@@ -286,6 +295,21 @@ class CloutagentStack(Stack):
             executions.task_arns(),
             "Task ids are assigned by ECS at launch; the pattern covers only tasks of this stage's "
             "executor cluster, and tagging is allowed only as part of RunTask.",
+        )
+        # agent.kill finds the execution's task by its startedBy tag (the id is never stored).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="FindExecutorTasks",
+                actions=["ecs:ListTasks"],
+                resources=[executions.container_instance_arns()],
+                conditions={"ArnEquals": {"ecs:cluster": executions.cluster.cluster_arn}},
+            )
+        )
+        policies.acknowledge_wildcard(
+            role,
+            executions.container_instance_arns(),
+            "ListTasks is authorized per container instance; the pattern is this stage's executor "
+            "cluster only, further pinned by the ecs:cluster condition.",
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -37,6 +37,7 @@ class Step:
     delay_s: float = 0.0
     tool: ToolRun | None = None
     cost_share: bool = False  # usage is filled in so the plan totals the [fake:cost] amount
+    stamp: bool = False  # texts get the wall-clock time they are written (relay latency benchmark)
 
 
 @dataclass
@@ -90,9 +91,10 @@ def tool_use_block(tool_use_id: str, name: str, tool_input: dict) -> dict:
 
 def _stream(plan: Plan, directive: Directive, context: PlanContext) -> None:
     count, delay = directive.integer("n", 5), directive.number("delay_ms", 0) / 1000
+    stamp = directive.flag("stamp", False)
     for index in range(1, count + 1):
         text = f"Streaming message {index} of {count}."
-        plan.steps.append(Step([text_block(text)], usage(12), delay_s=delay))
+        plan.steps.append(Step([text_block(text)], usage(12), delay_s=delay, stamp=stamp))
 
 
 def _tokens(plan: Plan, directive: Directive, context: PlanContext) -> None:

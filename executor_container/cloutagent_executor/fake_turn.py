@@ -92,6 +92,9 @@ def _play(plan: Plan, session: FakeSession, control: TurnControl, tally: Tally) 
 def _emit_call(session: FakeSession, step: Step, tally: Tally) -> None:
     message_id = new_id("msg_")
     for block in step.blocks:
+        if step.stamp and block["type"] == "text":
+            # Taken as late as possible: the benchmark measures from here to the subscribers.
+            block = {**block, "text": f"{block['text']} written_at={time.time():.6f}"}
         session.send(assistant_frame(session, message_id, block, step.usage))
     tally.add(session.model, step)
 

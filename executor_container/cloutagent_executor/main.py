@@ -51,6 +51,12 @@ async def execute(container: Container, tenant_id: str, project_id: str, executi
         service.finish_if_unfinished(tenant_id, project_id, execution_id, "Cancelled before the agent started")
         return 0
 
+    try:
+        secrets_env = container.project_secrets_env(tenant_id, project_id)
+    except Exception as exc:  # never start an agent without the secrets it was promised
+        logger.error("project secrets could not be decrypted", extra={"error": type(exc).__name__})
+        service.finish(execution, Outcome(status="failed", error="The project's secrets could not be decrypted"))
+        return 1
     relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
     settings = container.settings
     request = AgentRequest(
@@ -66,7 +72,7 @@ async def execute(container: Container, tenant_id: str, project_id: str, executi
         max_tokens=execution.max_tokens,
         max_cost_usd=execution.max_cost_usd,
         timeout_seconds=execution.timeout_seconds,
-        env=container.project_secrets_env(tenant_id, project_id),
+        env=secrets_env,
         cli_path=settings.claude_cli_path or None,
         session_store=session_store(container, tenant_id),
     )

@@ -15,6 +15,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -121,7 +123,17 @@ class Billing(Construct):
                 max_record_age=Duration.hours(24),
                 report_batch_item_failures=True,
                 on_failure=event_sources.SqsDlq(self.usage_dlq),
+                # Only new outbox records wake the reporter, not every write to the table.
+                filters=[lambda_.FilterCriteria.filter({
+                    "dynamodb": {"NewImage": {"SK": {"S": [{"prefix": "METER#"}]}, "status": {"S": ["pending"]}}}
+                })],
             )
+        )
+        # A sweep for records the stream gave up on (after its DLQ): anything pending > 2 minutes.
+        events.Rule(
+            self, "UsageSweep", description="Report metered usage the stream did not deliver",
+            schedule=events.Schedule.rate(Duration.minutes(5)),
+            targets=[targets.LambdaFunction(usage_reporter)],
         )
 
     def _stripe_secret(self, existing_name: str, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:

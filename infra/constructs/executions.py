@@ -230,6 +230,12 @@ class Executions(Construct):
             ignore_mode=IgnoreMode.DOCKER,
         )
 
+    def container_instance_arns(self) -> str:
+        """ListTasks is authorized on container instances of the cluster (Fargate included)."""
+        return Stack.of(self).format_arn(
+            service="ecs", resource="container-instance", resource_name=f"{self.cluster.cluster_name}/*"
+        )
+
     def task_arns(self) -> str:
         """Every task of this cluster (task ids are random, so this is a pattern)."""
         return Stack.of(self).format_arn(

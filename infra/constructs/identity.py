@@ -78,7 +78,7 @@ class Identity(Construct):
             user_pool_client_name=f"cloutagent-{stage}",
             # Public client: it runs in browsers and on laptops, where no secret stays secret.
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             prevent_user_existence_errors=True,
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -108,3 +110,18 @@ async def test_api_keys_are_shown_once_work_at_the_handshake_and_stop_working_wh
     with pytest.raises(websockets.InvalidStatus) as refused:
         await connect({"apiKey": created["key"]}, api_key=True)
     assert refused.value.response.status_code == 401
+
+
+async def test_leaving_then_disconnecting_announces_member_left_once(connect, make_user, ready):
+    watcher = await connect()
+    pid = (await watcher.ok("project.create", {"name": "leave once"}))["project"]["projectId"]
+    await watcher.ok("project.join", {"projectId": pid})
+    visitor = await connect(make_user(tenant_id=ready["tenantId"], role="viewer"))
+    await visitor.ok("project.join", {"projectId": pid})
+    connection_id = (await visitor.ok("whoami"))["connectionId"]
+    await visitor.ok("project.leave", {"projectId": pid})
+    await visitor.close()
+    await asyncio.sleep(1.0)  # let $disconnect run: it must not announce the left room again
+    history = await watcher.ok("messages.get", {"projectId": pid})
+    left = [e for e in history["events"] if e["event"] == "member.left" and e["data"]["connectionId"] == connection_id]
+    assert len(left) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -74,3 +76,26 @@ async def test_members_are_managed_by_admins_within_their_own_rank(connect, make
     assert (await admin.ok("member.set_role", {"userId": invited["userId"], "role": "viewer"}))["member"]["role"] == "viewer"
     assert (await owner.error("member.remove", {"userId": tenant["userId"]}))["code"] == "CONFLICT"  # last owner stays
     assert (await admin.ok("member.remove", {"userId": invited["userId"]})) == {"userId": invited["userId"]}
+
+
+async def test_revoking_a_key_or_demoting_a_member_closes_their_open_connections(connect, make_user):
+    tenant = make_user()
+    owner = await connect(tenant)
+    created = await owner.ok("apikey.create", {"name": "short-lived", "role": "member"})
+    robot = await connect({"apiKey": created["key"]}, api_key=True)
+    colleague_user = make_user(tenant_id=tenant["tenantId"], role="admin")
+    colleague = await connect(colleague_user)
+    assert (await robot.ok("whoami"))["role"] == "member"
+
+    # WHEN the key is revoked and the admin demoted
+    await owner.ok("apikey.revoke", {"keyId": created["apiKey"]["keyId"]})
+    await owner.ok("member.set_role", {"userId": colleague_user["userId"], "role": "viewer"})
+
+    # THEN both open connections are closed by the server: nobody keeps acting on old access
+    for client in (robot, colleague):
+        await asyncio.wait_for(client._reader, 10)
+        assert client.ws.close_code is not None
+    # and the colleague comes back with the new role
+    again = await connect(colleague_user)
+    assert (await again.ok("whoami"))["role"] == "viewer"
+    assert (await owner.ok("ping"))["pong"] is True

@@ -7,7 +7,7 @@ import pytest
 from infra.constructs.functions import WILDCARD_RESOURCE_ACTIONS
 from infra.definitions import load_definitions
 from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, TENANT_PARTITIONS
-from infra.stack import CONNECTION_POSTERS, LOOKUP_INDEX_USERS, TABLE_ACCESS
+from infra.stack import CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, TABLE_ACCESS
 from tests.infra.cfn import ITEM_ACTIONS, actions, as_list, function_roles, getatt, refs, statements_by_role
 
 pytestmark = pytest.mark.infra
@@ -81,6 +81,11 @@ def test_item_level_table_access_is_confined_to_tenant_partitions(policies, tabl
         for statement in _allows(statements):
             if actions(statement) & ITEM_ACTIONS and _on_table(statement, table_id):
                 checked += 1
+                if statement.get("Sid") == "WebhookIdempotencyRecords":
+                    # the one exception: exactly the webhook's idempotency partition, no wildcard
+                    assert statement["Condition"] == {
+                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDEMPOTENCY_PARTITION]}}
+                    continue
                 assert statement.get("Condition") == {
                     "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TENANT_PARTITIONS]}
                 }, f"{role_id} reaches non-tenant partitions"

@@ -188,7 +188,7 @@ def test_the_executor_runs_on_fargate_arm64(synth):
 
 def test_stopped_tasks_reach_task_state_with_a_dead_letter_queue(synth):
     task_state = function_ids(synth.resources, {"t": ROUTES.functions["task_state"].handler})["t"]
-    (rule,) = synth.of_type("AWS::Events::Rule").values()
+    (rule,) = [r for r in synth.of_type("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.ecs"]
     assert pattern["detail-type"] == ["ECS Task State Change"]

@@ -58,7 +58,9 @@ def test_execute_runs_a_fargate_task_with_ids_only_and_within_its_call_budget(ec
     assert reply["data"]["execution"]["status"] == "starting"
     launches = counter.calls.pop("ecs.RunTask")
     assert launches == 1
-    assert counter.total <= 4, counter.calls  # the budget: execute <= 4 calls plus the launch
+    # the budget: execute <= 4 calls plus the launch (project read, plan check — tenant, month's
+    # spend and running count in one Query — the claiming transaction, the subscriber query)
+    assert counter.total <= 4, counter.calls
 
     task = ecs_container.clients.client("ecs").list_tasks(cluster="cloutagent-it", startedBy=execution_id[:36])
     described = ecs_container.clients.client("ecs").describe_tasks(cluster="cloutagent-it", tasks=task["taskArns"])
@@ -149,3 +151,16 @@ async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_one_qu
     assert set(counter.calls) <= {"dynamodb.TransactWriteItems", "dynamodb.Query", "dynamodb.GetItem"}
     delivered = [json.loads(t)["data"]["text"] for _, t in sink.posts]
     assert delivered == [f"line {i}" for i in range(1000)]
+
+
+def test_kill_finds_the_task_by_execution_id_and_stops_it(ecs_container, execute_via, event_for, ready):
+    create_project, executions = execute_via
+    pid = create_project()
+    execution_id = body(executions(event_for("execute", project_id=pid)))["data"]["execution"]["executionId"]
+    reply = body(executions(event_for("agent.kill", project_id=pid)))
+    assert reply["data"] == {"executionId": execution_id, "status": "cancelling"}
+    ecs = ecs_container.clients.client("ecs")
+    [task_arn] = ecs.list_tasks(cluster="cloutagent-it", startedBy=execution_id[:36], desiredStatus="STOPPED")["taskArns"] or \
+        ecs.list_tasks(cluster="cloutagent-it", startedBy=execution_id[:36])["taskArns"]
+    [task] = ecs.describe_tasks(cluster="cloutagent-it", tasks=[task_arn])["tasks"]
+    assert task["desiredStatus"] == "STOPPED" and "killed by" in task.get("stoppedReason", "")

@@ -94,3 +94,19 @@ def test_an_unexpected_failure_is_internal_with_no_detail(aws, event_for, monkey
     monkeypatch.setattr(aws.project_store, "list", explode)
     reply = body(projects(event_for("project.list")))
     assert reply["error"] == {"code": "INTERNAL", "message": "Internal error", "details": {}}
+
+
+def test_deleting_a_project_purges_its_subscriptions_executions_and_secret_ciphertexts(aws, event_for, ready):
+    from cloutagent.adapters.dynamo import keys
+    from cloutagent.domain.identity import Identity, Role
+
+    pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
+    identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="purge-c")
+    aws.room_store.put_connection(identity, "purge-c")
+    aws.room_store.subscribe(identity, pid, "purge-c")
+    aws.table.put({"PK": keys.project_pk(ready["tenantId"], pid), "SK": keys.secret_sk("TOKEN"), "ciphertext": "AQID"})
+    assert list(aws.table.query_all(keys.project_pk(ready["tenantId"], pid)))
+
+    body(projects(event_for("project.delete", project_id=pid)))
+
+    assert list(aws.table.query_all(keys.project_pk(ready["tenantId"], pid))) == []

@@ -27,8 +27,8 @@ class RecordingLauncher:
         self.launched.append(execution.execution_id)
         return f"fake:{execution.execution_id}"
 
-    def stop(self, handle, reason):
-        self.stopped.append(handle)
+    def stop(self, execution, reason):
+        self.stopped.append(execution.execution_id)
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,11 @@ class BillingNotConfigured(ServiceError):
     default_message = "Billing is not configured on this deployment"
 
 
+class BillingUnavailable(ServiceError):
+    code = "BILLING_UNAVAILABLE"
+    default_message = "Stripe cannot be reached right now; nothing was changed. Try again shortly"
+
+
 class RateLimited(ServiceError):
     code = "RATE_LIMITED"
     default_message = "Too many requests; slow down"
@@ -88,6 +93,11 @@ class RateLimited(ServiceError):
 class MessageTooLarge(ServiceError):
     code = "MESSAGE_TOO_LARGE"
     default_message = "The message is too large"
+
+
+class SecretsUnavailable(ServiceError):
+    code = "SECRETS_UNAVAILABLE"
+    default_message = "Project secrets cannot be reached right now; nothing was changed. Try again shortly"
 
 
 class InternalError(ServiceError):

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     stripe_secret_name: str = ""  # Secrets Manager secret with {"apiKey", "webhookSecret"}
     stripe_prices: str = "{}"  # JSON: {"pro": "price_..."}
     stripe_api_base: str = ""  # tests and the local stack point Stripe at a local fake
+    stripe_metered_price: str = ""  # optional metered price added to every checkout (usage billing)
+    stripe_meter_event_name: str = "cloutagent_usage"  # the Billing Meter's event_name (value: micro-USD)
+    stripe_timeout_seconds: float = 10.0
+    # Only ``cloutagent dev`` reads these, to seed its local secret: a real test-mode key instead of
+    # the local fake Stripe, and the signing secret `stripe listen` prints.
+    local_stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY", repr=False)
+    local_stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET", repr=False)
 
     # Set only in an executor process (ECS container overrides / the local launcher).
     tenant_id: str = ""
@@ -73,6 +80,11 @@ class Settings(BaseSettings):
     @property
     def stripe_price_map(self) -> dict[str, str]:
         return json.loads(self.stripe_prices or "{}")
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Stripe is configured: tenants' subscriptions count, and billing actions work."""
+        return bool(self.stripe_secret_name)
 
 
 @lru_cache(maxsize=1)

@@ -72,8 +72,26 @@ class Container:
         )
 
     def project_secrets_env(self, tenant_id: str, project_id: str) -> dict[str, str]:
-        """The project's secrets as environment variables for the agent (none until secrets land)."""
-        return {}
+        """The project's secrets, decrypted with this process's own role, as the agent's environment."""
+        return self.secrets.environment(tenant_id, project_id)
+
+    @cached_property
+    def secret_store(self):
+        from cloutagent.adapters.dynamo.secrets import DynamoSecretStore
+
+        return DynamoSecretStore(self.table)
+
+    @cached_property
+    def secret_cipher(self):
+        from cloutagent.adapters.kms_secrets import KmsSecretCipher
+
+        return KmsSecretCipher(self.clients.client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def platform_secrets(self):
+        from cloutagent.adapters.platform_secrets import SecretsManagerPlatformSecrets
+
+        return SecretsManagerPlatformSecrets(self.clients.client("secretsmanager"))
 
     @cached_property
     def connections(self):
@@ -108,7 +126,7 @@ class Container:
     def projects(self):
         from cloutagent.services.projects import ProjectService
 
-        return ProjectService(self.project_store, self.room_store, self.publisher)
+        return ProjectService(self.project_store, self.room_store, self.publisher, limits=self.licenses)
 
     @cached_property
     def rooms(self):
@@ -120,19 +138,89 @@ class Container:
     def access(self):
         from cloutagent.services.access import AccessService
 
-        return AccessService(self.access_store, self.directory)
+        return AccessService(self.access_store, self.directory, sessions=self.connections_service, limits=self.licenses)
 
     @cached_property
     def executions(self):
         from cloutagent.services.executions import ExecutionService
 
-        return ExecutionService(self.project_store, self.execution_store, self.publisher, self.launcher)
+        return ExecutionService(self.project_store, self.execution_store, self.publisher, self.launcher, limits=self.licenses)
+
+    @cached_property
+    def secrets(self):
+        from cloutagent.services.secrets import SecretService
+
+        return SecretService(self.secret_store, self.secret_cipher, self.publisher, self.pool, limits=self.licenses)
 
     @cached_property
     def connections_service(self):
         from cloutagent.services.connections import ConnectionService
 
-        return ConnectionService(self.room_store, self.rooms)
+        return ConnectionService(self.room_store, self.rooms, sockets=self.connections, limits=self.licenses)
+
+    # -- plans, limits and billing -------------------------------------------------------------
+    @cached_property
+    def billing_store(self):
+        from cloutagent.adapters.dynamo.billing import DynamoBillingStore
+
+        return DynamoBillingStore(self.table)
+
+    @cached_property
+    def plan_catalog(self):
+        from cloutagent import definitions
+        from cloutagent.domain.billing import PlanCatalog
+
+        return PlanCatalog(definitions.plans())
+
+    @cached_property
+    def notifier(self):
+        from cloutagent.services.notices import TenantNotifier
+
+        return TenantNotifier(self.room_store, self.connections, self.pool)
+
+    @cached_property
+    def licenses(self):
+        """The license manager: the ``limits`` hook of every service that a plan limits."""
+        from cloutagent.services.licensing import LicenseManager
+
+        return LicenseManager(self.billing_store, self.plan_catalog, billing_enabled=self.settings.billing_enabled,
+                              notifier=self.notifier)
+
+    @cached_property
+    def stripe(self):
+        from cloutagent.adapters.stripe_api import StripeGateway
+
+        name = self.settings.stripe_secret_name
+        return StripeGateway(lambda: self.platform_secrets.get(name) if name else {},
+                             api_base=self.settings.stripe_api_base, timeout=self.settings.stripe_timeout_seconds)
+
+    @cached_property
+    def billing(self):
+        from cloutagent.services.billing import BillingService
+
+        return BillingService(self.billing_store, self.licenses, self.stripe, prices=self.settings.stripe_price_map,
+                              metered_price=self.settings.stripe_metered_price)
+
+    @cached_property
+    def stripe_webhooks(self):
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        from cloutagent.adapters.dynamo.keys import STRIPE_IDEMPOTENCY_PK
+        from cloutagent.services.stripe_events import StripeWebhookService
+
+        # Same table; records sit outside the tenant keyspace and expire through its TTL attribute.
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.settings.table_name, key_attr="PK", sort_key_attr="SK",
+            static_pk_value=STRIPE_IDEMPOTENCY_PK, expiry_attr="expiresAt", boto3_client=self.clients.dynamodb(),
+        )
+        return StripeWebhookService(self.billing_store, self.stripe, self.notifier, persistence=persistence,
+                                    prices=self.settings.stripe_price_map, default_plan=self.plan_catalog.default_plan)
+
+    @cached_property
+    def usage_reporter(self):
+        from cloutagent.services.usage import UsageReporter
+
+        return UsageReporter(self.billing_store, self.stripe, event_name=self.settings.stripe_meter_event_name)
 
     @cached_property
     def tenants(self):

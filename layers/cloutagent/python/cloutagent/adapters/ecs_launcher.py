@@ -59,5 +59,8 @@ class EcsLauncher:
         return {"networkConfiguration": {"awsvpcConfiguration": {
             "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}}}
 
-    def stop(self, handle: str, reason: str) -> None:
-        self.client.stop_task(cluster=self.settings.ecs_cluster, task=handle, reason=reason[:255])
+    def stop(self, execution: Execution, reason: str) -> None:
+        """Stop the execution's task, found by the startedBy tag RunTask gave it."""
+        tasks = self.client.list_tasks(cluster=self.settings.ecs_cluster, startedBy=execution.execution_id[:36])
+        for task_arn in tasks.get("taskArns", []):
+            self.client.stop_task(cluster=self.settings.ecs_cluster, task=task_arn, reason=reason[:255])

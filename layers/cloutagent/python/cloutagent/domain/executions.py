@@ -52,10 +52,9 @@ class Execution(DomainModel):
     num_turns: int | None = None
     session_id: str | None = None
     error: str | None = None
-    handle: str | None = None  # ECS task ARN or local process id; internal
 
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id", "handle"} | (exclude or set()))
+        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
 
     def summary(self) -> dict[str, Any]:
         return self.to_wire(exclude={"prompt"}) | {"promptPreview": self.prompt[:200]}

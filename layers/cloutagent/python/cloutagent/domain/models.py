@@ -93,3 +93,12 @@ class Tenant(DomainModel):
     plan: str = "free"
     subscription_status: str = "none"
     created_at: str
+    # Billing state, kept by the Stripe webhook (domain/billing.py decides what it entitles to).
+    plan_source: str = "stripe"  # stripe | operator (a plan assigned by hand, honoured without Stripe)
+    stripe_customer_id: str | None = None
+    stripe_subscription_id: str | None = None
+    period_end: str | None = None
+    trial_end: str | None = None
+    cancel_at_period_end: bool = False
+    past_due_since: str | None = None
+    last_invoice: dict[str, Any] | None = None  # {id, status, hostedInvoiceUrl, amountDue, currency}

@@ -48,7 +48,8 @@ class GatewayLimits:
 
 
 def _new_connection_id() -> str:
-    return base64.b64encode(os.urandom(10)).decode()
+    # Like API Gateway's ids ("L0SM9cOFvHcCIhw="): safe in a URL path, so never "/" or "+".
+    return base64.urlsafe_b64encode(os.urandom(10)).decode()
 
 
 def _iso(epoch: float) -> str:

@@ -23,25 +23,26 @@ KILL_GRACE_SECONDS = 15
 class LocalLauncher:
     def __init__(self, on_exit: Callable[[Execution, int], None]):
         self.on_exit = on_exit
-        self.processes: dict[int, subprocess.Popen] = {}
+        self.processes: dict[str, subprocess.Popen] = {}  # by execution id
         self._lock = threading.Lock()
 
     def launch(self, execution: Execution) -> str:
         env = {**os.environ, **{e["name"]: e["value"] for e in execution_environment(execution)}}
         process = subprocess.Popen([sys.executable, "-m", "cloutagent_executor"], env=env, start_new_session=True)
         with self._lock:
-            self.processes[process.pid] = process
+            self.processes[execution.execution_id] = process
         threading.Thread(target=self._watch, args=(execution, process), daemon=True, name=f"watch-{process.pid}").start()
         return f"local:{process.pid}"
 
-    def stop(self, handle: str, reason: str) -> None:
-        pid = int(handle.split(":", 1)[1])
+    def stop(self, execution: Execution, reason: str) -> None:
         with self._lock:
-            process = self.processes.get(pid)
+            process = self.processes.get(execution.execution_id)
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
-        threading.Timer(KILL_GRACE_SECONDS, self._force_kill, args=(process,)).start()
+        timer = threading.Timer(KILL_GRACE_SECONDS, self._force_kill, args=(process,))
+        timer.daemon = True  # must not hold up the stack's shutdown
+        timer.start()
 
     @staticmethod
     def _force_kill(process: subprocess.Popen) -> None:
@@ -51,5 +52,5 @@ class LocalLauncher:
     def _watch(self, execution: Execution, process: subprocess.Popen) -> None:
         code = process.wait()
         with self._lock:
-            self.processes.pop(process.pid, None)
+            self.processes.pop(execution.execution_id, None)
         self.on_exit(execution, code)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from cloutagent import definitions
+from cloutagent.adapters.platform_secrets import ANTHROPIC_SECRET, STRIPE_SECRET
 
 
 @dataclass
@@ -15,6 +18,7 @@ class LocalResources:
     user_pool_client_id: str
     kms_key_id: str
     sessions_bucket: str
+    stripe_secret_name: str = STRIPE_SECRET  # for CLOUTAGENT_STRIPE_SECRET_NAME
 
 
 def create_table(dynamodb: Any, name: str) -> None:
@@ -65,10 +69,30 @@ def create_user_pool(cognito: Any) -> tuple[str, str]:
     return pool["Id"], client["ClientId"]
 
 
+def create_platform_secrets(secretsmanager: Any) -> None:
+    """The operator's secrets, as Secrets Manager holds them in AWS (adapters/platform_secrets.py).
+
+    From the developer's environment (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, ANTHROPIC_API_KEY, via
+    settings) when set, else safe local defaults: no API keys, and a webhook signing secret that is
+    random per run, so no fixed secret lives in the repository.
+    """
+    from cloutagent.settings import get_settings
+
+    settings = get_settings()
+    values = {
+        STRIPE_SECRET: {"apiKey": settings.local_stripe_api_key,
+                        "webhookSecret": settings.local_stripe_webhook_secret or "whsec_local_" + secrets.token_hex(16)},
+        ANTHROPIC_SECRET: {"apiKey": settings.anthropic_api_key},
+    }
+    for name, value in values.items():
+        secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
+
+
 def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalResources:
     create_table(clients.client("dynamodb"), table_name)
     pool_id, client_id = create_user_pool(clients.client("cognito-idp"))
     key_id = clients.client("kms").create_key(Description="cloutagent project secrets (local)")["KeyMetadata"]["KeyId"]
     bucket = "cloutagent-sessions-local"
     clients.client("s3").create_bucket(Bucket=bucket)
+    create_platform_secrets(clients.client("secretsmanager"))
     return LocalResources(table_name, pool_id, client_id, key_id, bucket)

@@ -14,11 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
+from cloutagent.local.billing import LocalBilling
 from cloutagent.local.gateway import GatewayLimits, LocalGateway
 from cloutagent.local.lambdas import Invoker
 from cloutagent.local.moto import MotoServer
 
 DEV_EMAIL = "dev@cloutagent.local"
+CONSOLE_DIR = Path(__file__).with_name("console")  # the web console: static files, no build step
 
 
 @dataclass
@@ -52,6 +54,7 @@ class LocalStack:
         self.gateway = LocalGateway(self.invoker, limits=GatewayLimits(options.idle_seconds, options.lifetime_seconds))
         self.runner: web.AppRunner | None = None
         self.ready: dict[str, Any] = {}
+        self.billing = LocalBilling(self.invoker, options.host)
 
     async def start(self) -> dict[str, Any]:
         self.moto.start()
@@ -63,7 +66,10 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         })
         self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
-        app = self.gateway.build_app()
+        self.gateway.extra_http.append(("POST", "/stripe/webhook", self.billing.webhook))
+        self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
+        self.gateway.extra_http.append(("GET", "/console/{name}", console_asset))
+        app = self.gateway.build_app(index=console_index)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port)
@@ -71,8 +77,10 @@ class LocalStack:
         port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
         http_url = f"http://{self.options.host}:{port}"
         self.gateway.domain = f"{self.options.host}:{port}"
+        await self.billing.start(http_url)
         await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
         self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
+        self.billing.start_reporter()
         self._write_ready_file()
         return self.ready
 
@@ -81,6 +89,7 @@ class LocalStack:
         from cloutagent.local.provision import provision
 
         resources = provision(aws)
+        stripe_env = self.billing.provision(aws)
         workspace = Path(self.options.workspace_root).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
         apply_environment({
@@ -93,6 +102,7 @@ class LocalStack:
             "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
             "CLOUTAGENT_LAUNCHER": "local",
+            **stripe_env,
             "CLOUTAGENT_CLAUDE_CLI_PATH": claude_cli_path(),
         })
 
@@ -102,6 +112,9 @@ class LocalStack:
 
         container = get_container()
         dev = create_local_user(container, DEV_EMAIL)
+        # The shared dev tenant gets the top plan by hand, so trying things out hits no limits;
+        # tenants from POST /local/users start on the free plan, as in AWS.
+        container.billing_store.grant_plan(dev["tenantId"], "enterprise")
         settings = container.settings
         return {
             "wsUrl": http_url.replace("http://", "ws://", 1),
@@ -110,6 +123,7 @@ class LocalStack:
             "awsEndpointUrl": self.moto.url, "tableName": settings.table_name,
             "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
             "region": settings.region,
+            **self.billing.ready_info(),
             "claude": "fake CLI (set ANTHROPIC_API_KEY for the real one)" if "fake" in settings.claude_cli_path
                       else "real Claude Code (credentials found)",
         }
@@ -141,10 +155,33 @@ class LocalStack:
             return web.json_response({"error": type(exc).__name__, "message": str(exc)[:300]}, status=400)
         return web.json_response({"wsUrl": self.ready["wsUrl"], "httpUrl": self.ready["httpUrl"], **user})
 
+    async def http_console_config(self, request: web.Request) -> web.Response:
+        """Dev-only: where the console connects, and the dev API key. Refused to other sites' pages."""
+        origin = request.headers.get("Origin")
+        if (origin and origin != f"{request.scheme}://{request.host}") or request.url.host not in LOCAL_HOSTS:
+            return web.json_response({"error": "the console config is served to the local console only"}, status=403)
+        return web.json_response({"wsUrl": self.ready["wsUrl"], "apiKey": self.ready["apiKey"], "local": True},
+                                 headers={"Cache-Control": "no-store"})
+
     async def stop(self) -> None:
+        await self.billing.stop()
         if self.runner:
             await self.runner.cleanup()
         self.moto.stop()
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a DNS-rebound name never reads the dev key
+
+
+async def console_index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def console_asset(request: web.Request) -> web.StreamResponse:
+    path = CONSOLE_DIR / request.match_info["name"]
+    if path.name.startswith(".") or path.suffix not in (".js", ".css", ".html", ".svg") or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
 def claude_cli_path() -> str:
@@ -170,6 +207,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    dev tenant      {ready['tenantId']}  (you are its owner)",
         f"    dev API key     {ready['apiKey']}",
         f"    Claude          {ready['claude']}",
+        f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
         "",
         f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
         "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from cloutagent.domain.models import AgentConfig, Limits
+from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RoleName = Literal["owner", "admin", "member", "viewer"]
@@ -100,3 +101,49 @@ class Execute(ActionData):
 class ExecutionRef(ActionData):
     projectId: ProjectId
     executionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+# -- secrets ------------------------------------------------------------------------------------
+SecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN)]
+
+
+def _env_safe_value(value: SecretStr) -> SecretStr:
+    # Field(max_length) counts characters; the limit is in bytes. The message never echoes it.
+    text = value.get_secret_value()
+    if len(text.encode()) > MAX_SECRET_BYTES:
+        raise ValueError(f"A secret value is at most {MAX_SECRET_BYTES} bytes of UTF-8")
+    if "\x00" in text:
+        raise ValueError("A secret value cannot contain NUL characters (it becomes an environment variable)")
+    return value
+
+
+class SecretSet(ActionData):
+    projectId: ProjectId
+    name: SecretName
+    # SecretStr: the value never shows in a repr, a log line or a validation error.
+    value: Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES), AfterValidator(_env_safe_value)]
+
+
+class SecretRef(ActionData):
+    projectId: ProjectId
+    name: SecretName
+
+
+# -- billing ------------------------------------------------------------------------------------
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# Where Stripe sends the browser back to; the caller's own pages, http(s) only.
+ReturnUrl = Annotated[str, Field(min_length=10, max_length=2_000, pattern=r"^https?://[^\s]+$")]
+
+
+class UsageGet(ActionData):
+    month: Month | None = None
+
+
+class BillingCheckout(ActionData):
+    plan: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    successUrl: ReturnUrl
+    cancelUrl: ReturnUrl
+
+
+class BillingPortal(ActionData):
+    returnUrl: ReturnUrl

@@ -18,10 +18,15 @@ def hash_api_key(key: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: Any, directory: Any = None, limits: Any = None):
+    def __init__(self, store: Any, directory: Any = None, limits: Any = None, sessions: Any = None):
         self.store = store
         self.directory = directory  # user directory (Cognito) for invitations
         self.limits = limits
+        self.sessions = sessions  # closes open connections of a principal whose access changed
+
+    def _end_sessions(self, tenant_id: str, user_id: str) -> None:
+        if self.sessions is not None:
+            self.sessions.close_all(tenant_id, user_id)
 
     # -- API keys ----------------------------------------------------------------------------
     def create_api_key(self, identity: Identity, name: str, role: str) -> dict[str, Any]:
@@ -44,7 +49,9 @@ class AccessService:
             raise NotFound("No such API key")
         if Role.parse(key.role) > identity.role:
             raise Forbidden("You may not revoke a key whose role is above yours")
-        return self.store.revoke_api_key(identity.tenant_id, key_id, now_iso()).to_wire()
+        revoked = self.store.revoke_api_key(identity.tenant_id, key_id, now_iso()).to_wire()
+        self._end_sessions(identity.tenant_id, f"apikey:{key_id}")
+        return revoked
 
     # -- members -----------------------------------------------------------------------------
     def list_members(self, identity: Identity) -> list[dict[str, Any]]:
@@ -68,13 +75,16 @@ class AccessService:
         target = self._manageable_member(identity, user_id)
         if Role.parse(target.role) == Role.owner and new_role != Role.owner:
             self._ensure_another_owner(identity.tenant_id, user_id)
-        return self.store.set_role(identity.tenant_id, user_id, role).to_wire()
+        member = self.store.set_role(identity.tenant_id, user_id, role).to_wire()
+        self._end_sessions(identity.tenant_id, user_id)  # reconnect to act with the new role
+        return member
 
     def remove(self, identity: Identity, user_id: str) -> dict[str, Any]:
         target = self._manageable_member(identity, user_id)
         if Role.parse(target.role) == Role.owner:
             self._ensure_another_owner(identity.tenant_id, user_id)
         self.store.remove_member(identity.tenant_id, user_id)
+        self._end_sessions(identity.tenant_id, user_id)
         return {"userId": user_id}
 
     def _manageable_member(self, identity: Identity, user_id: str) -> Member:

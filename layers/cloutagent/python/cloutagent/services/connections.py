@@ -8,15 +8,24 @@ from cloutagent.domain.identity import Identity
 
 
 class ConnectionService:
-    def __init__(self, rooms_store: Any, room_service: Any, limits: Any = None):
+    def __init__(self, rooms_store: Any, room_service: Any, limits: Any = None, sockets: Any = None):
         self.store = rooms_store
         self.rooms = room_service
         self.limits = limits
+        self.sockets = sockets  # the @connections port
 
     def connect(self, identity: Identity) -> None:
         if self.limits is not None:
             self.limits.check_connect(identity, self.store.count_connections(identity.tenant_id, identity.user_id))
         self.store.put_connection(identity, identity.connection_id)
+
+    def close_all(self, tenant_id: str, user_id: str) -> int:
+        """Close a principal's open connections, so a changed or revoked identity must re-authenticate."""
+        closed = 0
+        for connection_id in self.store.connection_ids(tenant_id, user_id):
+            self.sockets.disconnect(connection_id)  # $disconnect then cleans up its rooms
+            closed += 1
+        return closed
 
     def disconnect(self, identity: Identity) -> None:
         joined = self.store.delete_connection(identity, identity.connection_id)

@@ -50,13 +50,13 @@ class ExecutionService:
 
     def _launch(self, execution: Execution) -> None:
         try:
-            handle = self.launcher.launch(execution)
+            handle = self.launcher.launch(execution)  # found again by execution id; never stored
         except Exception as exc:
             logger.exception("executor launch failed", extra={"execution_id": execution.execution_id})
             reason = str(exc) if isinstance(exc, LaunchFailed) else type(exc).__name__
             self.finish(execution, Outcome(status="failed", error=f"The executor could not be started: {reason}"))
             return
-        self.executions.set_handle(execution, handle)
+        logger.info("executor launched", extra={"execution_id": execution.execution_id, "handle": handle})
 
     def kill(self, identity: Identity, project_id: str) -> dict[str, Any]:
         project = self.projects.get(identity.tenant_id, project_id)
@@ -74,8 +74,7 @@ class ExecutionService:
                 )
             except ExpectationFailed as exc:
                 raise Conflict("The execution finished meanwhile") from exc
-        if execution.handle:
-            self.launcher.stop(execution.handle, f"killed by {identity.user_id}")
+        self.launcher.stop(execution, f"killed by {identity.user_id}")
         return {"executionId": execution.execution_id, "status": "cancelling"}
 
     def new_session(self, identity: Identity, project_id: str) -> dict[str, Any]:

@@ -96,7 +96,7 @@ class ProjectService:
             except StaleWrite:
                 continue
             self.publisher.broadcast(identity.tenant_id, project_id, [event])
-            self.rooms.drop_room(identity.tenant_id, project_id)
+            self.store.purge(identity.tenant_id, project_id)  # subscriptions, executions, secrets
             return
         raise ProjectNotFound()
 

@@ -53,10 +53,6 @@ class DynamoExecutionStore:
             }
         }
 
-    def set_handle(self, execution: Execution, handle: str) -> None:
-        self.table.update(keys.project_pk(execution.tenant_id, execution.project_id), keys.execution_sk(execution.execution_id),
-                          "SET #h = :h", names={"#h": "handle"}, vals={":h": handle})
-
     def get(self, tenant_id: str, project_id: str, execution_id: str) -> Execution:
         item = self.table.get(keys.project_pk(tenant_id, project_id), keys.execution_sk(execution_id))
         if item is None:

@@ -28,6 +28,9 @@ APIKEY_PREFIX = "APIKEY#"
 CONN_PREFIX = "CONN#"
 SUB_PREFIX = "SUB#"
 EXEC_PREFIX = "EXEC#"
+USAGE_PREFIX = "USAGE#"  # sorts after TENANT: never inside project.create's PROJECT#..TENANT range
+METER_PREFIX = "METER#"  # the usage outbox; sorts between CONN# and PROJECT#
+SECRET_PREFIX = "SECRET#"
 
 
 def project_sk(project_id: str) -> str:
@@ -55,7 +58,32 @@ def execution_sk(execution_id: str) -> str:
     return EXEC_PREFIX + execution_id
 
 
+def secret_sk(name: str) -> str:
+    return SECRET_PREFIX + name
+
+
+def usage_sk(month: str) -> str:
+    """A tenant's spend for one calendar month (UTC), ``YYYY-MM``."""
+    return USAGE_PREFIX + month
+
+
+def meter_sk(execution_id: str) -> str:
+    return METER_PREFIX + execution_id
+
+
+# Not tenant data: Powertools Idempotency records of processed Stripe webhook events.
+STRIPE_IDEMPOTENCY_PK = "IDEMPOTENCY#stripe-webhook"
+
+
 # GSI1: the few lookups that cannot start from a tenant (they find the tenant).
+def stripe_customer_lookup(customer_id: str) -> str:
+    return f"STRIPECUST#{customer_id}"
+
+
+# Usage outbox items not yet reported to Stripe (sparse: removed once sent).
+METER_PENDING_LOOKUP = "METER#PENDING"
+
+
 def user_lookup(user_id: str) -> str:
     return f"USER#{user_id}"
 

@@ -71,6 +71,14 @@ class DynamoProjectStore:
             ]
         )
 
+    def purge(self, tenant_id: str, project_id: str) -> int:
+        """Remove everything kept under a deleted project: room subscriptions, executions and
+        secret ciphertexts. Its event log expires by TTL."""
+        pk = keys.project_pk(tenant_id, project_id)
+        doomed = [(pk, item["SK"]) for item in self.table.query_all(pk)]
+        self.table.batch_delete(doomed)
+        return len(doomed)
+
     def delete(self, project: Project, deleted_event: Event) -> None:
         """Delete an idle project and log its deletion, or fail if it is running or changed."""
         try:

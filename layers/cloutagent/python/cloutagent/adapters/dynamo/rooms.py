@@ -28,12 +28,22 @@ class DynamoRoomStore:
             }
         )
 
+    def connection_ids(self, tenant_id: str, user_id: str) -> list[str]:
+        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.connection_sk(user_id, ""))
+        return [i["connectionId"] for i in items]
+
     def count_connections(self, tenant_id: str, user_id: str) -> int:
         prefix = keys.connection_sk(user_id, "")
         now = epoch_seconds()
         items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=prefix)
         # TTL deletion lags by hours; expired records must not count against the limit.
         return sum(1 for i in items if int(i.get("expiresAt", now + 1)) > now)
+
+    def tenant_connections(self, tenant_id: str) -> list[tuple[str, str]]:
+        """Every live connection of the tenant, as (connection id, role): for tenant-level notices."""
+        now = epoch_seconds()
+        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.CONN_PREFIX)
+        return [(i["connectionId"], i.get("role", "viewer")) for i in items if int(i.get("expiresAt", now + 1)) > now]
 
     def delete_connection(self, identity: Identity, connection_id: str) -> set[str]:
         """Forget a connection; returns the projects it had joined."""
@@ -81,9 +91,28 @@ class DynamoRoomStore:
         )
 
     def unsubscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
-        self.table.delete(keys.project_pk(identity.tenant_id, project_id), keys.subscription_sk(connection_id))
-        # The connection's room set is only a cleanup hint for $disconnect; a stale entry costs
-        # one no-op delete there, so leaving it is cheaper than a second write here.
+        """Leave a room; the connection's room set forgets it too, so $disconnect will not
+        announce a second member.left for it."""
+        tenant_id = identity.tenant_id
+        try:
+            self._unsubscribe(tenant_id, identity, project_id, connection_id)
+        except Exception as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise Unauthorized("This connection is no longer known; reconnect") from exc
+            raise
+
+    def _unsubscribe(self, tenant_id: str, identity: Identity, project_id: str, connection_id: str) -> None:
+        self.table.transact([
+            {"Delete": {"Key": {"PK": {"S": keys.project_pk(tenant_id, project_id)},
+                                "SK": {"S": keys.subscription_sk(connection_id)}}}},
+            {"Update": {
+                "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
+                "UpdateExpression": "DELETE #r :p",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeNames": {"#r": "rooms"},
+                "ExpressionAttributeValues": {":p": to_attr({project_id})},
+            }},
+        ])
 
     def subscribers(self, tenant_id: str, project_id: str) -> list[str]:
         # Consistent: a subscription made a moment ago must already receive the next event.
@@ -96,7 +125,3 @@ class DynamoRoomStore:
 
     def drop_subscriptions(self, tenant_id: str, project_ids: set[str], connection_id: str) -> None:
         self.table.batch_delete([(keys.project_pk(tenant_id, p), keys.subscription_sk(connection_id)) for p in project_ids])
-
-    def drop_room(self, tenant_id: str, project_id: str) -> None:
-        subs = self.subscribers(tenant_id, project_id)
-        self.table.batch_delete([(keys.project_pk(tenant_id, project_id), keys.subscription_sk(c)) for c in subs])

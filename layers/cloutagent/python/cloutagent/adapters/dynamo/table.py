@@ -67,6 +67,7 @@ class Table:
         names: dict | None = None,
         vals: dict | None = None,
         consistent: bool = False,
+        projection: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict | None]:
         pk_name, sk_name = ("GSI1PK", "GSI1SK") if index == "GSI1" else ("PK", "SK")
         expr = "#pk = :pk"
@@ -96,6 +97,8 @@ class Table:
             kwargs["ExclusiveStartKey"] = start_key
         if filter_expr:
             kwargs["FilterExpression"] = filter_expr
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         out = self.client.query(**kwargs)
         return [from_item(i) for i in out.get("Items", [])], out.get("LastEvaluatedKey")
 
