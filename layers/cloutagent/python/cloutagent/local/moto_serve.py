@@ -52,6 +52,35 @@ def copy_each_table_once_per_transaction() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def honour_client_request_tokens() -> None:
+    """DynamoDB answers a TransactWriteItems retried with the same ClientRequestToken (botocore
+    sets one and reuses it across its retries) with success, without applying it again, for 10
+    minutes. moto ignores the token, so a retry after a timed-out success fails its conditions."""
+    import hashlib
+    import json
+    import time
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    succeeded: dict[str, tuple[float, str, Any]] = {}
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        digest = hashlib.sha256(json.dumps(self.body.get("TransactItems"), sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        for stale in [t for t, (at, _, _) in succeeded.items() if now - at > 600]:
+            del succeeded[stale]
+        if token and token in succeeded and succeeded[token][1] == digest:
+            return succeeded[token][2]
+        result = original(self)
+        if token:
+            succeeded[token] = (now, digest, result)
+        return result
+
+    DynamoHandler.transact_write_items = transact_write_items
+
+
 class AtomicApp:
     def __init__(self, app: Any):
         self.app = app
@@ -69,6 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     copy_each_table_once_per_transaction()
+    honour_client_request_tokens()
     app = DomainDispatcherApplication(create_backend_app)
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects
     run_simple(args.host, args.port, AtomicApp(app), threaded=True)

@@ -8,7 +8,7 @@ from typing import Any
 from cloutagent.adapters.dynamo.events import ExpectationFailed
 from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, effective_limits
 from cloutagent.domain.identity import Identity
-from cloutagent.errors import Conflict, ProjectBusy
+from cloutagent.errors import Conflict, ProjectBusy, ProjectNotFound
 from cloutagent.ids import new_id, now_iso
 from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute
@@ -149,8 +149,10 @@ class ExecutionService:
         """The run died without reporting (crash, OOM, lost process): close it as failed."""
         try:
             project = self.projects.get(tenant_id, project_id)
-        except Exception:
+        except ProjectNotFound:  # deleted meanwhile: nothing left to finish
             return False
+        # Any other error propagates: the caller (EventBridge, the process watcher) must retry,
+        # never conclude that the execution was finished.
         if project.execution_id != execution_id:
             return False
         execution = self.executions.get(tenant_id, project_id, execution_id)

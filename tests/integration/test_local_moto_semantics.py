@@ -1,0 +1,49 @@
+"""The local moto behaves like DynamoDB where our correctness depends on it."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture(scope="module")
+def dynamodb(ready):
+    client = boto3.client("dynamodb", endpoint_url=ready["awsEndpointUrl"], region_name=ready["region"],
+                          aws_access_key_id="local", aws_secret_access_key="local")
+    name = f"semantics-{uuid.uuid4().hex[:8]}"
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}])
+    return client, name
+
+
+def _claim(table: str, key: str) -> list[dict]:
+    return [{"Put": {"TableName": table, "Item": {"PK": {"S": key}}, "ConditionExpression": "attribute_not_exists(PK)"}}]
+
+
+def test_a_transaction_retried_with_the_same_client_request_token_succeeds_without_applying_twice(dynamodb):
+    client, table = dynamodb
+    token = str(uuid.uuid4())
+    client.transact_write_items(TransactItems=_claim(table, "k1"), ClientRequestToken=token)
+    client.transact_write_items(TransactItems=_claim(table, "k1"), ClientRequestToken=token)  # botocore's retry
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(TransactItems=_claim(table, "k1"), ClientRequestToken=str(uuid.uuid4()))
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+
+
+def test_concurrent_conditional_transactions_are_atomic_exactly_one_wins(dynamodb):
+    client, table = dynamodb
+
+    def attempt(_):
+        try:
+            client.transact_write_items(TransactItems=_claim(table, "race"))
+            return True
+        except ClientError:
+            return False
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert sum(pool.map(attempt, range(10))) == 1
