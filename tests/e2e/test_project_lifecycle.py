@@ -125,3 +125,15 @@ async def test_leaving_then_disconnecting_announces_member_left_once(connect, ma
     history = await watcher.ok("messages.get", {"projectId": pid})
     left = [e for e in history["events"] if e["event"] == "member.left" and e["data"]["connectionId"] == connection_id]
     assert len(left) == 1
+
+
+async def test_forty_connections_joining_one_room_at_once_all_succeed_and_the_log_has_no_gap(connect):
+    owner = await connect()
+    pid = (await owner.ok("project.create", {"name": "crowded room"}))["project"]["projectId"]
+    crowd = await asyncio.gather(*[connect() for _ in range(40)])
+    replies = await asyncio.gather(*[c.request("project.join", {"projectId": pid}, timeout=60) for c in crowd])
+    assert [r["type"] for r in replies] == ["response"] * 40, [r.get("error") for r in replies if r["type"] == "error"][:3]
+    history = await owner.ok("messages.get", {"projectId": pid, "limit": 500})
+    seqs = [e["seq"] for e in history["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert sum(1 for e in history["events"] if e["event"] == "member.joined") == 40

@@ -66,10 +66,21 @@ class Container:
         return EcsLauncher(self.clients.client("ecs"), self.settings)
 
     def _executor_exited(self, execution, code: int) -> None:
-        self.executions.finish_if_unfinished(
-            execution.tenant_id, execution.project_id, execution.execution_id,
-            f"The executor exited with code {code} before finishing",
-        )
+        import time
+
+        from cloutagent.observability import logger
+
+        for attempt in range(8):  # like EventBridge retrying the task_state function
+            try:
+                self.executions.finish_if_unfinished(
+                    execution.tenant_id, execution.project_id, execution.execution_id,
+                    f"The executor exited with code {code} before finishing",
+                )
+                return
+            except Exception:
+                logger.warning("finishing an exited executor failed; retrying", extra={"attempt": attempt + 1})
+                time.sleep(min(0.2 * 2**attempt, 5.0))
+        logger.error("could not finish an exited executor", extra={"execution_id": execution.execution_id})
 
     def project_secrets_env(self, tenant_id: str, project_id: str) -> dict[str, str]:
         """The project's secrets, decrypted with this process's own role, as the agent's environment."""
