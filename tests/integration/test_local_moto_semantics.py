@@ -47,3 +47,18 @@ def test_concurrent_conditional_transactions_are_atomic_exactly_one_wins(dynamod
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         assert sum(pool.map(attempt, range(10))) == 1
+
+
+def test_a_failed_transaction_changes_nothing_even_what_its_earlier_operations_wrote(dynamodb):
+    client, table = dynamodb
+    client.put_item(TableName=table, Item={"PK": {"S": "keep"}, "v": {"S": "original"}})
+    with pytest.raises(ClientError):
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"PK": {"S": "keep"}, "v": {"S": "overwritten"}}}},
+            {"Put": {"TableName": table, "Item": {"PK": {"S": "new"}}}},
+            {"Update": {"TableName": table, "Key": {"PK": {"S": "missing"}}, "UpdateExpression": "SET v = :v",
+                        "ConditionExpression": "attribute_exists(PK)", "ExpressionAttributeValues": {":v": {"S": "x"}}}},
+        ])
+    assert client.get_item(TableName=table, Key={"PK": {"S": "keep"}})["Item"]["v"]["S"] == "original"
+    assert "Item" not in client.get_item(TableName=table, Key={"PK": {"S": "new"}})
+    assert "Item" not in client.get_item(TableName=table, Key={"PK": {"S": "missing"}})

@@ -17,35 +17,66 @@ from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, c
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 
-def copy_each_table_once_per_transaction() -> None:
-    """moto backs up the whole table once per *operation* of a transaction (100 full copies for a
-    99-event batch); rollback only needs one copy per table. With requests serialized, a per-call
-    cache of table copies keeps moto's semantics and removes the quadratic cost."""
+def snapshot_items_instead_of_tables() -> None:
+    """moto backs up the whole table (stream records included) once per *operation* of every
+    transaction, and keeps those copies alive: time and memory grew with every write (5 GB after
+    3 000 transactions). Rollback only needs the items the transaction touches, so snapshot just
+    those keys and restore them on failure; requests are serialized, so nothing else interleaves."""
     import copy as real_copy
 
     from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     original = dynamodb_models.DynamoDBBackend.transact_write_items
 
-    class _CopyOnce:
-        def __init__(self) -> None:
-            self.tables: dict[int, Table] = {}
+    class _TablesAreNotCopied:
+        """moto's own backup becomes the live table (restoring it is then a no-op)."""
 
         def deepcopy(self, obj: Any, memo: Any = None) -> Any:
-            if isinstance(obj, Table):
-                if id(obj) not in self.tables:
-                    self.tables[id(obj)] = real_copy.deepcopy(obj)
-                return self.tables[id(obj)]
-            return real_copy.deepcopy(obj, memo)
+            return obj if isinstance(obj, Table) else real_copy.deepcopy(obj, memo)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(real_copy, name)
 
+    def key_of(table: Table, op: dict) -> tuple[Any, Any]:
+        attrs = op.get("Key") or op.get("Item") or {}
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+        return hash_key, range_key
+
+    def snapshot(backend: Any, transact_items: list) -> list[tuple]:
+        saved = []
+        for entry in transact_items:
+            (_, op), = entry.items()
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            try:
+                hash_key, range_key = key_of(table, op)
+            except KeyError:
+                continue  # moto will refuse the malformed op itself
+            item = table.get_item(hash_key, range_key)
+            saved.append((table, hash_key, range_key, real_copy.deepcopy(item) if item else None))
+        return saved
+
+    def restore(saved: list[tuple]) -> None:
+        for table, hash_key, range_key, item in reversed(saved):
+            if item is None:
+                table.items.get(hash_key, {}).pop(range_key, None) if range_key else table.items.pop(hash_key, None)
+            elif range_key:
+                table.items[hash_key][range_key] = item
+            else:
+                table.items[hash_key] = item
+
     def transact_write_items(self: Any, transact_items: list) -> None:
-        dynamodb_models.copy = _CopyOnce()
+        saved = snapshot(self, transact_items)
+        dynamodb_models.copy = _TablesAreNotCopied()
         try:
             return original(self, transact_items)
+        except Exception:
+            restore(saved)
+            raise
         finally:
             dynamodb_models.copy = real_copy
 
@@ -81,6 +112,24 @@ def honour_client_request_tokens() -> None:
     DynamoHandler.transact_write_items = transact_write_items
 
 
+def bound_stream_shards(max_records: int = 1000) -> None:
+    """DynamoDB keeps stream records for 24 hours; moto keeps them forever, in memory, and copies
+    them with the table on every transaction. Locally nothing reads the stream (the usage reporter
+    polls the outbox), so keep only the newest records, with sequence numbers still increasing."""
+    from moto.dynamodb.models.table import StreamShard
+
+    original = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original(self, old, new)
+        excess = len(self.items) - max_records
+        if excess > 0:
+            del self.items[:excess]
+            self.starting_sequence_number += excess
+
+    StreamShard.add = add
+
+
 class AtomicApp:
     def __init__(self, app: Any):
         self.app = app
@@ -97,8 +146,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    copy_each_table_once_per_transaction()
+    snapshot_items_instead_of_tables()
     honour_client_request_tokens()
+    bound_stream_shards()
     app = DomainDispatcherApplication(create_backend_app)
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects
     run_simple(args.host, args.port, AtomicApp(app), threaded=True)
