@@ -9,6 +9,7 @@ import pytest
 import websockets
 
 from tests.support import tokens
+from tests.support.ws import WsClient
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +84,21 @@ async def test_credentials_are_accepted_from_headers_too(ready, connect):
 async def test_a_valid_token_of_a_user_without_a_tenant_is_forbidden(ready):
     token = tokens.signed(tokens.claims_for(ready, sub="user-who-never-signed-up"))
     assert await _status_of(f"{ready['wsUrl']}/?token={token}") == 403
+
+
+async def test_another_tenants_api_key_never_reaches_our_tenant(ready, connect, make_user):
+    # GIVEN a project of ours, and an API key that belongs to another tenant
+    owner = await connect()
+    pid = (await owner.ok("project.create", {"name": "ours alone"}))["project"]["projectId"]
+    stranger_key = make_user()["apiKey"]
+
+    # WHEN that key connects while claiming our tenant in the query and the headers
+    url = f"{ready['wsUrl']}/?apiKey={stranger_key}&tenantId={ready['tenantId']}"
+    client = await WsClient.connect(url, additional_headers={"X-Tenant-Id": ready["tenantId"]})
+    try:
+        # THEN it is its own tenant, and our project does not exist for it
+        assert (await client.ok("whoami"))["tenantId"] != ready["tenantId"]
+        assert (await client.error("project.get", {"projectId": pid}))["code"] == "PROJECT_NOT_FOUND"
+        assert (await client.error("project.join", {"projectId": pid}))["code"] == "PROJECT_NOT_FOUND"
+    finally:
+        await client.close()
