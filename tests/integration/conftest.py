@@ -14,16 +14,10 @@ from cloutagent.local.events import load_event
 @pytest.fixture(scope="session")
 def aws(ready):
     """Point this process at the stack's moto, the way `cloutagent invoke` does."""
-    from cloutagent.local.stack import apply_environment
+    from cloutagent.local.stack import apply_environment, join_environment
     from cloutagent.wiring import get_container
 
-    apply_environment({
-        "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
-        "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
-        "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
-        "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
-    })
+    apply_environment(join_environment(ready))
     return get_container()
 
 

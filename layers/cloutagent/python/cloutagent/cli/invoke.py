@@ -11,20 +11,14 @@ from pathlib import Path
 def invoke(function: str, event_path: str, ready_file: str, values: dict[str, str] | None = None) -> int:
     from cloutagent.local.events import load_event
     from cloutagent.local.lambdas import Invoker
-    from cloutagent.local.stack import apply_environment
+    from cloutagent.local.stack import apply_environment, join_environment
 
     ready_path = Path(ready_file)
     if not ready_path.exists():
         print(f"cloutagent invoke: no running stack ({ready_file} not found); start one with `make dev`", file=sys.stderr)
         return 2
     ready = json.loads(ready_path.read_text())
-    apply_environment({
-        "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
-        "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
-        "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
-        "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
-    })
+    apply_environment(join_environment(ready))
     fills = {"tenant_id": ready["tenantId"], "user_id": ready["userId"], "role": "owner", "token": ready["token"],
              "connection_id": "cli-invoke", "project_id": "", "execution_id": "", **(values or {})}
     event = load_event(event_path, **fills)

@@ -46,6 +46,18 @@ def apply_environment(values: dict[str, str]) -> None:
     reset_container()
 
 
+def join_environment(ready: dict[str, Any]) -> dict[str, str]:
+    """The environment a handler needs to run in another process against a running stack
+    (``cloutagent invoke``, the integration tests): the same values the stack's own handlers see."""
+    return {
+        "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
+        "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
+        "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
+        "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
+    }
+
+
 class LocalStack:
     def __init__(self, options: DevOptions):
         self.options = options
