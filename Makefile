@@ -10,7 +10,7 @@ PORT ?= 8765
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[executor,local,infra,dev]"
+	$(BIN)/python -m pip install -q -e ".[auth,billing,executor,local,infra,dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)

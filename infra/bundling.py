@@ -31,6 +31,12 @@ def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> tupl
         return tuple(tomllib.load(fh)["project"]["dependencies"])
 
 
+def group_requirements(group: str, pyproject: Path = REPO_ROOT / "pyproject.toml") -> tuple[str, ...]:
+    """A dependency group only some functions need (pyproject's [project.optional-dependencies])."""
+    with pyproject.open("rb") as fh:
+        return tuple(tomllib.load(fh)["project"]["optional-dependencies"][group])
+
+
 @jsii.implements(ILocalBundling)
 class PipInstall:
     """``ILocalBundling`` that pip-installs requirements into ``python/`` (the layer layout)."""

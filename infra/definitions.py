@@ -29,6 +29,7 @@ class FunctionDefinition:
     description: str
     method: str | None = None
     path: str | None = None
+    dependency_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +92,7 @@ def _route_table(raw: Mapping[str, Any]) -> RouteTable:
             description=spec.get("description", ""),
             method=spec.get("method"),
             path=spec.get("path"),
+            dependency_groups=tuple(spec.get("dependencyGroups", ())),
         )
         for name, spec in raw["functions"].items()
     }

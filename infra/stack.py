@@ -88,11 +88,12 @@ class CloutagentStack(Stack):
             require_mfa=config.require_mfa, plus_tier=config.cognito_plus_tier, removal_policy=removal,
         )
         layers = SharedLayers(
-            self, "Layers", layer_root=LAYER_ROOT, bundle_dependencies=config.bundle_dependencies
+            self, "Layers", layer_root=LAYER_ROOT, bundle_dependencies=config.bundle_dependencies,
+            groups=[g for d in routes.functions.values() for g in d.dependency_groups],
         )
         functions = Functions(
             self, "Functions", definitions=routes.functions.values(), code_root=config.functions_root,
-            layers=layers.all, stage=config.stage, memory_mb=config.lambda_memory_mb,
+            layers=layers.for_groups, stage=config.stage, memory_mb=config.lambda_memory_mb,
             log_retention=retention, removal_policy=removal,
         )
         websocket = WebSocketApi(

@@ -10,7 +10,7 @@ the local gateway uses, and a function's code hash only changes when its own fol
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Collection, Iterable, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -52,7 +52,7 @@ class Functions(Construct):
         *,
         definitions: Iterable[FunctionDefinition],
         code_root: Path,
-        layers: Sequence[lambda_.ILayerVersion],
+        layers: Callable[[Sequence[str]], Sequence[lambda_.ILayerVersion]],
         stage: str,
         memory_mb: int,
         log_retention: logs.RetentionDays,
@@ -60,7 +60,7 @@ class Functions(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._code_root = code_root
-        self._layers = list(layers)
+        self._layers_for = layers  # dependency groups -> the layers a function gets
         self._stage = stage
         self._memory_mb = memory_mb
         self._log_retention = log_retention
@@ -100,7 +100,7 @@ class Functions(Construct):
             architecture=LAMBDA_ARCHITECTURE,
             handler=definition.handler,
             code=self._code(name),
-            layers=self._layers,
+            layers=list(self._layers_for(definition.dependency_groups)),
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,

@@ -1,14 +1,16 @@
-"""The two layers every function shares: the domain library and its third-party dependencies."""
+"""The two layers every function shares (the domain library and its third-party dependencies),
+plus one layer per heavy dependency group that only some functions need (routes.json names them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from aws_cdk import Annotations, AssetHashType, BundlingOptions, DockerImage, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.bundling import PipInstall, runtime_requirements
+from infra.bundling import PipInstall, group_requirements, runtime_requirements
 from infra.constructs.functions import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME
 
 # Laptop-only parts of the domain package (local stack, CLI, SDK client) never ship to Lambda.
@@ -22,8 +24,12 @@ DOMAIN_LAYER_EXCLUDES = (
 
 
 class SharedLayers(Construct):
-    def __init__(self, scope: Construct, id: str, *, layer_root: Path, bundle_dependencies: bool) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, layer_root: Path, bundle_dependencies: bool, groups: Sequence[str] = ()
+    ) -> None:
         super().__init__(scope, id)
+        self._layer_root = layer_root
+        self._bundle = bundle_dependencies
 
         self.domain = lambda_.LayerVersion(
             self,
@@ -36,17 +42,23 @@ class SharedLayers(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        pip = PipInstall(
-            requirements=runtime_requirements(),
-            python_version=LAMBDA_PYTHON_VERSION,
-            enabled=bundle_dependencies,
+        self.dependencies = self._pip_layer(
+            "Dependencies", runtime_requirements(), "Third-party run-time dependencies (pyproject [project].dependencies)"
         )
-        self.dependencies = lambda_.LayerVersion(
+        self.groups = {
+            group: self._pip_layer(f"Group{group.title()}", group_requirements(group),
+                                   f"Dependency group '{group}' (pyproject optional-dependencies)")
+            for group in sorted(set(groups))
+        }
+
+    def _pip_layer(self, id: str, requirements: Sequence[str], description: str) -> lambda_.LayerVersion:
+        pip = PipInstall(requirements=requirements, python_version=LAMBDA_PYTHON_VERSION, enabled=self._bundle)
+        layer = lambda_.LayerVersion(
             self,
-            "Dependencies",
-            description="Third-party run-time dependencies (pyproject [project].dependencies)",
+            id,
+            description=description,
             code=lambda_.Code.from_asset(
-                str(layer_root),  # not read: pip writes the output; the hash below names the asset
+                str(self._layer_root),  # not read: pip writes the output; the hash below names the asset
                 asset_hash_type=AssetHashType.CUSTOM,
                 asset_hash=pip.fingerprint,
                 bundling=BundlingOptions(
@@ -59,11 +71,16 @@ class SharedLayers(Construct):
             compatible_architectures=[LAMBDA_ARCHITECTURE],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        if not bundle_dependencies:
-            Annotations.of(self.dependencies).add_info(
-                "bundleDependencies=false: the dependencies layer is a placeholder; do not deploy this synth."
+        if not self._bundle:
+            Annotations.of(layer).add_info(
+                "bundleDependencies=false: this dependencies layer is a placeholder; do not deploy this synth."
             )
+        return layer
 
     @property
     def all(self) -> list[lambda_.ILayerVersion]:
         return [self.dependencies, self.domain]
+
+    def for_groups(self, groups: Sequence[str]) -> list[lambda_.ILayerVersion]:
+        """The shared layers plus the layers of the dependency groups a function declares."""
+        return [self.dependencies, *(self.groups[g] for g in groups), self.domain]

@@ -129,8 +129,19 @@ def test_every_function_shares_the_factory_defaults(functions):
         assert fn["Architectures"] == ["arm64"], name
         assert fn["TracingConfig"] == {"Mode": "Active"}, name
         assert fn["LoggingConfig"]["LogFormat"] == "JSON", name
-        assert len(fn["Layers"]) == 2, name
+        # the shared dependencies and domain layers, plus one per dependency group it declares
+        assert len(fn["Layers"]) == 2 + len(ROUTES.functions[name].dependency_groups), name
         assert fn["Handler"] == ROUTES.functions[name].handler
+
+
+def test_heavy_dependency_groups_reach_only_the_functions_that_declare_them(synth, functions):
+    groups = {name: d.dependency_groups for name, d in ROUTES.functions.items()}
+    assert groups["authorizer"] == ("auth",)
+    assert {n for n, g in groups.items() if "billing" in g} == {"billing", "stripe_webhook", "usage_reporter"}
+    layer_ids = {k for k in synth.of_type("AWS::Lambda::LayerVersion")}
+    assert any("GroupAuth" in k for k in layer_ids) and any("GroupBilling" in k for k in layer_ids)
+    plain = [fn for name, fn in functions.items() if not groups[name]]
+    assert plain and all(len(fn["Layers"]) == 2 for fn in plain)
 
 
 def test_functions_get_exactly_the_settings_they_read(functions):

@@ -128,7 +128,8 @@ class LocalGateway:
         if status != 200:
             return web.Response(status=status, text=(result or {}).get("body") or "Forbidden")
 
-        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes, autoping=True)
+        # API Gateway negotiates no permessage-deflate; neither do we (it also costs ~100 KB a socket).
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes, autoping=True, compress=False)
         await ws.prepare(request)
         conn = LocalConnection(connection_id, ws, authorizer, request.remote or "127.0.0.1",
                                request.headers.get("User-Agent", ""))

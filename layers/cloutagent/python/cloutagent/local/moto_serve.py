@@ -132,12 +132,20 @@ def bound_stream_shards(max_records: int = 1000) -> None:
 
 class AtomicApp:
     def __init__(self, app: Any):
+        from moto.core.model_instances import reset_model_data
+
         self.app = app
         self.lock = threading.Lock()
+        # moto lists every model instance it ever made, only for its web dashboard: every item
+        # written stayed referenced forever. Forgetting them after each request keeps memory flat.
+        self.forget_tracked_instances = reset_model_data
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
         with self.lock:
-            return list(self.app(environ, start_response))
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                self.forget_tracked_instances()
 
 
 def main() -> None:
