@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections import Counter
-from typing import Any, Iterator
 
 from bench.stack import REPO_ROOT
+from cloutagent.local.awscalls import AwsCallCounter, counting  # noqa: F401  (re-exported for bench)
 
 LAYER = REPO_ROOT / "layers/cloutagent/python/cloutagent"
 NOT_SHIPPED = ("local", "cli", "client")
 _SCAN = re.compile(r"\.scan\s*\(|[\"']Scan[\"']")
-
-
-class AwsCallCounter:
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, model=None, **kwargs: Any) -> None:
-        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-
-@contextlib.contextmanager
-def counting(container: Any, *services: str) -> Iterator[AwsCallCounter]:
-    """Every call through the container's shared clients (DynamoDB by default, plus @connections)."""
-    counter = AwsCallCounter()
-    clients = [container.clients.client(s) for s in services or ("dynamodb",)] + [container.clients.connections_api()]
-    for client in clients:
-        client.meta.events.register("before-call", counter)
-    try:
-        yield counter
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call", counter)
 
 
 def scans_in_source() -> list[str]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections import Counter
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from cloutagent.local.awscalls import counting
 from cloutagent.local.events import load_event
 
 
@@ -21,35 +20,12 @@ def aws(ready):
     return get_container()
 
 
-class AwsCallCounter:
-    """Counts every AWS API call made through the shared clients (botocore event hooks)."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, model=None, **kwargs: Any) -> None:
-        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-
 @pytest.fixture
 def count_aws_calls(aws):
-    @contextlib.contextmanager
-    def counting(*services: str) -> Iterator[AwsCallCounter]:
-        counter = AwsCallCounter()
-        clients = [aws.clients.client(s) for s in services or ("dynamodb",)] + [aws.clients.connections_api()]
-        for c in clients:
-            c.meta.events.register("before-call", counter)
-        try:
-            yield counter
-        finally:
-            for c in clients:
-                c.meta.events.unregister("before-call", counter)
+    def counting_calls(*services: str):
+        return counting(aws, *services)
 
-    return counting
+    return counting_calls
 
 
 @pytest.fixture
