@@ -42,9 +42,10 @@ class Client:
                 frame = self._assembler.feed(json.loads(raw))
                 if frame is None:
                     continue
-                if frame.get("type") == "event":
-                    if self.on_event:
-                        self.on_event(frame)
+                if frame.get("type") in ("event", "events"):
+                    for event in frame.get("events") or [frame]:
+                        if self.on_event:
+                            self.on_event(event)
                     continue
                 waiter = self._waiters.pop(frame.get("requestId") or "", None)
                 if waiter is None:

@@ -149,8 +149,11 @@ async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_one_qu
     assert writes <= 1000 / 25, counter.calls
     assert queries == writes  # one subscriber query per stored batch
     assert set(counter.calls) <= {"dynamodb.TransactWriteItems", "dynamodb.Query", "dynamodb.GetItem"}
-    delivered = [json.loads(t)["data"]["text"] for _, t in sink.posts]
+    frames = [json.loads(t) for _, t in sink.posts]
+    delivered = [e["data"]["text"] for f in frames for e in (f["events"] if f["type"] == "events" else [f])]
     assert delivered == [f"line {i}" for i in range(1000)]
+    # one POST per stored batch per subscriber (chunks aside), not one per event
+    assert len([f for f in frames if f["type"] in ("event", "events")]) == writes
 
 
 def test_kill_finds_the_task_by_execution_id_and_stops_it(ecs_container, execute_via, event_for, ready):

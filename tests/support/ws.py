@@ -38,8 +38,8 @@ class WsClient:
                 if frame is None:
                     continue
                 self.frames.append(frame)
-                if frame.get("type") == "event":
-                    self.events.append(frame)
+                if frame.get("type") in ("event", "events"):  # one event, or a stored batch of them
+                    self.events.extend(frame.get("events") or [frame])
                     self._event_signal.set()
                 waiter = self._waiters.pop(frame.get("requestId") or "", None)
                 if waiter and not waiter.done():

@@ -95,6 +95,9 @@ class Connection:
         kind = frame.get("type")
         if kind == "event":
             self.on_event(frame)
+        elif kind == "events":  # a batch of events stored together, in seq order
+            for event in frame.get("events") or []:
+                self.on_event(event)
         elif kind in ("response", "error"):
             self.pending.resolve(frame)
         else:  # e.g. API Gateway's {"message": "Internal server error"}: no requestId to match

@@ -75,6 +75,7 @@ class Connection {
     }
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "event") onEvent(frame);
+    else if (frame.type === "events") (frame.events || []).forEach(onEvent); // a stored batch, in seq order
     else if (frame.type === "response" || frame.type === "error") {
       const waiter = this.pending.get(frame.requestId);
       if (!waiter) return;
