@@ -53,66 +53,39 @@ class DynamoRoomStore:
         return set((old or {}).get("rooms", set()))
 
     def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
-        tenant_id = identity.tenant_id
-        try:
-            self._subscribe(identity, tenant_id, project_id, connection_id)
-        except Exception as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                raise Unauthorized("This connection is no longer known; reconnect") from exc
-            raise
-
-    def _subscribe(self, identity: Identity, tenant_id: str, project_id: str, connection_id: str) -> None:
-        self.table.transact(
-            [
-                {
-                    "Put": {
-                        "Item": to_item(
-                            {
-                                "PK": keys.project_pk(tenant_id, project_id),
-                                "SK": keys.subscription_sk(connection_id),
-                                "connectionId": connection_id,
-                                "userId": identity.user_id,
-                                "expiresAt": epoch_seconds() + self.ttl_seconds,
-                            }
-                        )
-                    }
-                },
-                {
-                    "Update": {
-                        "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
-                        "UpdateExpression": "ADD #r :p",
-                        # Never resurrect an expired or unknown connection as a record without TTL.
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeNames": {"#r": "rooms"},
-                        "ExpressionAttributeValues": {":p": to_attr({project_id})},
-                    }
-                },
-            ]
-        )
+        subscription = to_item({
+            "PK": keys.project_pk(identity.tenant_id, project_id),
+            "SK": keys.subscription_sk(connection_id),
+            "connectionId": connection_id,
+            "userId": identity.user_id,
+            "expiresAt": epoch_seconds() + self.ttl_seconds,
+        })
+        self._change_room(identity, project_id, connection_id, {"Put": {"Item": subscription}}, "ADD")
 
     def unsubscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
         """Leave a room; the connection's room set forgets it too, so $disconnect will not
         announce a second member.left for it."""
-        tenant_id = identity.tenant_id
+        key = {"PK": {"S": keys.project_pk(identity.tenant_id, project_id)}, "SK": {"S": keys.subscription_sk(connection_id)}}
+        self._change_room(identity, project_id, connection_id, {"Delete": {"Key": key}}, "DELETE")
+
+    def _change_room(self, identity: Identity, project_id: str, connection_id: str,
+                     subscription_op: dict, verb: str) -> None:
+        """The subscription and the connection's room set change together, and only for a
+        connection that still exists (never resurrect an expired one as a record without TTL)."""
+        room_set = {"Update": {
+            "Key": {"PK": {"S": keys.tenant_pk(identity.tenant_id)},
+                    "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
+            "UpdateExpression": f"{verb} #r :p",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeNames": {"#r": "rooms"},
+            "ExpressionAttributeValues": {":p": to_attr({project_id})},
+        }}
         try:
-            self._unsubscribe(tenant_id, identity, project_id, connection_id)
+            self.table.transact([subscription_op, room_set])
         except Exception as exc:
             if error_code(exc) == "TransactionCanceledException":
                 raise Unauthorized("This connection is no longer known; reconnect") from exc
             raise
-
-    def _unsubscribe(self, tenant_id: str, identity: Identity, project_id: str, connection_id: str) -> None:
-        self.table.transact([
-            {"Delete": {"Key": {"PK": {"S": keys.project_pk(tenant_id, project_id)},
-                                "SK": {"S": keys.subscription_sk(connection_id)}}}},
-            {"Update": {
-                "Key": {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.connection_sk(identity.user_id, connection_id)}},
-                "UpdateExpression": "DELETE #r :p",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeNames": {"#r": "rooms"},
-                "ExpressionAttributeValues": {":p": to_attr({project_id})},
-            }},
-        ])
 
     def subscribers(self, tenant_id: str, project_id: str) -> list[str]:
         # Consistent: a subscription made a moment ago must already receive the next event.
