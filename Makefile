@@ -7,10 +7,10 @@ PORT ?= 8765
 
 .PHONY: install dev test test-fast bench synth security clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/pyproject.toml devstack/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[auth,billing,executor,local,infra,dev]"
+	$(BIN)/python -m pip install -q -e ".[auth,billing,executor,infra,dev]" -e ./clients -e ./devstack
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -48,7 +48,7 @@ def _ecs_launcher(container: Any) -> Iterator[Any]:
     ecs.register_task_definition(family="cloutagent-executor-bench", networkMode="bridge", containerDefinitions=[
         {"name": "executor", "image": "cloutagent/executor:bench", "essential": True, "cpu": 1024, "memory": 2048}])
     settings = container.settings.model_copy(update={
-        "launcher": "ecs", "ecs_cluster": "cloutagent-bench", "task_definition": "cloutagent-executor-bench",
+        "ecs_cluster": "cloutagent-bench", "task_definition": "cloutagent-executor-bench",
         "subnets": "", "security_groups": ""})
     ecs_container = Container(settings=settings, clients=container.clients)
     original = executions.get_container
@@ -88,7 +88,7 @@ def _count(container: Any, call: Callable[[], Any], *services: str) -> tuple[Any
 
 
 def _measure(ready: dict) -> dict[str, dict[str, int]]:
-    from cloutagent.local.events import load_event
+    from cloutagent_dev.events import load_event
     from functions.connect.handler import handler as connect
     from functions.executions.handler import handler as executions
     from functions.projects.handler import handler as projects

@@ -26,7 +26,7 @@ async def _create_project(url: str) -> str:
 
 def _calls_per_get(ready: dict, project_id: str) -> dict[str, int]:
     """One project.get through the real handler in this process, every AWS call counted."""
-    from cloutagent.local.events import load_event
+    from cloutagent_dev.events import load_event
 
     with pointed_at(ready) as container:
         from functions.projects.handler import handler

@@ -1,7 +1,7 @@
 """Deployment sizes, unzipped: each function's asset and the shared layer.
 
 A function's asset is functions/__init__.py + functions/<name>/ (infra/constructs/functions.py).
-The layer is the cloutagent package minus local/ cli/ client/ (infra/constructs/layers.py), plus
+The layer is the whole cloutagent runtime package (infra/constructs/layers.py), plus
 pyproject's [project].dependencies resolved from the installed site-packages with their extras
 and transitive dependencies, minus what the Lambda runtime already has (boto3 and its own deps).
 Bytecode is excluded everywhere, as the assets exclude it and the layer is built with --no-compile.
@@ -18,7 +18,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bench.awscount import LAYER, NOT_SHIPPED
+from bench.awscount import LAYER
 from bench.cold_start import handler_modules
 from bench.stack import REPO_ROOT
 from bench.stats import Row
@@ -32,9 +32,8 @@ def _shipped(path: Path) -> bool:
     return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
 
 
-def _tree_bytes(root: Path, skip_top: tuple[str, ...] = ()) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*")
-               if _shipped(p) and p.relative_to(root).parts[0] not in skip_top)
+def _tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if _shipped(p))
 
 
 def function_sizes() -> dict[str, int | None]:
@@ -75,7 +74,7 @@ def distribution_bytes(name: str) -> int:
 def run() -> dict:
     functions = function_sizes()
     measured = {n: s for n, s in functions.items() if s is not None}
-    domain = _tree_bytes(LAYER, NOT_SHIPPED)
+    domain = _tree_bytes(LAYER)
     deps = {name: distribution_bytes(name) for name in sorted(runtime_distributions())}
     layer = domain + sum(deps.values())
     largest = max(measured, key=measured.get)

@@ -92,7 +92,7 @@ def pointed_at(ready: dict[str, Any]) -> Iterator[Any]:
 
     The environment is restored afterwards, so a later stack never inherits these values.
     """
-    from cloutagent.local.stack import apply_environment
+    from cloutagent_dev.stack import apply_environment
     from cloutagent.wiring import get_container
 
     saved = dict(os.environ)

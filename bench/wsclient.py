@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import websockets
 
-from cloutagent.protocol.chunks import ChunkAssembler
+from cloutagent_client.chunks import ChunkAssembler
 
 _ids = itertools.count(1)
 

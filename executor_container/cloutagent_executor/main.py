@@ -1,7 +1,7 @@
 """The executor: one execution per process (a Fargate task in AWS, a child process locally).
 
-Reads its execution from DynamoDB (the launch carries ids only), marks it running, drives Claude
-Code, relays every message as an event, and finishes the execution exactly once — cancelled on
+Asks the execution service to begin its run (the launch carries ids only), drives Claude Code,
+relays every message as an event, and finishes the execution exactly once — cancelled on
 SIGTERM, failed on any error of its own.
 """
 
@@ -12,13 +12,15 @@ import signal
 import sys
 from pathlib import Path
 
-from cloutagent.domain.executions import Outcome, Usage
+from pydantic import ValidationError
+
+from cloutagent.domain.executions import Outcome, RunBrief, Usage
 from cloutagent.observability import logger
-from cloutagent.settings import get_settings
 from cloutagent.wiring import Container
 
-from .agent import AgentRequest, run_agent
+from .agent import AgentOutcome, AgentRequest, run_agent
 from .relay import EventRelay
+from .settings import ExecutorSettings
 
 
 def workspace_for(root: str, tenant_id: str, project_path: str) -> Path:
@@ -27,41 +29,20 @@ def workspace_for(root: str, tenant_id: str, project_path: str) -> Path:
     return folder
 
 
-def session_store(container: Container, tenant_id: str):
-    bucket = container.settings.sessions_bucket
-    if not bucket:
+def session_store(container: Container, settings: ExecutorSettings):
+    if not settings.sessions_bucket:
         return None
     from .session_store import S3SessionStore
 
-    return S3SessionStore(container.clients.client("s3"), bucket, prefix=f"sessions/{tenant_id}/")
+    return S3SessionStore(container.clients.client("s3"), settings.sessions_bucket,
+                          prefix=f"sessions/{settings.tenant_id}/")
 
 
-async def execute(container: Container, tenant_id: str, project_id: str, execution_id: str) -> int:
-    service = container.executions
-    execution = container.execution_store.get(tenant_id, project_id, execution_id)
-    project = container.project_store.get(tenant_id, project_id)
-    logger.thread_safe_append_keys(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
-    cancel = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, cancel.set)
-
-    if not service.mark_running(execution):
-        # Killed before it began (or already finished): close it as cancelled if it is still ours.
-        service.finish_if_unfinished(tenant_id, project_id, execution_id, "Cancelled before the agent started")
-        return 0
-
-    try:
-        secrets_env = container.project_secrets_env(tenant_id, project_id)
-    except Exception as exc:  # never start an agent without the secrets it was promised
-        logger.error("project secrets could not be decrypted", extra={"error": type(exc).__name__})
-        service.finish(execution, Outcome(status="failed", error="The project's secrets could not be decrypted"))
-        return 1
-    relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
-    settings = container.settings
-    request = AgentRequest(
+def agent_request(brief: RunBrief, settings: ExecutorSettings, container: Container) -> AgentRequest:
+    execution, project = brief.execution, brief.project
+    return AgentRequest(
         prompt=execution.prompt,
-        cwd=str(workspace_for(settings.workspace_root, tenant_id, project.path)),
+        cwd=str(workspace_for(settings.workspace_root, execution.tenant_id, project.path)),
         model=execution.model,
         system_prompt=project.agent.system_prompt,
         allowed_tools=project.agent.allowed_tools,
@@ -72,36 +53,56 @@ async def execute(container: Container, tenant_id: str, project_id: str, executi
         max_tokens=execution.max_tokens,
         max_cost_usd=execution.max_cost_usd,
         timeout_seconds=execution.timeout_seconds,
-        env=secrets_env,
+        env=brief.secrets_env,
         cli_path=settings.claude_cli_path or None,
-        session_store=session_store(container, tenant_id),
+        session_store=session_store(container, settings),
     )
-    agent = await run_agent(request, relay.push, cancel)
-    try:
-        await relay.close()
-        relay_error = None
-    except Exception as exc:  # events could not be stored: the run cannot be reported as a success
-        relay_error = f"Agent output could not be stored ({type(exc).__name__})"
-    outcome = Outcome(
+
+
+def outcome_of(agent: AgentOutcome, relay_error: str | None) -> Outcome:
+    return Outcome(
         status="failed" if relay_error else agent.status,
         usage=Usage.model_validate(agent.usage),
         cost_usd=agent.cost_usd, duration_ms=agent.duration_ms, num_turns=agent.num_turns,
         session_id=agent.session_id, error=relay_error or agent.error,
     )
-    service.finish(execution, outcome)
+
+
+async def execute(container: Container, settings: ExecutorSettings) -> int:
+    tenant_id, project_id, execution_id = settings.tenant_id, settings.project_id, settings.execution_id
+    logger.thread_safe_append_keys(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, cancel.set)
+
+    service = container.executions
+    brief = service.begin_run(tenant_id, project_id, execution_id, container.secrets)
+    if brief is None:
+        return 0
+    relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
+    agent = await run_agent(agent_request(brief, settings, container), relay.push, cancel)
+    try:
+        await relay.close()
+        relay_error = None
+    except Exception as exc:  # events could not be stored: the run cannot be reported as a success
+        relay_error = f"Agent output could not be stored ({type(exc).__name__})"
+    outcome = outcome_of(agent, relay_error)
+    service.finish(brief.execution, outcome)
     logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "cost_usd": outcome.cost_usd})
     return 0
 
 
 def main() -> int:
-    settings = get_settings()
-    if not (settings.tenant_id and settings.project_id and settings.execution_id):
-        print("cloutagent-executor: CLOUTAGENT_TENANT_ID, CLOUTAGENT_PROJECT_ID and CLOUTAGENT_EXECUTION_ID are required",
-              file=sys.stderr)
-        return 2
-    container = Container(settings)
     try:
-        return asyncio.run(execute(container, settings.tenant_id, settings.project_id, settings.execution_id))
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        missing = ", ".join(f"CLOUTAGENT_{str(e['loc'][0]).upper()}" for e in exc.errors())
+        print(f"cloutagent-executor: {missing} must be set", file=sys.stderr)
+        return 2
+    container = Container()
+    try:
+        return asyncio.run(execute(container, settings))
     except Exception:
         logger.exception("executor failed")
         container.executions.finish_if_unfinished(settings.tenant_id, settings.project_id, settings.execution_id,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from typing import Any
 
 from cloutagent.observability import logger
+from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 
 MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
 LINGER_SECONDS = 0.01
-MAX_STORE_ATTEMPTS = 8
+# A batch that cannot be stored holds up every later one (order is kept): ~20 s of trying.
+STORE_RETRIES = Backoff(attempts=8, base_seconds=0.1, cap_seconds=5.0)
 MAX_EVENT_TEXT_CHARS = 250_000  # DynamoDB items stop at 400 KB; longer texts become parts
 
 _STOP = object()
@@ -86,18 +87,21 @@ class EventRelay:
         return batch, False
 
     async def _store(self, batch: list) -> None:
-        for attempt in range(MAX_STORE_ATTEMPTS):
-            try:
-                events = await asyncio.to_thread(
-                    self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq
-                )
-                self.last_seq = events[-1].seq
-                self.stored += len(events)
-                return
-            except Exception as exc:  # throttling beyond botocore's retries, a blip: keep order, retry
-                self.last_seq = None
-                logger.warning("storing events failed; retrying", extra={"attempt": attempt + 1, "error": type(exc).__name__})
-                self.failed = exc
-                await asyncio.sleep(min(0.1 * 2**attempt, 5.0) * (0.5 + random.random()))
-        logger.error("giving up on an event batch", extra={"events": len(batch), "bytes": len(json.dumps(batch))})
-        raise RuntimeError("events could not be stored")
+        async def store_once() -> None:
+            events = await asyncio.to_thread(
+                self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq
+            )
+            self.last_seq = events[-1].seq
+            self.stored += len(events)
+
+        def note_failure(attempt: int, exc: Exception) -> None:
+            # Throttling beyond botocore's retries, a blip: re-read the seq, keep order, retry.
+            self.last_seq = None
+            self.failed = exc
+            logger.warning("storing events failed; retrying", extra={"attempt": attempt, "error": type(exc).__name__})
+
+        try:
+            await retry_async(store_once, STORE_RETRIES, retry_on=lambda exc: True, on_retry=note_failure)
+        except RetriesExhausted as exc:
+            logger.error("giving up on an event batch", extra={"events": len(batch), "bytes": len(json.dumps(batch))})
+            raise RuntimeError("events could not be stored") from exc

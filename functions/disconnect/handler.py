@@ -7,7 +7,7 @@ from cloutagent.wiring import get_container
 
 def handler(event, context=None):
     try:
-        get_container().connections_service.disconnect(identity_from_event(event))
+        get_container().connections.disconnect(identity_from_event(event))
     except Exception:  # a disconnect cannot be refused; TTL cleans up whatever is left
         logger.exception("disconnect cleanup failed")
     return {"statusCode": 200}

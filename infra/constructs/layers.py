@@ -13,14 +13,8 @@ from constructs import Construct
 from infra.bundling import PipInstall, group_requirements, runtime_requirements
 from infra.constructs.functions import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME
 
-# Laptop-only parts of the domain package (local stack, CLI, SDK client) never ship to Lambda.
-DOMAIN_LAYER_EXCLUDES = (
-    "python/cloutagent/local",
-    "python/cloutagent/cli",
-    "python/cloutagent/client",
-    "__pycache__",
-    "*.pyc",
-)
+# Byte code a developer's interpreter left behind is not source; Lambda compiles its own.
+BYTECODE = ["__pycache__", "*.pyc"]
 
 
 class SharedLayers(Construct):
@@ -35,7 +29,7 @@ class SharedLayers(Construct):
             self,
             "Domain",
             description="cloutagent domain library (layers/cloutagent)",
-            code=lambda_.Code.from_asset(str(layer_root), exclude=list(DOMAIN_LAYER_EXCLUDES)),
+            code=lambda_.Code.from_asset(str(layer_root), exclude=BYTECODE),
             compatible_runtimes=[LAMBDA_RUNTIME],
             compatible_architectures=[LAMBDA_ARCHITECTURE],
             # Old versions stay so a rollback of the functions can still reference them.

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from cloutagent.client import Client
+from cloutagent_client import Client
 
 pytestmark = pytest.mark.browser
 

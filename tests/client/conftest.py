@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cloutagent.client import Client, ClientOptions
+from cloutagent_client import Client, ClientOptions
 
 
 @pytest.fixture

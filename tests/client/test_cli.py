@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 class Cli:
-    """Runs ``python -m cloutagent …`` with its own HOME (so its own config) and working directory."""
+    """Runs ``python -m cloutagent_client …`` with its own HOME (so its own config) and working directory."""
 
     def __init__(self, stack, home):
         self.stack = stack
@@ -23,7 +23,7 @@ class Cli:
         self.env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
     def argv(self, args, local=True):
-        return [sys.executable, "-m", "cloutagent", *args, *(["--ready-file", str(self.stack.ready_file)] if local else [])]
+        return [sys.executable, "-m", "cloutagent_client", *args, *(["--ready-file", str(self.stack.ready_file)] if local else [])]
 
     async def start(self, *args, local=True, stdin=None):
         return await asyncio.create_subprocess_exec(

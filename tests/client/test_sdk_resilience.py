@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from cloutagent.client import Client, ProjectBusy, ProjectNotFound, Unauthorized
+from cloutagent_client import Client, ProjectBusy, ProjectNotFound, Unauthorized
 
 pytestmark = pytest.mark.e2e
 

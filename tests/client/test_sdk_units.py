@@ -8,10 +8,10 @@ import random
 import pytest
 
 from cloutagent import errors as server_errors
-from cloutagent.client import errors
-from cloutagent.client.backoff import Backoff
-from cloutagent.client.options import ClientOptions, Credentials
-from cloutagent.client.subscriptions import Subscription
+from cloutagent_client import errors
+from cloutagent_client.backoff import Backoff
+from cloutagent_client.options import ClientOptions, Credentials
+from cloutagent_client.subscriptions import Subscription
 
 
 def test_every_wire_error_code_has_its_own_exception_class_under_cloutagent_error():

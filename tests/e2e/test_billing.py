@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
-from cloutagent.local.fake_stripe import event_payload, sign, subscription_object
+from cloutagent_dev.fake_stripe import event_payload, sign, subscription_object
 
 pytestmark = pytest.mark.e2e
 

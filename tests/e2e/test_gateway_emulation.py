@@ -83,12 +83,12 @@ async def test_busy_connections_are_still_closed_at_the_lifetime_cap(short_lived
 
 
 def test_cloutagent_invoke_replays_a_sample_event_against_the_running_stack(stack):
-    out = subprocess.run([sys.executable, "-m", "cloutagent", "invoke", "session", "--event", "events/whoami.json",
+    out = subprocess.run([sys.executable, "-m", "cloutagent_client", "invoke", "session", "--event", "events/whoami.json",
                           "--ready-file", str(stack.ready_file)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     reply = json.loads(json.loads(out.stdout)["body"])
     assert reply["data"]["tenantId"] == stack.info["tenantId"]
 
-    missing = subprocess.run([sys.executable, "-m", "cloutagent", "invoke", "session", "--event", "events/ping.json",
+    missing = subprocess.run([sys.executable, "-m", "cloutagent_client", "invoke", "session", "--event", "events/ping.json",
                               "--ready-file", "/nonexistent/ready.json"], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "make dev" in missing.stderr

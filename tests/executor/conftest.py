@@ -21,7 +21,7 @@ from cloutagent_executor.agent import AgentOutcome, AgentRequest, run_agent
 def fake_claude(tmp_path_factory: pytest.TempPathFactory) -> str:
     """An executable that runs the fake CLI with this interpreter, installed or not."""
     path = tmp_path_factory.mktemp("bin") / "claude"
-    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cloutagent_executor.fake_claude "$@"\n')
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cloutagent_dev.fake_claude.claude "$@"\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return str(path)
 

@@ -9,8 +9,8 @@ from claude_agent_sdk import AssistantMessage, SystemMessage, TextBlock, Thinkin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloutagent_executor.fake_cli_args import parse_args
-from cloutagent_executor.fake_directives import parse_directives
+from cloutagent_dev.fake_claude.cli_args import parse_args
+from cloutagent_dev.fake_claude.directives import parse_directives
 from cloutagent_executor.limits import Limits
 from cloutagent_executor.normalize import normalize
 from cloutagent_executor.pricing import DEFAULT_PRICE, cost_usd, price_for

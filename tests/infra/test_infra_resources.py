@@ -19,7 +19,7 @@ DEFINITIONS = load_definitions()
 ROUTES = DEFINITIONS.routes
 FUNCTION_SETTINGS = {
     "TABLE_NAME", "CONNECTIONS_URL", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "KMS_KEY_ID",
-    "SESSIONS_BUCKET", "WORKSPACE_ROOT", "LAUNCHER", "ECS_CLUSTER", "TASK_DEFINITION",
+    "ECS_CLUSTER", "TASK_DEFINITION",
     "TASK_CONTAINER_NAME", "SUBNETS", "SECURITY_GROUPS", "STRIPE_SECRET_NAME", "STRIPE_PRICES", "STAGE",
 }
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
@@ -151,7 +151,6 @@ def test_functions_get_exactly_the_settings_they_read(functions):
         assert set(variables) == {f"CLOUTAGENT_{s}" for s in expected} | POWERTOOLS, name
         assert variables["POWERTOOLS_SERVICE_NAME"] == name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "cloutagent"
-        assert variables["CLOUTAGENT_LAUNCHER"] == "ecs"
 
 
 def test_every_setting_set_is_one_the_settings_model_reads():

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from cloutagent.local.awscalls import counting
-from cloutagent.local.events import load_event
+from cloutagent_dev.awscalls import counting
+from cloutagent_dev.events import load_event
 
 
 @pytest.fixture(scope="session")
 def aws(ready):
     """Point this process at the stack's moto, the way `cloutagent invoke` does."""
-    from cloutagent.local.stack import apply_environment, join_environment
+    from cloutagent_dev.stack import apply_environment, join_environment
     from cloutagent.wiring import get_container
 
     apply_environment(join_environment(ready))

@@ -13,9 +13,9 @@ from cloutagent.adapters.dynamo import keys
 from cloutagent.domain.executions import Execution, Outcome, Usage
 from cloutagent.domain.identity import Identity, Role
 from cloutagent.ids import new_id, now_iso
-from cloutagent.local.billing import STRIPE_SECRET_NAME
-from cloutagent.local.lambdas import LambdaContext
-from cloutagent.local.fake_stripe import event_payload, sign, subscription_object
+from cloutagent_dev.billing import STRIPE_SECRET_NAME
+from cloutagent_dev.lambdas import LambdaContext
+from cloutagent_dev.fake_stripe import event_payload, sign, subscription_object
 from cloutagent.settings import get_settings
 from cloutagent.wiring import Container
 

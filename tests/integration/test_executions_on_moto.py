@@ -26,7 +26,7 @@ def ecs_container(aws):
                                "cpu": 1024, "memory": 2048}],
     )
     settings = get_settings().model_copy(update={
-        "launcher": "ecs", "ecs_cluster": "cloutagent-it", "task_definition": "cloutagent-executor-it",
+        "ecs_cluster": "cloutagent-it", "task_definition": "cloutagent-executor-it",
         # No subnets and a "bridge" task definition: moto 5.2 crashes creating the awsvpc ENI in
         # run_task (NetworkInterface has no private_dns_name). Infra always sets subnets/awsvpc.
         "subnets": "", "security_groups": "",

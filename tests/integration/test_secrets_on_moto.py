@@ -117,14 +117,14 @@ def test_the_executor_gets_every_value_back_in_parallel_with_one_query(container
         assert call("secret.set", {"name": name, "value": value}, project_id=project)["type"] == "response"
 
     with count_aws_calls("dynamodb", "kms") as counter:
-        env = container.project_secrets_env(ready["tenantId"], project)
+        env = container.secrets.environment(ready["tenantId"], project)
     assert env == values
     assert dict(counter.calls) == {"dynamodb.Query": 1, "kms.Decrypt": 7}
 
 
 def test_a_project_without_secrets_needs_no_kms_at_all(aws, call, ready, project):
     unconfigured = Container(settings=get_settings().model_copy(update={"kms_key_id": ""}), clients=aws.clients)
-    assert unconfigured.project_secrets_env(ready["tenantId"], project) == {}
+    assert unconfigured.secrets.environment(ready["tenantId"], project) == {}
 
 
 def test_a_ciphertext_moved_to_another_tenant_project_or_name_cannot_be_decrypted(container, call, ready, project):
@@ -152,7 +152,7 @@ def test_a_secret_copied_into_another_project_fails_the_executor_loudly(containe
 
     # WHEN the executor opens that project's secrets THEN it fails, naming the secret but not its value
     with pytest.raises(SecretsUnavailable) as caught:
-        container.project_secrets_env(ready["tenantId"], other)
+        container.secrets.environment(ready["tenantId"], other)
     assert "COPIED" in caught.value.message and "copied-value" not in caught.value.message
 
 
@@ -196,7 +196,7 @@ def test_concurrent_sets_all_land_and_the_limit_holds_under_a_race(call, contain
     assert codes == ["LIMIT_EXCEEDED"] * 5 + ["OK"] * 5, replies
     listed = {s["name"] for s in call("secret.list", project_id=project)["data"]["secrets"]}
     assert len(listed) == 50
-    assert set(container.project_secrets_env(ready["tenantId"], project)) == listed
+    assert set(container.secrets.environment(ready["tenantId"], project)) == listed
     # and overwriting an existing name at the limit is still fine
     assert call("secret.set", {"name": "BASE_0", "value": "new"}, project_id=project)["type"] == "response"
 

@@ -61,26 +61,83 @@ def test_gone_on_post_drops_only_that_subscription_and_the_event_stays_in_histor
     assert [e.seq for e in stored] == [event.seq]
 
 
-def test_limit_exceeded_on_post_is_retried_with_bounded_backoff_then_delivered(monkeypatch):
-    client, stub = _stubbed_connections()
-    for _ in range(2):
-        stub.add_client_error("post_to_connection", service_error_code="LimitExceededException", http_status_code=429)
-    stub.add_response("post_to_connection", {}, {"ConnectionId": "c1", "Data": b"hello"})
-    sleeps = []
-    monkeypatch.setattr("cloutagent.adapters.connections.time.sleep", sleeps.append)
-    with stub:
-        assert ApiGatewayConnections(client).post("c1", "hello") is True
-    assert len(sleeps) == 2 and all(0 < s <= 0.75 for s in sleeps)
+class ThrottlingConnectionsApi:
+    """A real HTTP @connections endpoint on 127.0.0.1 that answers 429 LimitExceeded N times."""
+
+    def __init__(self, throttle_first: int):
+        import http.server
+        import threading
+
+        outer = self
+        self.posts = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.posts += 1
+                throttled = outer.posts <= throttle_first
+                body = b'{"message": "Rate exceeded"}' if throttled else b""
+                self.send_response(429 if throttled else 200)
+                if throttled:
+                    self.send_header("x-amzn-ErrorType", "LimitExceededException")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/prod"
+
+    def close(self):
+        self.server.shutdown()
 
 
-def test_limit_exceeded_that_never_clears_gives_up_after_a_bounded_number_of_tries(monkeypatch):
-    client, stub = _stubbed_connections()
-    for _ in range(4):
-        stub.add_client_error("post_to_connection", service_error_code="LimitExceededException", http_status_code=429)
-    monkeypatch.setattr("cloutagent.adapters.connections.time.sleep", lambda s: None)
-    with stub, pytest.raises(ClientError):
-        ApiGatewayConnections(client).post("c1", "hello")
-    stub.assert_no_pending_responses()
+@pytest.fixture
+def connections_client(monkeypatch):
+    """The platform's own @connections client (adapters.aws: botocore standard retries)."""
+    from cloutagent.adapters import aws
+    from cloutagent.settings import reset_settings
+
+    def build(url: str):
+        monkeypatch.setenv("CLOUTAGENT_CONNECTIONS_URL", url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+        reset_settings()
+        aws.reset_clients()
+        return aws.connections_api()
+
+    yield build
+    reset_settings()
+    aws.reset_clients()
+
+
+def test_limit_exceeded_on_post_is_retried_by_botocore_then_delivered(connections_client):
+    # GIVEN an endpoint that throttles the first two posts
+    api = ThrottlingConnectionsApi(throttle_first=2)
+    try:
+        # WHEN the adapter posts once
+        delivered = ApiGatewayConnections(connections_client(api.url)).post("c1", "hello")
+    finally:
+        api.close()
+    # THEN botocore's retries got it through: three requests, no retry loop of our own on top
+    assert delivered is True and api.posts == 3
+
+
+def test_limit_exceeded_that_never_clears_gives_up_after_botocores_budget(connections_client):
+    from cloutagent.adapters import aws
+
+    api = ThrottlingConnectionsApi(throttle_first=100)
+    try:
+        with pytest.raises(ClientError) as raised:
+            ApiGatewayConnections(connections_client(api.url)).post("c1", "hello")
+    finally:
+        api.close()
+    # Exactly the client's configured attempts, not attempts multiplied by an adapter loop.
+    assert raised.value.response["Error"]["Code"] == "LimitExceededException"
+    assert api.posts == 1 + aws.CONNECTIONS_MAX_RETRIES
 
 
 class ThrottlingDynamo:

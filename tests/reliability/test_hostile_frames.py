@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloutagent import definitions
-from cloutagent.local.lambdas import load_handler
+from cloutagent_dev.lambdas import load_handler
 
 ACTIONS = sorted(a for a in definitions.routes()["routes"] if not a.startswith("$"))
 FIELDS = ["projectId", "name", "description", "path", "agent", "limits", "prompt", "options", "sinceSeq", "since",

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from cloutagent.adapters.stripe_api import StripeGateway
-from cloutagent.local.fake_stripe import event_payload, sign, subscription_object
-from cloutagent.local.lambdas import LambdaContext
+from cloutagent_dev.fake_stripe import event_payload, sign, subscription_object
+from cloutagent_dev.lambdas import LambdaContext
 from cloutagent.services.usage import UsageReporter
 from tests.integration.test_billing_on_moto import billing, body, fake, finished, tenant, via  # noqa: F401
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["layers", "functions", "executor_container", "infra"]
+SOURCES = ["layers", "functions", "executor_container", "infra", "devstack", "clients"]
 SHELL_CHECKS = {"B602", "B604", "B605", "B606", "B607"}  # subprocess/os with a shell
 
 # Known advisories we accept, each with the reason a reviewer can check.

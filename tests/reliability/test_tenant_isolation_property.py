@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cloutagent import definitions
 from cloutagent.domain.identity import Identity, Role
-from cloutagent.local.lambdas import load_handler
+from cloutagent_dev.lambdas import load_handler
 from cloutagent.protocol.actions import ProjectCreate
 
 ACTIONS = sorted(a for a in definitions.routes()["routes"] if not a.startswith("$"))

@@ -22,7 +22,7 @@ class RunningStack:
         self.info: dict[str, Any] = {}
 
     def start(self, timeout: float = 60.0) -> dict[str, Any]:
-        cmd = [sys.executable, "-m", "cloutagent", "dev", "--port", "0", "--ready-file", str(self.ready_file),
+        cmd = [sys.executable, "-m", "cloutagent_client", "dev", "--port", "0", "--ready-file", str(self.ready_file),
                "--workspace-root", str(self.workdir / "workspaces"), *self.extra_args]
         env = {**os.environ, **self.env}
         env.pop("AWS_ENDPOINT_URL", None)

@@ -9,7 +9,7 @@ from typing import Any
 
 import websockets
 
-from cloutagent.protocol.chunks import ChunkAssembler
+from cloutagent_client.chunks import ChunkAssembler
 
 _ids = itertools.count(1)
 

@@ -4,7 +4,8 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from cloutagent.protocol.chunks import ChunkAssembler, split_frame
+from cloutagent.protocol.chunks import split_frame
+from cloutagent_client.chunks import ChunkAssembler
 from cloutagent.protocol.frames import MAX_OUTBOUND_FRAME_BYTES, event_frame
 
 

@@ -112,3 +112,12 @@ ERROR_CODES = sorted(
 
 class StaleWrite(Exception):
     """Internal, never sent: the item changed between read and write; re-read and retry."""
+
+
+# -- internal errors: raised between layers, never sent to a client as such -------------------------
+class ExpectationFailed(Exception):
+    """A project was not in the state a change required (e.g. not idle): the change was not made."""
+
+    def __init__(self, project_item: dict[str, Any]):
+        super().__init__("project state changed")
+        self.project_item = project_item

@@ -1,7 +1,9 @@
 """Every setting the platform reads, in one place, read once per process.
 
-Nothing else in the code base reads ``os.environ``. In AWS the values come from the function's
-environment (set by ``infra/``); locally ``cloutagent dev`` sets them before loading handlers.
+Nothing else in the runtime reads ``os.environ`` (the executor reads its own few ids in
+``cloutagent_executor.settings``; the dev stack has ``cloutagent_dev.settings``). In AWS the
+values come from the function's environment (set by ``infra/``); locally ``cloutagent dev``
+sets them before loading handlers.
 """
 
 from __future__ import annotations
@@ -32,16 +34,12 @@ class Settings(BaseSettings):
     jwks_min_refetch_seconds: int = 60
 
     kms_key_id: str = ""
-    sessions_bucket: str = ""
-    workspace_root: str = "/mnt/workspaces"
 
-    launcher: str = "ecs"  # ecs | local
     ecs_cluster: str = ""
     task_definition: str = ""
     task_container_name: str = "executor"
     subnets: str = ""  # comma-separated
     security_groups: str = ""  # comma-separated
-    claude_cli_path: str = ""  # empty: the CLI bundled with claude-agent-sdk
 
     stripe_secret_name: str = ""  # Secrets Manager secret with {"apiKey", "webhookSecret"}
     stripe_prices: str = "{}"  # JSON: {"pro": "price_..."}
@@ -49,18 +47,6 @@ class Settings(BaseSettings):
     stripe_metered_price: str = ""  # optional metered price added to every checkout (usage billing)
     stripe_meter_event_name: str = "cloutagent_usage"  # the Billing Meter's event_name (value: micro-USD)
     stripe_timeout_seconds: float = 10.0
-    # Only ``cloutagent dev`` reads these, to seed its local secret: a real test-mode key instead of
-    # the local fake Stripe, and the signing secret `stripe listen` prints.
-    local_stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY", repr=False)
-    local_stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET", repr=False)
-
-    # Set only in an executor process (ECS container overrides / the local launcher).
-    tenant_id: str = ""
-    project_id: str = ""
-    execution_id: str = ""
-    # Claude credentials: present means the real CLI; absent means the fake one locally.
-    anthropic_api_key: str = Field(default="", validation_alias="ANTHROPIC_API_KEY", repr=False)
-    claude_code_oauth_token: str = Field(default="", validation_alias="CLAUDE_CODE_OAUTH_TOKEN", repr=False)
 
     event_retention_days: int = 30
     connection_ttl_seconds: int = 2 * 60 * 60
@@ -72,10 +58,6 @@ class Settings(BaseSettings):
     @property
     def effective_jwks_url(self) -> str:
         return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
-
-    @property
-    def has_claude_credentials(self) -> bool:
-        return bool(self.anthropic_api_key or self.claude_code_oauth_token)
 
     @property
     def stripe_price_map(self) -> dict[str, str]:

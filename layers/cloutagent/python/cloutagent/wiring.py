@@ -12,8 +12,9 @@ FANOUT_THREADS = 32
 
 
 class Container:
-    def __init__(self, settings: Settings | None = None, clients: Any = None):
+    def __init__(self, settings: Settings | None = None, clients: Any = None, *, launcher: Any = None):
         self.settings = settings or get_settings()
+        self._launcher = launcher
         if clients is None:
             from cloutagent.adapters import aws as clients
         self.clients = clients
@@ -57,34 +58,12 @@ class Container:
 
     @cached_property
     def launcher(self):
-        if self.settings.launcher == "local":
-            from cloutagent.local.launcher import LocalLauncher
-
-            return LocalLauncher(on_exit=self._executor_exited)
+        """The injected launcher (the local stack's child processes), else ECS RunTask."""
+        if self._launcher is not None:
+            return self._launcher
         from cloutagent.adapters.ecs_launcher import EcsLauncher
 
         return EcsLauncher(self.clients.client("ecs"), self.settings)
-
-    def _executor_exited(self, execution, code: int) -> None:
-        import time
-
-        from cloutagent.observability import logger
-
-        for attempt in range(8):  # like EventBridge retrying the task_state function
-            try:
-                self.executions.finish_if_unfinished(
-                    execution.tenant_id, execution.project_id, execution.execution_id,
-                    f"The executor exited with code {code} before finishing",
-                )
-                return
-            except Exception:
-                logger.warning("finishing an exited executor failed; retrying", extra={"attempt": attempt + 1})
-                time.sleep(min(0.2 * 2**attempt, 5.0))
-        logger.error("could not finish an exited executor", extra={"execution_id": execution.execution_id})
-
-    def project_secrets_env(self, tenant_id: str, project_id: str) -> dict[str, str]:
-        """The project's secrets, decrypted with this process's own role, as the agent's environment."""
-        return self.secrets.environment(tenant_id, project_id)
 
     @cached_property
     def secret_store(self):
@@ -105,7 +84,8 @@ class Container:
         return SecretsManagerPlatformSecrets(self.clients.client("secretsmanager"))
 
     @cached_property
-    def connections(self):
+    def sockets(self):
+        """API Gateway's @connections API: posts frames to, and closes, WebSocket connections."""
         from cloutagent.adapters.connections import ApiGatewayConnections
 
         return ApiGatewayConnections(self.clients.connections_api())
@@ -125,7 +105,7 @@ class Container:
     def fanout(self):
         from cloutagent.services.fanout import Fanout
 
-        return Fanout(self.room_store, self.connections, self.pool)
+        return Fanout(self.room_store, self.sockets, self.pool)
 
     @cached_property
     def publisher(self):
@@ -149,7 +129,7 @@ class Container:
     def access(self):
         from cloutagent.services.access import AccessService
 
-        return AccessService(self.access_store, self.directory, sessions=self.connections_service, limits=self.licenses)
+        return AccessService(self.access_store, self.directory, sessions=self.connections, limits=self.licenses)
 
     @cached_property
     def executions(self):
@@ -164,10 +144,10 @@ class Container:
         return SecretService(self.secret_store, self.secret_cipher, self.publisher, self.pool, limits=self.licenses)
 
     @cached_property
-    def connections_service(self):
+    def connections(self):
         from cloutagent.services.connections import ConnectionService
 
-        return ConnectionService(self.room_store, self.rooms, sockets=self.connections, limits=self.licenses)
+        return ConnectionService(self.room_store, self.rooms, sockets=self.sockets, limits=self.licenses)
 
     # -- plans, limits and billing -------------------------------------------------------------
     @cached_property
@@ -187,7 +167,7 @@ class Container:
     def notifier(self):
         from cloutagent.services.notices import TenantNotifier
 
-        return TenantNotifier(self.room_store, self.connections, self.pool)
+        return TenantNotifier(self.room_store, self.sockets, self.pool)
 
     @cached_property
     def licenses(self):
@@ -250,10 +230,24 @@ class Container:
         return Authenticator(verifier, self.access_store)
 
 
+_installed: Container | None = None
+
+
 @lru_cache(maxsize=1)
 def get_container() -> Container:
-    return Container()
+    """The process's container: the one installed by whoever composed it, else the AWS default."""
+    return _installed or Container()
+
+
+def install_container(container: Container) -> Container:
+    """Make ``container`` the process's container (the local stack injects its launcher this way)."""
+    global _installed
+    _installed = container
+    get_container.cache_clear()
+    return container
 
 
 def reset_container() -> None:
+    global _installed
+    _installed = None
     get_container.cache_clear()

@@ -24,13 +24,13 @@ def _session() -> Any:
 
 
 @lru_cache(maxsize=None)
-def client(service: str, endpoint_url: str | None = None) -> Any:
+def client(service: str, endpoint_url: str | None = None, max_retries: int = 5) -> Any:
     """A shared client; boto3 clients are thread-safe once created, creation is not."""
     from botocore.config import Config
 
     settings = get_settings()
     config = Config(
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": max_retries, "mode": "standard"},  # retries after the first try
         max_pool_connections=64,
         connect_timeout=3,
         read_timeout=10,
@@ -45,8 +45,13 @@ def dynamodb() -> Any:
     return client("dynamodb")
 
 
+# A post runs in a fan-out thread with other subscribers waiting: a frame that a throttled
+# gateway still refuses after a few seconds stays in history for the client to replay.
+CONNECTIONS_MAX_RETRIES = 2
+
+
 def connections_api() -> Any:
-    return client("apigatewaymanagementapi", get_settings().connections_url)
+    return client("apigatewaymanagementapi", get_settings().connections_url, CONNECTIONS_MAX_RETRIES)
 
 
 def reset_clients() -> None:

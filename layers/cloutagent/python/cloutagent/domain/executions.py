@@ -60,6 +60,14 @@ class Execution(DomainModel):
         return self.to_wire(exclude={"prompt"}) | {"promptPreview": self.prompt[:200]}
 
 
+class RunBrief(DomainModel):
+    """Everything an executor needs to run one execution, read once when the run begins."""
+
+    execution: Execution
+    project: Project
+    secrets_env: dict[str, str] = Field(default_factory=dict, repr=False)  # the project's own secrets
+
+
 class Outcome(DomainModel):
     """How a run ended, as the executor (or the crash detector) reports it."""
 

@@ -106,4 +106,4 @@ def validate(model: type[BaseModel], data: Any) -> Any:
 def _default_sender() -> Any:
     from cloutagent.wiring import get_container
 
-    return get_container().connections
+    return get_container().sockets

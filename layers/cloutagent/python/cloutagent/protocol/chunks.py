@@ -1,4 +1,4 @@
-"""Splitting frames over 32 KB into ordered chunks, and putting them back together.
+"""Splitting frames over 32 KB into ordered chunks (clients put them back together).
 
 A chunk frame carries a slice of the original frame's JSON text; joining the slices of one
 ``id`` in ``index`` order gives back the original frame, which the client then handles as usual.
@@ -39,19 +39,3 @@ def split_frame(frame: dict[str, Any], chunk_id: str) -> list[str]:
             return chunks
         size //= 2
 
-
-class ChunkAssembler:
-    """Client-side reassembly; feed every frame, get back whole frames."""
-
-    def __init__(self) -> None:
-        self._parts: dict[str, dict[int, str]] = {}
-
-    def feed(self, frame: dict[str, Any]) -> dict[str, Any] | None:
-        if frame.get("type") != "chunk":
-            return frame
-        parts = self._parts.setdefault(frame["id"], {})
-        parts[int(frame["index"])] = frame["payload"]
-        if len(parts) < int(frame["count"]):
-            return None
-        del self._parts[frame["id"]]
-        return json.loads("".join(parts[i] for i in range(int(frame["count"]))))

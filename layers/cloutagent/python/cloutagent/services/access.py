@@ -9,6 +9,7 @@ from cloutagent.domain.identity import Identity, Role, require_can_grant
 from cloutagent.domain.models import ApiKey, Member
 from cloutagent.errors import Conflict, Forbidden, NotFound
 from cloutagent.ids import new_id, new_secret_token, now_iso
+from cloutagent.services.ports import AccessStore, Directory
 
 API_KEY_PREFIX = "cla_"
 
@@ -18,7 +19,8 @@ def hash_api_key(key: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: Any, directory: Any = None, limits: Any = None, sessions: Any = None):
+    def __init__(self, store: AccessStore, directory: Directory | None = None, limits: Any = None,
+                 sessions: Any = None):
         self.store = store
         self.directory = directory  # user directory (Cognito) for invitations
         self.limits = limits

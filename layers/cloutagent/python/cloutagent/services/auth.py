@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from cloutagent.domain.identity import Identity, Role
 from cloutagent.errors import Forbidden, Unauthorized
 from cloutagent.services.access import API_KEY_PREFIX, hash_api_key
+from cloutagent.services.ports import AccessStore, Jwks
 
 MAX_TOKEN_BYTES = 8 * 1024
 MAX_API_KEY_CHARS = 128
@@ -19,7 +20,7 @@ _REQUIRED_CLAIMS = ("exp", "iat", "iss", "sub", "token_use", "client_id")
 
 
 class TokenVerifier:
-    def __init__(self, jwks: Any, issuer: str, client_id: str):
+    def __init__(self, jwks: Jwks, issuer: str, client_id: str):
         self.jwks = jwks
         self.issuer = issuer
         self.client_id = client_id
@@ -58,7 +59,7 @@ class TokenVerifier:
 
 
 class Authenticator:
-    def __init__(self, verifier: TokenVerifier, access_store: Any):
+    def __init__(self, verifier: TokenVerifier, access_store: AccessStore):
         self.verifier = verifier
         self.store = access_store
 

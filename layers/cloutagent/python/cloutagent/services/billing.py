@@ -10,10 +10,11 @@ from cloutagent.domain.models import Tenant
 from cloutagent.errors import BadRequest, BillingNotConfigured, Conflict
 from cloutagent.protocol.actions import BillingCheckout, BillingPortal
 from cloutagent.services.licensing import LicenseManager
+from cloutagent.services.ports import BillingStore, PaymentGateway
 
 
 class BillingService:
-    def __init__(self, store: Any, licenses: LicenseManager, stripe: Any, *, prices: dict[str, str],
+    def __init__(self, store: BillingStore, licenses: LicenseManager, stripe: PaymentGateway, *, prices: dict[str, str],
                  metered_price: str = ""):
         self.store = store
         self.licenses = licenses

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloutagent.adapters.dynamo.events import ExpectationFailed
-from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, effective_limits
+from cloutagent.errors import ExpectationFailed
+from cloutagent.domain.changes import ExecutionCreated, ExecutionFinished, ExecutionMoved, ProjectChange
+from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, RunBrief, effective_limits
 from cloutagent.domain.identity import Identity
 from cloutagent.errors import Conflict, ProjectBusy, ProjectNotFound
 from cloutagent.ids import new_id, now_iso
 from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute
 from cloutagent.services.publisher import Publisher
+from cloutagent.services.ports import ExecutionStore, Launcher, ProjectStore
 
 
 class ExecutionService:
-    def __init__(self, projects: Any, executions: Any, publisher: Publisher, launcher: Any, limits: Any = None):
+    def __init__(self, projects: ProjectStore, executions: ExecutionStore, publisher: Publisher, launcher: Launcher,
+                 limits: Any = None):
         self.projects = projects
         self.executions = executions
         self.publisher = publisher
@@ -39,8 +42,9 @@ class ExecutionService:
             self.publisher.publish(
                 identity.tenant_id, project.project_id,
                 [("project.state", {"state": "starting", "executionId": execution.execution_id})],
-                last_seq=project.last_seq, set_fields={"state": "starting", "executionId": execution.execution_id},
-                expect={"state": "idle"}, extra_ops=[self.executions.put_op(execution)],
+                last_seq=project.last_seq,
+                change=ProjectChange(set_fields={"state": "starting", "execution_id": execution.execution_id},
+                                     expect={"state": "idle"}, records=(ExecutionCreated(execution),)),
             )
         except ExpectationFailed as exc:
             raise ProjectBusy() from exc
@@ -68,9 +72,10 @@ class ExecutionService:
                 self.publisher.publish(
                     identity.tenant_id, project_id,
                     [("project.state", {"state": "cancelling", "executionId": execution.execution_id, "by": identity.user_id})],
-                    last_seq=project.last_seq, set_fields={"state": "cancelling"},
-                    expect={"executionId": execution.execution_id, "state": project.state},
-                    extra_ops=[self.executions.status_op(execution, "cancelling")],
+                    last_seq=project.last_seq,
+                    change=ProjectChange(set_fields={"state": "cancelling"},
+                                         expect={"execution_id": execution.execution_id, "state": project.state},
+                                         records=(ExecutionMoved(execution, "cancelling"),)),
                 )
             except ExpectationFailed as exc:
                 raise Conflict("The execution finished meanwhile") from exc
@@ -85,7 +90,7 @@ class ExecutionService:
             self.publisher.publish(
                 identity.tenant_id, project_id,
                 [("project.updated", {"changed": ["sessionId"], "sessionId": None, "by": identity.user_id})],
-                last_seq=project.last_seq, set_fields={"sessionId": None}, expect={"state": "idle"},
+                last_seq=project.last_seq, change=ProjectChange(set_fields={"session_id": None}, expect={"state": "idle"}),
             )
         except ExpectationFailed as exc:
             raise ProjectBusy() from exc
@@ -101,6 +106,26 @@ class ExecutionService:
         return {"executions": [e.summary() for e in executions], "nextCursor": next_cursor}
 
     # -- transitions driven by the executor and crash detectors ------------------------------------
+    def begin_run(self, tenant_id: str, project_id: str, execution_id: str, secrets: Any) -> RunBrief | None:
+        """starting -> running, with what the run needs; None if it ended before it began.
+
+        ``secrets`` gives the project's secrets as an environment; when they cannot be read the
+        run fails before any agent starts, so an agent never runs without what it was promised.
+        """
+        execution = self.executions.get(tenant_id, project_id, execution_id)
+        project = self.projects.get(tenant_id, project_id)
+        if not self.mark_running(execution):
+            # Killed before it began (or already finished): close it as cancelled if still ours.
+            self.finish_if_unfinished(tenant_id, project_id, execution_id, "Cancelled before the agent started")
+            return None
+        try:
+            secrets_env = secrets.environment(tenant_id, project_id)
+        except Exception as exc:
+            logger.error("project secrets could not be decrypted", extra={"error": type(exc).__name__})
+            self.finish(execution, Outcome(status="failed", error="The project's secrets could not be decrypted"))
+            return None
+        return RunBrief(execution=execution, project=project, secrets_env=secrets_env)
+
     def mark_running(self, execution: Execution) -> bool:
         """starting -> running; False if it was cancelled (or finished) before it began."""
         try:
@@ -109,8 +134,9 @@ class ExecutionService:
                 [("execution.started", {"executionId": execution.execution_id, "model": execution.model,
                                         "promptPreview": execution.prompt[:200]}),
                  ("project.state", {"state": "running", "executionId": execution.execution_id})],
-                set_fields={"state": "running"}, expect={"executionId": execution.execution_id, "state": "starting"},
-                extra_ops=[self.executions.status_op(execution, "running", startedAt=now_iso())],
+                change=ProjectChange(set_fields={"state": "running"},
+                                     expect={"execution_id": execution.execution_id, "state": "starting"},
+                                     records=(ExecutionMoved(execution, "running", started_at=now_iso()),)),
             )
         except ExpectationFailed:
             return False
@@ -119,16 +145,16 @@ class ExecutionService:
     def finish(self, execution: Execution, outcome: Outcome) -> bool:
         """Close an execution once: idempotent, so the executor, the launcher and the task-state
         rule may all report the same end and only the first one counts."""
-        fields: dict[str, Any] = {"state": "idle", "executionId": None}
+        fields: dict[str, Any] = {"state": "idle", "execution_id": None}
         if outcome.session_id:
-            fields["sessionId"] = outcome.session_id
+            fields["session_id"] = outcome.session_id
         try:
             self.publisher.publish(
                 execution.tenant_id, execution.project_id,
                 [("execution.finished", outcome.finished_event(execution.execution_id)),
                  ("project.state", {"state": "idle", "executionId": execution.execution_id})],
-                set_fields=fields, expect={"executionId": execution.execution_id},
-                extra_ops=[self.executions.finish_op(execution, outcome, now_iso())],
+                change=ProjectChange(set_fields=fields, expect={"execution_id": execution.execution_id},
+                                     records=(ExecutionFinished(execution, outcome, now_iso()),)),
             )
         except ExpectationFailed:
             return False

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from cloutagent.observability import logger
 from cloutagent.protocol.chunks import split_frame
-
-
-class ConnectionsPort(Protocol):
-    def post(self, connection_id: str, text: str) -> bool: ...
-
-
-class SubscriptionsPort(Protocol):
-    def subscribers(self, tenant_id: str, project_id: str) -> list[str]: ...
-    def drop_subscription(self, tenant_id: str, project_id: str, connection_id: str) -> None: ...
+from cloutagent.protocol.frames import events_frame
+from cloutagent.services.ports import RoomStore, SocketPoster
 
 
 class Fanout:
-    def __init__(self, rooms: SubscriptionsPort, connections: ConnectionsPort, pool: ThreadPoolExecutor):
-        self.rooms = rooms
-        self.connections = connections
+    def __init__(self, room_store: RoomStore, sockets: SocketPoster, pool: ThreadPoolExecutor):
+        self.room_store = room_store
+        self.sockets = sockets
         self.pool = pool
 
     def publish(self, tenant_id: str, project_id: str, frames: list[dict[str, Any]]) -> int:
@@ -32,11 +25,11 @@ class Fanout:
         API Gateway's per-message cost down)."""
         if not frames:
             return 0
-        subscribers = self.rooms.subscribers(tenant_id, project_id)
+        subscribers = self.room_store.subscribers(tenant_id, project_id)
         if len(frames) == 1:
             frame, chunk_id = frames[0], f"{project_id}:{frames[0].get('seq')}"
         else:
-            frame = {"type": "events", "projectId": project_id, "events": frames}
+            frame = events_frame(project_id, frames)
             chunk_id = f"{project_id}:{frames[0].get('seq')}-{frames[-1].get('seq')}"
         return self.send_texts(tenant_id, project_id, subscribers, split_frame(frame, chunk_id))
 
@@ -49,9 +42,9 @@ class Fanout:
     def _deliver(self, tenant_id: str, project_id: str, connection_id: str, texts: list[str]) -> bool:
         try:
             for text in texts:
-                if not self.connections.post(connection_id, text):
+                if not self.sockets.post(connection_id, text):
                     # Gone: forget this subscription only; history still has every event.
-                    self.rooms.drop_subscription(tenant_id, project_id, connection_id)
+                    self.room_store.drop_subscription(tenant_id, project_id, connection_id)
                     return False
             return True
         except Exception:

@@ -17,6 +17,7 @@ from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Tenant
 from cloutagent.ids import now_iso
 from cloutagent.observability import logger
+from cloutagent.services.ports import BillingStore
 
 MICRO = 1_000_000  # meter values are whole micro-dollars
 
@@ -26,7 +27,7 @@ def utc_now() -> datetime:
 
 
 class LicenseManager:
-    def __init__(self, store: Any, catalog: PlanCatalog, *, billing_enabled: bool, notifier: Any = None,
+    def __init__(self, store: BillingStore, catalog: PlanCatalog, *, billing_enabled: bool, notifier: Any = None,
                  clock: Callable[[], datetime] = utc_now):
         self.store = store
         self.catalog = catalog

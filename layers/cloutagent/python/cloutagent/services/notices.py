@@ -3,35 +3,32 @@ connections, not stored, so unlike project events they carry no ``projectId`` an
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any
 
 from cloutagent.domain.identity import Role
 from cloutagent.ids import now_iso
 from cloutagent.observability import logger
-
-
-class TenantConnectionsPort(Protocol):
-    def tenant_connections(self, tenant_id: str) -> list[tuple[str, str]]: ...
+from cloutagent.protocol.chunks import encode_frame
+from cloutagent.protocol.frames import notice_frame
+from cloutagent.services.ports import RoomStore, SocketPoster
 
 
 class TenantNotifier:
-    def __init__(self, rooms: TenantConnectionsPort, connections: Any, pool: Executor):
-        self.rooms = rooms
-        self.connections = connections
+    def __init__(self, room_store: RoomStore, sockets: SocketPoster, pool: Executor):
+        self.room_store = room_store
+        self.sockets = sockets
         self.pool = pool
 
     def notify(self, tenant_id: str, event: str, data: dict[str, Any], *, min_role: Role = Role.viewer) -> int:
         """Best effort: a notice is a nudge, and the state behind it can always be read (plan.get, usage.get)."""
-        frame = {"type": "event", "event": event, "ts": now_iso(), "data": data}
-        text = json.dumps(frame, separators=(",", ":"))
-        targets = [cid for cid, role in self.rooms.tenant_connections(tenant_id) if Role.parse(role) >= min_role]
+        text = encode_frame(notice_frame(event, now_iso(), data))
+        targets = [cid for cid, role in self.room_store.tenant_connections(tenant_id) if Role.parse(role) >= min_role]
         return sum(self.pool.map(lambda cid: self._post(cid, text), targets))
 
     def _post(self, connection_id: str, text: str) -> bool:
         try:
-            return bool(self.connections.post(connection_id, text))
+            return bool(self.sockets.post(connection_id, text))
         except Exception:
             logger.exception("notice to connection failed", extra={"connection_id": connection_id})
             return False

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Event, Project
 from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
-from cloutagent.adapters.dynamo.events import ExpectationFailed
-from cloutagent.errors import ProjectBusy, ProjectNotFound, StaleWrite
+from cloutagent.errors import ExpectationFailed, ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import new_id, now_iso
 from cloutagent.protocol.actions import ProjectCreate, ProjectUpdate
 from cloutagent.services.publisher import Publisher
+from cloutagent.services.ports import ProjectStore, RoomStore
 
 MAX_DELETE_ATTEMPTS = 5
 
 
 class ProjectService:
-    def __init__(self, store: Any, rooms: Any, publisher: Publisher, limits: Any = None):
+    def __init__(self, store: ProjectStore, room_store: RoomStore, publisher: Publisher, limits: Any = None):
         self.store = store
-        self.rooms = rooms
+        self.room_store = room_store
         self.publisher = publisher
         self.limits = limits  # the license manager, when billing is wired in
 
@@ -68,13 +69,13 @@ class ProjectService:
         if not changes:
             return project  # nothing changed: no write, no event
         updated = Project.model_validate(project.model_copy(update={_snake(k): v for k, v in changes.items()}).model_dump())
-        expect = {"state": "idle"} if "path" in changes else None
+        expect = {"state": "idle"} if "path" in changes else {}
         try:
             [event] = self.publisher.publish(
                 identity.tenant_id, project.project_id,
                 [("project.updated", {"project": updated.to_wire(exclude={"last_seq", "updated_at"}),
                                       "changed": sorted(changes), "by": identity.user_id})],
-                last_seq=project.last_seq, set_fields=changes, expect=expect,
+                last_seq=project.last_seq, change=ProjectChange(set_fields=changes, expect=expect),
             )
         except ExpectationFailed as exc:
             raise ProjectBusy("The workspace path cannot change while an execution runs") from exc

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from cloutagent.domain.models import Event
-from cloutagent.protocol.frames import event_frame
+from cloutagent.protocol.frames import stored_event_frame
 from cloutagent.services.fanout import Fanout
-
-
-class EventLogPort(Protocol):
-    def append(self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], **options: Any) -> list[Event]: ...
-
-
-def to_frame(event: Event) -> dict[str, Any]:
-    return event_frame(event.event, event.project_id, event.seq, event.ts, event.data)
+from cloutagent.services.ports import EventLog
 
 
 class Publisher:
-    def __init__(self, log: EventLogPort, fanout: Fanout):
+    def __init__(self, log: EventLog, fanout: Fanout):
         self.log = log
         self.fanout = fanout
 
     def publish(self, tenant_id: str, project_id: str, events: list[tuple[str, dict[str, Any]]], **options: Any) -> list[Event]:
-        """Append (options: last_seq, set_fields, expect, extra_ops — see the event log), then broadcast."""
+        """Append (options: ``last_seq``, ``change`` — see the event log), then broadcast."""
         stored = self.log.append(tenant_id, project_id, events, **options)
         self.broadcast(tenant_id, project_id, stored)
         return stored
 
     def broadcast(self, tenant_id: str, project_id: str, events: list[Event]) -> None:
-        self.fanout.publish(tenant_id, project_id, [to_frame(e) for e in events])
+        self.fanout.publish(tenant_id, project_id, [stored_event_frame(e) for e in events])

@@ -9,7 +9,9 @@ from cloutagent.domain.identity import Identity
 from cloutagent.errors import BadRequest
 from cloutagent.ids import iso_millis
 from cloutagent.protocol.actions import MessagesGet
-from cloutagent.services.publisher import Publisher, to_frame
+from cloutagent.protocol.frames import stored_event_frame
+from cloutagent.services.publisher import Publisher
+from cloutagent.services.ports import EventLog, ProjectStore, RoomStore
 
 
 def encode_cursor(seq: int) -> str:
@@ -28,16 +30,16 @@ def decode_cursor(cursor: str) -> int:
 
 
 class RoomService:
-    def __init__(self, projects: Any, rooms: Any, log: Any, publisher: Publisher):
+    def __init__(self, projects: ProjectStore, room_store: RoomStore, log: EventLog, publisher: Publisher):
         self.projects = projects
-        self.rooms = rooms
+        self.room_store = room_store
         self.log = log
         self.publisher = publisher
 
     def join(self, identity: Identity, project_id: str) -> dict[str, Any]:
         """Subscribe first, then read: whatever is stored after lastSeq reaches this connection."""
         project = self.projects.get(identity.tenant_id, project_id)
-        self.rooms.subscribe(identity, project_id, identity.connection_id)
+        self.room_store.subscribe(identity, project_id, identity.connection_id)
         [event] = self.publisher.publish(
             identity.tenant_id, project_id,
             [("member.joined", {"userId": identity.user_id, "connectionId": identity.connection_id})],
@@ -48,7 +50,7 @@ class RoomService:
 
     def leave(self, identity: Identity, project_id: str) -> dict[str, Any]:
         project = self.projects.get(identity.tenant_id, project_id)
-        self.rooms.unsubscribe(identity, project_id, identity.connection_id)
+        self.room_store.unsubscribe(identity, project_id, identity.connection_id)
         self.publisher.publish(
             identity.tenant_id, project_id,
             [("member.left", {"userId": identity.user_id, "connectionId": identity.connection_id})],
@@ -58,7 +60,7 @@ class RoomService:
 
     def leave_all(self, identity: Identity, project_ids: set[str]) -> None:
         """On disconnect: drop the subscriptions and tell the rooms, best effort per room."""
-        self.rooms.drop_subscriptions(identity.tenant_id, project_ids, identity.connection_id)
+        self.room_store.drop_subscriptions(identity.tenant_id, project_ids, identity.connection_id)
         for project_id in project_ids:
             try:
                 self.publisher.publish(
@@ -79,7 +81,7 @@ class RoomService:
         next_cursor = encode_cursor(events[-1].seq) if more and events else None
         return {
             "projectId": query.projectId,
-            "events": [to_frame(e) for e in events],
+            "events": [stored_event_frame(e) for e in events],
             "nextCursor": next_cursor,
             "lastSeq": project.last_seq,
         }

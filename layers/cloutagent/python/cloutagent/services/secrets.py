@@ -10,22 +10,23 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from typing import Any
 
-from cloutagent.adapters.dynamo.events import ExpectationFailed
+from cloutagent.domain.changes import ProjectChange, RecordChange, SecretRemoved, SecretSealed
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.secrets import (
     MAX_SECRETS_PER_PROJECT, SealedSecret, SecretIndex, SecretInfo, encryption_context,
 )
-from cloutagent.errors import Conflict, LimitExceeded, NotFound, SecretsUnavailable
+from cloutagent.errors import Conflict, ExpectationFailed, LimitExceeded, NotFound, SecretsUnavailable
 from cloutagent.ids import now_iso
 from cloutagent.protocol.actions import SecretRef, SecretSet
 from cloutagent.services.publisher import Publisher
+from cloutagent.services.ports import SecretCipher, SecretStore
 
 MAX_ATTEMPTS = 12  # as the event log: enough to outlast a busy run streaming events
 PARALLEL_DECRYPT_ABOVE = 4
 
 
 class SecretService:
-    def __init__(self, store: Any, cipher: Any, publisher: Publisher, pool: Executor | None = None, limits: Any = None):
+    def __init__(self, store: SecretStore, cipher: SecretCipher, publisher: Publisher, pool: Executor | None = None, limits: Any = None):
         self.store = store
         self.cipher = cipher
         self.publisher = publisher
@@ -45,7 +46,7 @@ class SecretService:
                                                  encryption_context(tenant_id, project_id, name))
             secret = SealedSecret(name=name, ciphertext=ciphertext, updated_at=now_iso(), updated_by=identity.user_id)
             if self._commit(identity, project_id, index, {**index.updated, name: secret.updated_at}, "set",
-                            self.store.put_op(tenant_id, project_id, secret), name):
+                            SecretSealed(tenant_id, project_id, secret), name):
                 return SecretInfo(name=name, updated_at=secret.updated_at)
         raise Conflict("The project changed too often meanwhile; try again")
 
@@ -61,7 +62,7 @@ class SecretService:
                 raise NotFound("No such secret in this project")
             remaining = {k: v for k, v in index.updated.items() if k != name}
             if self._commit(identity, project_id, index, remaining, "deleted",
-                            self.store.delete_op(tenant_id, project_id, name), name):
+                            SecretRemoved(tenant_id, project_id, name), name):
                 return
         raise Conflict("The project changed too often meanwhile; try again")
 
@@ -88,7 +89,7 @@ class SecretService:
             self.limits.check_secret_create(tenant_id, count)
 
     def _commit(self, identity: Identity, project_id: str, index: SecretIndex, updated: dict[str, str],
-                action: str, op: dict[str, Any], name: str) -> bool:
+                action: str, record: RecordChange, name: str) -> bool:
         """The item write, the new list of names and the audit event, all or nothing.
 
         ``expect`` on ``lastSeq`` makes a lost race surface as ExpectationFailed (False: re-read
@@ -98,8 +99,8 @@ class SecretService:
             self.publisher.publish(
                 identity.tenant_id, project_id,
                 [("secret.changed", {"name": name, "action": action, "by": identity.user_id})],
-                last_seq=index.last_seq, expect={"lastSeq": index.last_seq},
-                set_fields=self.store.index_fields(updated), extra_ops=[op],
+                last_seq=index.last_seq,
+                change=ProjectChange(expect={"last_seq": index.last_seq}, secret_names=updated, records=(record,)),
             )
         except ExpectationFailed:
             return False

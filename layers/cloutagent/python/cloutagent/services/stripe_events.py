@@ -16,6 +16,7 @@ from cloutagent.domain.identity import Role
 from cloutagent.domain.models import Tenant
 from cloutagent.errors import Conflict
 from cloutagent.observability import logger
+from cloutagent.services.ports import BillingStore, PaymentGateway
 
 IDEMPOTENCY_SECONDS = 4 * 86400  # Stripe retries a delivery for up to three days
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted")
@@ -24,7 +25,7 @@ INVOICE_EVENTS = {"invoice.paid": "paid", "invoice.payment_failed": "payment_fai
 
 
 class StripeWebhookService:
-    def __init__(self, store: Any, stripe: Any, notifier: Any, *, persistence: Any, prices: dict[str, str],
+    def __init__(self, store: BillingStore, stripe: PaymentGateway, notifier: Any, *, persistence: Any, prices: dict[str, str],
                  default_plan: str):
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from cloutagent.domain.models import Member, Tenant
 from cloutagent.ids import new_id, now_iso
+from cloutagent.services.ports import AccessStore
 
 
 class TenantService:
-    def __init__(self, store: Any):
+    def __init__(self, store: AccessStore):
         self.store = store
 
     def ensure_tenant_for_user(self, user_id: str, email: str, tenant_name: str | None = None) -> Member:

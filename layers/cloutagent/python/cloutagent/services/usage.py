@@ -15,13 +15,14 @@ from datetime import datetime, timedelta, timezone
 
 from cloutagent.ids import iso_millis, now_iso
 from cloutagent.observability import logger
+from cloutagent.services.ports import BillingStore, PaymentGateway
 
 SWEEP_BATCH = 50
 DEFAULT_SWEEP_AGE_SECONDS = 120.0  # in AWS the stream trigger reports new records within seconds
 
 
 class UsageReporter:
-    def __init__(self, store: Any, stripe: Any, *, event_name: str):
+    def __init__(self, store: BillingStore, stripe: PaymentGateway, *, event_name: str):
         self.store = store
         self.stripe = stripe
         self.event_name = event_name

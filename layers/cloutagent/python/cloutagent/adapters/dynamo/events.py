@@ -4,32 +4,27 @@
 from __future__ import annotations
 
 import json
-import random
-import time
 from typing import Any
 
 from cloutagent.adapters.dynamo import keys
+from cloutagent.adapters.dynamo.changes import project_attributes, record_ops, set_attributes
 from cloutagent.adapters.dynamo.codec import to_attr, to_item
 from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
+from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.models import Event
-from cloutagent.errors import Conflict, ProjectNotFound
+from cloutagent.errors import Conflict, ExpectationFailed, ProjectNotFound
 from cloutagent.ids import epoch_seconds, now_iso
+from cloutagent.retry import Backoff, RetriesExhausted, retry
 
 MAX_EVENTS_PER_TRANSACTION = 99  # DynamoDB allows 100 items; one is the project counter
 MAX_TRANSACTION_BYTES = 3_500_000  # under the 4 MB request cap
-MAX_ATTEMPTS = 40  # with jittered backoff: ~4 s of contention before giving up
+# Many writers on one project (a room full of joins) collide on lastSeq: back off with jitter so
+# they stop colliding in lockstep; ~4 s of contention before giving up.
+SEQ_CONTENTION = Backoff(attempts=40, base_seconds=0.005, cap_seconds=0.15)
 
 
 class SeqConflict(Exception):
     """Someone else appended first; re-read lastSeq and try again."""
-
-
-class ExpectationFailed(Exception):
-    """The project is not in the state the caller required (e.g. not idle)."""
-
-    def __init__(self, project_item: dict[str, Any]):
-        super().__init__("project state changed")
-        self.project_item = project_item
 
 
 class DynamoEventLog:
@@ -44,34 +39,34 @@ class DynamoEventLog:
         events: list[tuple[str, dict[str, Any]]],
         *,
         last_seq: int | None = None,
-        set_fields: dict[str, Any] | None = None,
-        expect: dict[str, Any] | None = None,
-        extra_ops: list[dict[str, Any]] | None = None,
+        change: ProjectChange | None = None,
     ) -> list[Event]:
         """Store events with the next seq numbers, all or nothing per transaction.
 
-        ``set_fields`` change the project in the same transaction, ``expect`` are project fields
-        that must hold (else ExpectationFailed), ``extra_ops`` are more writes to include (e.g.
-        the execution record) — so a state change and the events announcing it cannot diverge.
+        ``change`` commits with the first batch: project fields to set, fields that must hold
+        (else ExpectationFailed), and records to write (e.g. the execution) — so a state change
+        and the events announcing it cannot diverge.
         """
         stored: list[Event] = []
         for batch in _batches(events):
-            stored += self._append_batch(tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops)
-            last_seq, set_fields, expect, extra_ops = stored[-1].seq, None, None, None
+            stored += self._append_batch(tenant_id, project_id, batch, last_seq, change or ProjectChange())
+            last_seq, change = stored[-1].seq, None
         return stored
 
-    def _append_batch(self, tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops) -> list[Event]:
-        for attempt in range(MAX_ATTEMPTS):
-            if last_seq is None:
-                last_seq = self._read_checked(tenant_id, project_id, expect)
-            try:
-                return self._try_append(tenant_id, project_id, batch, last_seq, set_fields, expect, extra_ops)
-            except SeqConflict:
-                last_seq = None
-                # Many writers on one project (a room full of joins): back off with jitter so
-                # they stop colliding in lockstep.
-                time.sleep(random.uniform(0, min(0.005 * 2 ** min(attempt, 5), 0.15)))
-        raise Conflict("The project is busy with other changes; try again")
+    def _append_batch(self, tenant_id, project_id, batch, last_seq, change: ProjectChange) -> list[Event]:
+        given = iter([last_seq])  # the caller's lastSeq is good for the first try only
+        expect = project_attributes(change.expect)
+
+        def attempt() -> list[Event]:
+            seq = next(given, None)
+            if seq is None:
+                seq = self._read_checked(tenant_id, project_id, expect)
+            return self._try_append(tenant_id, project_id, batch, seq, change, expect)
+
+        try:
+            return retry(attempt, SEQ_CONTENTION, retry_on=lambda exc: isinstance(exc, SeqConflict))
+        except RetriesExhausted as exc:
+            raise Conflict("The project is busy with other changes; try again") from exc
 
     def _read_checked(self, tenant_id: str, project_id: str, expect: dict[str, Any] | None) -> int:
         item = self.table.get(keys.tenant_pk(tenant_id), keys.project_sk(project_id))
@@ -81,15 +76,15 @@ class DynamoEventLog:
             raise ExpectationFailed(item)
         return int(item.get("lastSeq", 0))
 
-    def _try_append(self, tenant_id, project_id, batch, last_seq, set_fields, expect=None, extra_ops=None) -> list[Event]:
+    def _try_append(self, tenant_id, project_id, batch, last_seq, change: ProjectChange, expect) -> list[Event]:
         ts = now_iso()
         events = [
             Event(project_id=project_id, seq=last_seq + i + 1, event=name, ts=ts, data=data)
             for i, (name, data) in enumerate(batch)
         ]
-        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_fields, expect)]
+        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_attributes(change), expect)]
         ops += [{"Put": {"Item": self._event_item(tenant_id, e)}} for e in events]
-        ops += [{k: {**v} for k, v in op.items()} for op in extra_ops or []]
+        ops += record_ops(change)
         try:
             self.table.transact(ops)
         except Exception as exc:  # botocore ClientError, without importing botocore eagerly

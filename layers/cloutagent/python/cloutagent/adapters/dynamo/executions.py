@@ -12,46 +12,49 @@ from cloutagent.domain.executions import Execution, Outcome
 from cloutagent.errors import BadRequest, NotFound
 
 
+def put_execution_op(execution: Execution) -> dict[str, Any]:
+    """The write that records a new execution, for inclusion in a transaction."""
+    item = {
+        "PK": keys.project_pk(execution.tenant_id, execution.project_id),
+        "SK": keys.execution_sk(execution.execution_id),
+        **execution.model_dump(mode="json", by_alias=True, exclude={"tenant_id"}),
+    }
+    return {"Put": {"Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def finish_execution_op(execution: Execution, outcome: Outcome, finished_at: str) -> dict[str, Any]:
+    values = {":st": outcome.status, ":fa": finished_at, ":u": outcome.usage.to_wire(), ":c": outcome.cost_usd,
+              ":d": outcome.duration_ms, ":n": outcome.num_turns, ":s": outcome.session_id, ":e": outcome.error}
+    return {
+        "Update": {
+            "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
+                    "SK": {"S": keys.execution_sk(execution.execution_id)}},
+            "UpdateExpression": "SET #status = :st, finishedAt = :fa, #usage = :u, costUsd = :c, durationMs = :d, "
+                                "numTurns = :n, sessionId = :s, #error = :e",
+            "ExpressionAttributeNames": {"#status": "status", "#usage": "usage", "#error": "error"},
+            "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
+        }
+    }
+
+
+def execution_status_op(execution: Execution, status: str, **fields: Any) -> dict[str, Any]:
+    names = {"#status": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
+    values = {":st": to_attr(status), **{f":v{i}": to_attr(v) for i, v in enumerate(fields.values())}}
+    sets = ["#status = :st"] + [f"#f{i} = :v{i}" for i in range(len(fields))]
+    return {
+        "Update": {
+            "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
+                    "SK": {"S": keys.execution_sk(execution.execution_id)}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
 class DynamoExecutionStore:
     def __init__(self, table: Table):
         self.table = table
-
-    def put_op(self, execution: Execution) -> dict[str, Any]:
-        """The write that records a new execution, for inclusion in a transaction."""
-        item = {
-            "PK": keys.project_pk(execution.tenant_id, execution.project_id),
-            "SK": keys.execution_sk(execution.execution_id),
-            **execution.model_dump(mode="json", by_alias=True, exclude={"tenant_id"}),
-        }
-        return {"Put": {"Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}}
-
-    def finish_op(self, execution: Execution, outcome: Outcome, finished_at: str) -> dict[str, Any]:
-        values = {":st": outcome.status, ":fa": finished_at, ":u": outcome.usage.to_wire(), ":c": outcome.cost_usd,
-                  ":d": outcome.duration_ms, ":n": outcome.num_turns, ":s": outcome.session_id, ":e": outcome.error}
-        return {
-            "Update": {
-                "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
-                        "SK": {"S": keys.execution_sk(execution.execution_id)}},
-                "UpdateExpression": "SET #status = :st, finishedAt = :fa, #usage = :u, costUsd = :c, durationMs = :d, "
-                                    "numTurns = :n, sessionId = :s, #error = :e",
-                "ExpressionAttributeNames": {"#status": "status", "#usage": "usage", "#error": "error"},
-                "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
-            }
-        }
-
-    def status_op(self, execution: Execution, status: str, **fields: Any) -> dict[str, Any]:
-        names = {"#status": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
-        values = {":st": to_attr(status), **{f":v{i}": to_attr(v) for i, v in enumerate(fields.values())}}
-        sets = ["#status = :st"] + [f"#f{i} = :v{i}" for i in range(len(fields))]
-        return {
-            "Update": {
-                "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
-                        "SK": {"S": keys.execution_sk(execution.execution_id)}},
-                "UpdateExpression": "SET " + ", ".join(sets),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
 
     def get(self, tenant_id: str, project_id: str, execution_id: str) -> Execution:
         item = self.table.get(keys.project_pk(tenant_id, project_id), keys.execution_sk(execution_id))

@@ -19,6 +19,16 @@ from cloutagent.errors import ProjectNotFound
 INDEX_FIELD = "secretsUpdatedAt"
 
 
+def put_secret_op(tenant_id: str, project_id: str, secret: SealedSecret) -> dict[str, Any]:
+    item = {"PK": keys.project_pk(tenant_id, project_id), "SK": keys.secret_sk(secret.name),
+            **secret.model_dump(by_alias=True)}
+    return {"Put": {"Item": to_item(item)}}
+
+
+def delete_secret_op(tenant_id: str, project_id: str, name: str) -> dict[str, Any]:
+    return {"Delete": {"Key": {"PK": {"S": keys.project_pk(tenant_id, project_id)}, "SK": {"S": keys.secret_sk(name)}}}}
+
+
 class DynamoSecretStore:
     def __init__(self, table: Table):
         self.table = table
@@ -30,19 +40,7 @@ class DynamoSecretStore:
             raise ProjectNotFound()
         return SecretIndex(last_seq=int(item.get("lastSeq", 0)), updated=item.get(INDEX_FIELD) or {})
 
-    def index_fields(self, updated: dict[str, str]) -> dict[str, Any]:
-        """The project-item fields that record these names (``set_fields`` of the event log)."""
-        return {INDEX_FIELD: updated}
-
     def sealed(self, tenant_id: str, project_id: str) -> list[SealedSecret]:
         items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SECRET_PREFIX,
                                      consistent=True)  # a secret set just before execute must be there
         return [SealedSecret.model_validate(i) for i in items]
-
-    def put_op(self, tenant_id: str, project_id: str, secret: SealedSecret) -> dict[str, Any]:
-        item = {"PK": keys.project_pk(tenant_id, project_id), "SK": keys.secret_sk(secret.name),
-                **secret.model_dump(by_alias=True)}
-        return {"Put": {"Item": to_item(item)}}
-
-    def delete_op(self, tenant_id: str, project_id: str, name: str) -> dict[str, Any]:
-        return {"Delete": {"Key": {"PK": {"S": keys.project_pk(tenant_id, project_id)}, "SK": {"S": keys.secret_sk(name)}}}}

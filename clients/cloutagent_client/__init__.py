@@ -1,0 +1,31 @@
+"""The cloutagent Python SDK: an async WebSocket client that survives the network.
+
+    from cloutagent_client import Client
+
+    async with Client("wss://…", api_key="cla_…") as client:
+        project = await client.create_project("demo")
+        async with await client.subscribe(project["projectId"]) as events:
+            await client.execute(project["projectId"], "Say hello")
+            async for event in events:
+                if event["event"] == "execution.finished":
+                    break
+
+See docs/clients.md.
+"""
+
+from cloutagent_client.client import Client
+from cloutagent_client.errors import (
+    BadRequest, BillingNotConfigured, BillingUnavailable, ClientClosed, CloutagentError, Conflict, ConnectionFailed,
+    ConnectionLost, Forbidden, InternalError, InvalidPath, LimitExceeded, MessageTooLarge, NotFound, PaymentRequired, ProjectBusy,
+    ProjectNotFound, RateLimited, RequestTimeout, SecretsUnavailable, Unauthorized, UnknownAction, error_from_wire,
+)
+from cloutagent_client.options import ClientOptions, Credentials
+from cloutagent_client.subscriptions import Subscription
+
+__all__ = [
+    "Client", "ClientOptions", "Credentials", "Subscription", "error_from_wire",
+    "CloutagentError", "BadRequest", "UnknownAction", "Unauthorized", "Forbidden", "ProjectNotFound", "NotFound",
+    "ProjectBusy", "InvalidPath", "Conflict", "LimitExceeded", "PaymentRequired", "BillingNotConfigured",
+    "BillingUnavailable",    "RateLimited", "MessageTooLarge", "SecretsUnavailable", "InternalError",
+    "ConnectionFailed", "ConnectionLost", "RequestTimeout", "ClientClosed",
+]

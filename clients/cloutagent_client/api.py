@@ -1,0 +1,98 @@
+"""Typed shortcuts for the actions in docs/protocol.md. Each one is a single ``request``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent_client.errors import BadRequest, ProjectNotFound
+
+
+class Api:
+    async def request(self, action: str, data: dict[str, Any] | None = None, *,
+                      timeout: float | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- session ------------------------------------------------------------------------------------
+    async def whoami(self) -> dict[str, Any]:
+        return await self.request("whoami")
+
+    async def ping(self) -> dict[str, Any]:
+        return await self.request("ping")
+
+    # -- projects -----------------------------------------------------------------------------------
+    async def list_projects(self) -> list[dict[str, Any]]:
+        return (await self.request("project.list"))["projects"]
+
+    async def get_project(self, project_id: str) -> dict[str, Any]:
+        return (await self.request("project.get", {"projectId": project_id}))["project"]
+
+    async def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
+        return (await self.request("project.create", {"name": name, **fields}))["project"]
+
+    async def update_project(self, project_id: str, **fields: Any) -> dict[str, Any]:
+        return (await self.request("project.update", {"projectId": project_id, **fields}))["project"]
+
+    async def delete_project(self, project_id: str) -> dict[str, Any]:
+        return await self.request("project.delete", {"projectId": project_id})
+
+    async def find_project(self, ref: str) -> dict[str, Any]:
+        """A project by id, or by a name no other project of the tenant has."""
+        projects = await self.list_projects()
+        by_id = [p for p in projects if p["projectId"] == ref]
+        if by_id:
+            return by_id[0]
+        named = [p for p in projects if p["name"] == ref]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            ids = ", ".join(p["projectId"] for p in named)
+            raise BadRequest(f"{len(named)} projects are named {ref!r} ({ids}); use the id", {"field": "project"})
+        raise ProjectNotFound(f"No project with the id or name {ref!r}")
+
+    # -- executions ---------------------------------------------------------------------------------
+    async def execute(self, project_id: str, prompt: str, **options: Any) -> dict[str, Any]:
+        """Start a run; options: maxTokens, maxCostUsd, timeoutSeconds, model."""
+        data: dict[str, Any] = {"projectId": project_id, "prompt": prompt}
+        options = {k: v for k, v in options.items() if v is not None}
+        if options:
+            data["options"] = options
+        return (await self.request("execute", data))["execution"]
+
+    async def kill(self, project_id: str) -> dict[str, Any]:
+        return await self.request("agent.kill", {"projectId": project_id})
+
+    async def new_session(self, project_id: str) -> dict[str, Any]:
+        return await self.request("agent.new_session", {"projectId": project_id})
+
+    async def get_execution(self, project_id: str, execution_id: str) -> dict[str, Any]:
+        return (await self.request("execution.get", {"projectId": project_id, "executionId": execution_id}))["execution"]
+
+    async def list_executions(self, project_id: str, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"projectId": project_id, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        return await self.request("execution.list", data)
+
+    # -- secrets, plan and usage ---------------------------------------------------------------------
+    async def set_secret(self, project_id: str, name: str, value: str) -> dict[str, Any]:
+        return await self.request("secret.set", {"projectId": project_id, "name": name, "value": value})
+
+    async def list_secrets(self, project_id: str) -> dict[str, Any]:
+        return await self.request("secret.list", {"projectId": project_id})
+
+    async def delete_secret(self, project_id: str, name: str) -> dict[str, Any]:
+        return await self.request("secret.delete", {"projectId": project_id, "name": name})
+
+    async def plan(self) -> dict[str, Any]:
+        return await self.request("plan.get")
+
+    async def usage(self, month: str | None = None) -> dict[str, Any]:
+        """This month's spend, executions and tokens (or ``month``, ``YYYY-MM``)."""
+        return await self.request("usage.get", {"month": month} if month else {})
+
+    async def billing_checkout(self, plan: str, success_url: str, cancel_url: str) -> str:
+        """The URL of a Stripe Checkout page that subscribes the tenant to ``plan``."""
+        data = {"plan": plan, "successUrl": success_url, "cancelUrl": cancel_url}
+        return (await self.request("billing.checkout", data))["url"]
+
+    async def billing_portal(self, return_url: str) -> str:
+        """The URL of Stripe's Customer Portal for the tenant."""
+        return (await self.request("billing.portal", {"returnUrl": return_url}))["url"]

@@ -1,0 +1,95 @@
+"""The client subcommands' arguments: login, whoami, projects, run, logs, secrets, usage."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+EPILOG = ("exit codes: 0 ok · 1 run failed, cancelled, timed out or over budget (or refused) · 2 usage error · "
+          "3 not logged in or not allowed · 4 not found · 5 cannot reach the service · 130 interrupted")
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Where to connect and how to print. On the main parser with defaults, and again on every
+    subcommand without them, so the options work before or after the subcommand."""
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--url", default=default(None), help="WebSocket URL (wss://…); default: the saved login")
+    group.add_argument("--api-key", default=default(None), help="an API key (cla_…)")
+    group.add_argument("--token", default=default(None), help="a Cognito access token")
+    group.add_argument("--local", action="store_true", default=default(False),
+                       help="use the local stack (.cloutagent/ready.json); automatic when that file exists")
+    group.add_argument("--ready-file", default=default(None), help="the local stack's ready file")
+    group.add_argument("--config", default=default(None), help="config file (default ~/.config/cloutagent/config.json)")
+    group.add_argument("--json", action="store_true", default=default(False), help="JSON lines on stdout, for scripts")
+    group.add_argument("--timeout", type=float, default=default(30.0), help="seconds to wait for each reply")
+
+
+def _leaf(sub: Any, name: str, fn: Callable, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG, **kwargs)
+    add_connection_options(parser, suppress=True)
+    parser.set_defaults(client_command=fn)
+    return parser
+
+
+def _limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-cost-usd", type=float, help="stop the run at this cost")
+    parser.add_argument("--max-tokens", type=int, help="stop the run at this many tokens")
+    parser.add_argument("--timeout-seconds", type=int, help="stop the run after this long")
+    parser.add_argument("--model", help="the Claude model")
+
+
+def add_client_commands(sub: Any) -> None:
+    from cloutagent_client.cli import logs, projects, run, secrets, usage
+    from cloutagent_client.cli.login import login, logout
+
+    log_in = _leaf(sub, "login", None, "remember a deployment (Cognito user/password or API key) or the local stack")
+    log_in.set_defaults(fn=login)
+    log_in.add_argument("--username", help="Cognito user name (email)")
+    log_in.add_argument("--password", help="Cognito password (prompted for when omitted)")
+    log_in.add_argument("--client-id", help="the user pool's app client id")
+    log_in.add_argument("--region", help="the user pool's region (default: from --url)")
+    _leaf(sub, "logout", None, "forget the saved login").set_defaults(fn=logout)
+    _leaf(sub, "whoami", projects.whoami, "who the credentials are, in which tenant")
+
+    group = sub.add_parser("projects", help="list, create and delete projects")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    _leaf(verbs, "list", projects.list_projects, "list the tenant's projects")
+    create = _leaf(verbs, "create", projects.create_project, "create a project")
+    create.add_argument("name")
+    create.add_argument("--description")
+    create.add_argument("--path", help="workspace folder (default: from the name)")
+    create.add_argument("--system-prompt")
+    _limits(create)
+    delete = _leaf(verbs, "delete", projects.delete_project, "delete a project")
+    delete.add_argument("project", help="project id or unique name")
+
+    go = _leaf(sub, "run", run.run, "run a prompt in a project and stream the agent's output")
+    go.add_argument("project", help="project id or unique name")
+    go.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
+    go.add_argument("--new-session", action="store_true", help="start a fresh Claude session first")
+    _limits(go)
+
+    log = _leaf(sub, "logs", logs.logs, "show a project's event log")
+    log.add_argument("project", help="project id or unique name")
+    log.add_argument("--since", help="only events from this long ago (10m, 2h, 3d) or this ISO 8601 time")
+    log.add_argument("--since-seq", type=int, default=0, help="only events after this seq")
+    log.add_argument("--events", help="only these events (comma-separated names)")
+    log.add_argument("--execution", help="only this execution's events")
+    log.add_argument("-f", "--follow", action="store_true", help="then keep printing new events")
+
+    group = sub.add_parser("secrets", help="set, list and delete a project's secrets")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    put = _leaf(verbs, "set", secrets.set_secret, "set a secret (VALUE from stdin when omitted)")
+    put.add_argument("project")
+    put.add_argument("name")
+    put.add_argument("value", nargs="?")
+    _leaf(verbs, "list", secrets.list_secrets, "list a project's secret names").add_argument("project")
+    remove = _leaf(verbs, "delete", secrets.delete_secret, "delete a secret")
+    remove.add_argument("project")
+    remove.add_argument("name")
+
+    spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
+    spend.add_argument("--month", help="YYYY-MM (default: this month)")

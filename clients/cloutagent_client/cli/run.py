@@ -1,0 +1,148 @@
+"""``cloutagent run <project> "<prompt>"``: start a run and stream it as it happens.
+
+Ctrl-C sends ``agent.kill`` and waits for the run to end (exit 1, status ``cancelled``); a second
+Ctrl-C quits at once (exit 130) and leaves the kill to the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from cloutagent_client.cli import exit_codes
+from cloutagent_client.cli.output import Output
+from cloutagent_client.cli.render import Style, message, summary
+from cloutagent_client.cli.status import StatusLine
+from cloutagent_client import Client, CloutagentError, Conflict, Subscription
+
+_TICK_SECONDS = 0.1
+
+
+class Interrupts:
+    """SIGINT while a run streams: the first one cancels the run, the second one quits."""
+
+    def __init__(self, on_cancel: Any):
+        self.count = 0
+        self.quit = asyncio.Event()
+        self._on_cancel = on_cancel
+        self._loop = asyncio.get_running_loop()
+
+    def __enter__(self) -> "Interrupts":
+        self._loop.add_signal_handler(signal.SIGINT, self._interrupted)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._loop.remove_signal_handler(signal.SIGINT)
+
+    def _interrupted(self) -> None:
+        self.count += 1
+        if self.count == 1:
+            self._on_cancel()
+        else:
+            self.quit.set()
+
+
+class RunView:
+    def __init__(self, client: Client, project_id: str, out: Output):
+        self.client = client
+        self.project_id = project_id
+        self.out = out
+        self.style = Style(color=out.stdout.isatty() and not out.json)
+        err_tty = out.stderr.isatty()
+        self.status = StatusLine(out.stderr, live=err_tty, style=Style(color=err_tty))
+        self.execution_id: str | None = None
+        self.cancel_requested = False
+        self._tasks: set[asyncio.Task] = set()
+
+    def cancel(self) -> None:
+        self.cancel_requested = True
+        self.status.clear()
+        self.out.note("cancelling the run… (Ctrl-C again to quit without waiting)")
+        if self.execution_id:
+            self.kill()
+
+    def kill(self) -> None:
+        self._spawn(self._kill())
+
+    async def _kill(self) -> None:
+        try:
+            await self.client.kill(self.project_id)
+        except Conflict:
+            pass  # it finished meanwhile
+        except CloutagentError as exc:
+            self.out.error(exc)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def show(self, event: dict[str, Any]) -> None:
+        data = event.get("data") or {}
+        if event.get("event") == "project.state":
+            self.status.update(state=data.get("state"))
+        elif event.get("event") == "execution.message" and data.get("kind") == "result":
+            self.status.update(usage=data.get("usage"), cost=data.get("costUsd"))
+        if self.out.json:
+            self.out.item(event)
+            return
+        if event.get("event") == "execution.message":
+            text = message(data, self.style)
+            if text is not None:
+                self.status.clear()
+                self.out.line(text)
+                self.status.draw()
+
+    async def follow(self, events: Subscription) -> dict[str, Any]:
+        """Show this run's events until it finishes; the ``execution.finished`` data."""
+        async for event in events:
+            if (event.get("data") or {}).get("executionId") != self.execution_id:
+                continue  # someone else's activity in the room, or an earlier run
+            self.show(event)
+            if event.get("event") == "execution.finished":
+                return event["data"]
+        raise CloutagentError("The event stream ended before the run finished", code="STREAM_ENDED")
+
+    async def tick(self) -> None:
+        while True:
+            self.status.draw()
+            await asyncio.sleep(_TICK_SECONDS)
+
+
+def _prompt(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+async def run(client: Client, args: Any, out: Output) -> int:
+    project = await client.find_project(args.project)
+    view = RunView(client, project["projectId"], out)
+    options = {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
+               "timeoutSeconds": args.timeout_seconds, "model": args.model}
+    with Interrupts(view.cancel) as interrupts:
+        async with await client.subscribe(project["projectId"]) as events:
+            if args.new_session:
+                await client.new_session(project["projectId"])
+            execution = await client.execute(project["projectId"], _prompt(args.prompt), **options)
+            view.execution_id = execution["executionId"]
+            if view.cancel_requested:  # Ctrl-C came before the run had an id
+                view.kill()
+            ticker = asyncio.create_task(view.tick())
+            following = asyncio.create_task(view.follow(events))
+            quitting = asyncio.create_task(interrupts.quit.wait())
+            try:
+                await asyncio.wait({following, quitting}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (ticker, quitting):
+                    task.cancel()
+            if not following.done():
+                following.cancel()
+                view.status.finish(f"quit while the run was being cancelled ({view.execution_id})")
+                return exit_codes.INTERRUPTED
+            finished = following.result()
+    status = str(finished.get("status"))
+    style = view.status.style
+    mark = style.green("■ completed") if status == "completed" else style.red(f"■ {status}")
+    view.status.finish(f"{mark} · {summary(finished)} · {view.execution_id}")
+    return exit_codes.for_run_status(status)

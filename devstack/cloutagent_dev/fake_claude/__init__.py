@@ -1,0 +1,1 @@
+"""The old imitation of the Claude Code CLI (to be replaced by the scripted model)."""

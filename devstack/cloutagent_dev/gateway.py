@@ -1,0 +1,257 @@
+"""A local API Gateway WebSocket API: the same handlers, the same events, real WebSockets.
+
+Emulates what the handlers rely on in AWS: the REQUEST authorizer on ``$connect`` (401/403 on
+refusal), route selection on ``$request.body.action`` with ``$default``, ``$disconnect``, route
+responses back to the sender, the 128 KB message cap (close 1009), idle and lifetime caps, and the
+``@connections/{id}`` management API (POST, GET, DELETE; 410 when gone) over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from cloutagent import definitions
+from cloutagent.ids import iso_millis
+from cloutagent_dev.lambdas import Invoker
+from cloutagent.observability import logger
+from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES
+
+from datetime import datetime, timezone
+
+
+@dataclass
+class LocalConnection:
+    connection_id: str
+    ws: web.WebSocketResponse
+    authorizer: dict[str, Any]
+    source_ip: str
+    user_agent: str
+    connected_at: float = field(default_factory=time.time)
+    last_active: float = field(default_factory=time.time)
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class GatewayLimits:
+    idle_seconds: float = 600.0
+    lifetime_seconds: float = 7200.0
+    max_message_bytes: int = MAX_INBOUND_FRAME_BYTES
+
+
+def _new_connection_id() -> str:
+    # Like API Gateway's ids ("L0SM9cOFvHcCIhw="): safe in a URL path, so never "/" or "+".
+    return base64.urlsafe_b64encode(os.urandom(10)).decode()
+
+
+def _iso(epoch: float) -> str:
+    return iso_millis(datetime.fromtimestamp(epoch, timezone.utc))
+
+
+class LocalGateway:
+    def __init__(self, invoker: Invoker, *, stage: str = "local", limits: GatewayLimits | None = None):
+        self.invoker = invoker
+        self.stage = stage
+        self.limits = limits or GatewayLimits()
+        spec = definitions.routes()
+        self.routes: dict[str, str] = spec["routes"]
+        self.authorizer_function: str = spec["authorizer"]
+        self.connections: dict[str, LocalConnection] = {}
+        self.extra_http: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = []
+        self.domain = "127.0.0.1"
+
+    # -- wiring --------------------------------------------------------------------------------
+    def build_app(self, index: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None) -> web.Application:
+        # Oversized credentials must reach the authorizer, which refuses them with a clean 401.
+        app = web.Application(client_max_size=MAX_INBOUND_FRAME_BYTES * 4,
+                              handler_args={"max_field_size": 512 * 1024, "max_line_size": 512 * 1024})
+        for prefix in ("", f"/{self.stage}"):
+            app.router.add_route("POST", prefix + "/@connections/{id}", self.http_post)
+            app.router.add_route("GET", prefix + "/@connections/{id}", self.http_get)
+            app.router.add_route("DELETE", prefix + "/@connections/{id}", self.http_delete)
+        for method, path, fn in self.extra_http:
+            app.router.add_route(method, path, fn)
+        self._index = index
+        app.router.add_route("GET", "/", self.root)
+        app.router.add_route("GET", f"/{self.stage}", self.root)
+        app.on_shutdown.append(self._close_all)
+        return app
+
+    async def root(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.websocket(request)
+        if self._index is not None:
+            return await self._index(request)
+        return web.Response(text="cloutagent local gateway\n")
+
+    # -- the WebSocket API -----------------------------------------------------------------------
+    def _request_context(self, connection_id: str, route_key: str, event_type: str, request: web.Request | None,
+                         authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "requestId": str(uuid.uuid4()),
+            "messageId": str(uuid.uuid4()),
+            "domainName": self.domain,
+            "stage": self.stage,
+            "apiId": "local",
+            "connectedAt": int(time.time() * 1000),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": request.remote if request else "127.0.0.1",
+                         "userAgent": request.headers.get("User-Agent", "") if request else ""},
+            **({"authorizer": authorizer} if authorizer is not None else {}),
+        }
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        connection_id = _new_connection_id()
+        headers = dict(request.headers)
+        query = dict(request.query)
+        authorizer = await self._authorize(connection_id, request, headers, query)
+        if isinstance(authorizer, web.Response):
+            return authorizer
+        connect_event = {
+            "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query or None, "isBase64Encoded": False,
+            "requestContext": self._request_context(connection_id, "$connect", "CONNECT", request, authorizer),
+        }
+        result = await self.invoker.invoke(self.routes["$connect"], connect_event)
+        status = int((result or {}).get("statusCode", 200))
+        if status != 200:
+            return web.Response(status=status, text=(result or {}).get("body") or "Forbidden")
+
+        # API Gateway negotiates no permessage-deflate; neither do we (it also costs ~100 KB a socket).
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes, autoping=True, compress=False)
+        await ws.prepare(request)
+        conn = LocalConnection(connection_id, ws, authorizer, request.remote or "127.0.0.1",
+                               request.headers.get("User-Agent", ""))
+        self.connections[connection_id] = conn
+        watchdog = asyncio.create_task(self._watchdog(conn))
+        tasks: set[asyncio.Task] = set()
+        try:
+            async for msg in ws:
+                conn.last_active = time.time()
+                if msg.type == WSMsgType.TEXT:
+                    task = asyncio.create_task(self._route(conn, msg.data))
+                elif msg.type == WSMsgType.BINARY:
+                    task = asyncio.create_task(self._route(conn, msg.data.decode("utf-8", "replace")))
+                else:
+                    break
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            watchdog.cancel()
+            self.connections.pop(connection_id, None)
+            await self._disconnect(conn)
+        return ws
+
+    async def _authorize(self, connection_id: str, request: web.Request, headers: dict, query: dict) -> Any:
+        event = {
+            "type": "REQUEST",
+            "methodArn": f"arn:aws:execute-api:local:000000000000:local/{self.stage}/$connect",
+            "headers": headers,
+            "queryStringParameters": query,
+            "requestContext": self._request_context(connection_id, "$connect", "CONNECT", request),
+        }
+        try:
+            policy = await self.invoker.invoke(self.authorizer_function, event)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return web.Response(status=401, text="Unauthorized")
+            logger.exception("authorizer failed")
+            return web.Response(status=500, text="Internal server error")
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        if not statements or any(s.get("Effect") != "Allow" for s in statements):
+            return web.Response(status=403, text="Forbidden")
+        return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
+
+    async def _route(self, conn: LocalConnection, body: str) -> None:
+        route_key = self._select_route(body)
+        event = {
+            "body": body, "isBase64Encoded": False,
+            "requestContext": self._request_context(conn.connection_id, route_key, "MESSAGE", None, conn.authorizer),
+        }
+        try:
+            result = await self.invoker.invoke(self.routes[route_key], event)
+        except Exception:
+            logger.exception("route handler crashed", extra={"route": route_key})
+            result = {"statusCode": 500, "body": json.dumps({"message": "Internal server error"})}
+        reply = (result or {}).get("body")
+        if reply and not conn.ws.closed:
+            await self.send(conn, reply)
+
+    def _select_route(self, body: str) -> str:
+        try:
+            action = json.loads(body).get("action")
+        except (ValueError, AttributeError, RecursionError):
+            return "$default"
+        return action if isinstance(action, str) and action in self.routes and not action.startswith("$") else "$default"
+
+    async def _disconnect(self, conn: LocalConnection) -> None:
+        event = {"requestContext": self._request_context(conn.connection_id, "$disconnect", "DISCONNECT", None, conn.authorizer)}
+        try:
+            await self.invoker.invoke(self.routes["$disconnect"], event)
+        except Exception:
+            logger.exception("$disconnect handler failed")
+
+    async def _watchdog(self, conn: LocalConnection) -> None:
+        while not conn.ws.closed:
+            now = time.time()
+            idle_left = conn.last_active + self.limits.idle_seconds - now
+            life_left = conn.connected_at + self.limits.lifetime_seconds - now
+            if idle_left <= 0 or life_left <= 0:
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Going away")
+                return
+            await asyncio.sleep(min(idle_left, life_left, 1.0))
+
+    async def send(self, conn: LocalConnection, text: str) -> None:
+        async with conn.send_lock:
+            await conn.ws.send_str(text)
+
+    async def _close_all(self, app: web.Application) -> None:
+        for conn in list(self.connections.values()):
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
+
+    # -- the @connections management API ------------------------------------------------------------
+    def _gone(self) -> web.Response:
+        return web.json_response({"__type": "GoneException", "message": "Connection is gone"}, status=410,
+                                 headers={"x-amzn-ErrorType": "GoneException"})
+
+    async def http_post(self, request: web.Request) -> web.Response:
+        conn = self.connections.get(request.match_info["id"])
+        if conn is None or conn.ws.closed:
+            return self._gone()
+        data = await request.read()
+        if len(data) > self.limits.max_message_bytes:
+            return web.json_response({"__type": "PayloadTooLargeException", "message": "Payload too large"},
+                                     status=413, headers={"x-amzn-ErrorType": "PayloadTooLargeException"})
+        try:
+            await self.send(conn, data.decode("utf-8"))
+        except (ConnectionError, RuntimeError):
+            return self._gone()
+        return web.Response(status=200)
+
+    async def http_get(self, request: web.Request) -> web.Response:
+        conn = self.connections.get(request.match_info["id"])
+        if conn is None or conn.ws.closed:
+            return self._gone()
+        return web.json_response({
+            "ConnectedAt": _iso(conn.connected_at),
+            "LastActiveAt": _iso(conn.last_active),
+            "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
+        })
+
+    async def http_delete(self, request: web.Request) -> web.Response:
+        conn = self.connections.get(request.match_info["id"])
+        if conn is None or conn.ws.closed:
+            return self._gone()
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Closed by the server")
+        return web.Response(status=204)

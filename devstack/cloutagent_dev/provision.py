@@ -1,0 +1,98 @@
+"""Create in moto what ``infra/`` creates in AWS, from the same definitions."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cloutagent import definitions
+from cloutagent.adapters.platform_secrets import ANTHROPIC_SECRET, STRIPE_SECRET
+
+
+@dataclass
+class LocalResources:
+    table_name: str
+    user_pool_id: str
+    user_pool_client_id: str
+    kms_key_id: str
+    sessions_bucket: str
+    stripe_secret_name: str = STRIPE_SECRET  # for CLOUTAGENT_STRIPE_SECRET_NAME
+
+
+def create_table(dynamodb: Any, name: str) -> None:
+    """The table as table.json defines it (the CDK construct reads the same file)."""
+    spec = definitions.table()
+    attrs = {spec["partitionKey"]["name"]: spec["partitionKey"]["type"], spec["sortKey"]["name"]: spec["sortKey"]["type"]}
+    indexes = []
+    for gsi in spec["globalSecondaryIndexes"]:
+        attrs[gsi["partitionKey"]["name"]] = gsi["partitionKey"]["type"]
+        attrs[gsi["sortKey"]["name"]] = gsi["sortKey"]["type"]
+        indexes.append(
+            {
+                "IndexName": gsi["indexName"],
+                "KeySchema": [
+                    {"AttributeName": gsi["partitionKey"]["name"], "KeyType": "HASH"},
+                    {"AttributeName": gsi["sortKey"]["name"], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": gsi["projection"]},
+            }
+        )
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": v} for k, v in attrs.items()],
+        KeySchema=[
+            {"AttributeName": spec["partitionKey"]["name"], "KeyType": "HASH"},
+            {"AttributeName": spec["sortKey"]["name"], "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=indexes,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream"]},
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["timeToLiveAttribute"]}
+    )
+
+
+def create_user_pool(cognito: Any) -> tuple[str, str]:
+    pool = cognito.create_user_pool(
+        PoolName="cloutagent-local",
+        AutoVerifiedAttributes=["email"],
+        Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+    )["UserPool"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="cloutagent-local",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    return pool["Id"], client["ClientId"]
+
+
+def create_platform_secrets(secretsmanager: Any) -> None:
+    """The operator's secrets, as Secrets Manager holds them in AWS (adapters/platform_secrets.py).
+
+    From the developer's environment (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, ANTHROPIC_API_KEY, via
+    settings) when set, else safe local defaults: no API keys, and a webhook signing secret that is
+    random per run, so no fixed secret lives in the repository.
+    """
+    from cloutagent_dev.settings import get_dev_settings
+
+    dev = get_dev_settings()
+    values = {
+        STRIPE_SECRET: {"apiKey": dev.stripe_api_key,
+                        "webhookSecret": dev.stripe_webhook_secret or "whsec_local_" + secrets.token_hex(16)},
+        ANTHROPIC_SECRET: {"apiKey": dev.anthropic_api_key},
+    }
+    for name, value in values.items():
+        secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
+
+
+def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalResources:
+    create_table(clients.client("dynamodb"), table_name)
+    pool_id, client_id = create_user_pool(clients.client("cognito-idp"))
+    key_id = clients.client("kms").create_key(Description="cloutagent project secrets (local)")["KeyMetadata"]["KeyId"]
+    bucket = "cloutagent-sessions-local"
+    clients.client("s3").create_bucket(Bucket=bucket)
+    create_platform_secrets(clients.client("secretsmanager"))
+    return LocalResources(table_name, pool_id, client_id, key_id, bucket)

@@ -1,0 +1,33 @@
+"""What ``cloutagent dev`` reads from the developer's environment, once.
+
+Real credentials switch a local part to the real service: Claude credentials send the CLI to
+the real API instead of the scripted model, a Stripe test-mode key replaces the fake Stripe.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DevSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    anthropic_api_key: str = Field(default="", validation_alias="ANTHROPIC_API_KEY", repr=False)
+    claude_code_oauth_token: str = Field(default="", validation_alias="CLAUDE_CODE_OAUTH_TOKEN", repr=False)
+    # A real test-mode key instead of the local fake Stripe, and the signing secret `stripe listen` prints.
+    stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY", repr=False)
+    stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET", repr=False)
+    # A CLI other than the one bundled with claude-agent-sdk (a newer build, a wrapper).
+    claude_cli_path: str = Field(default="", validation_alias="CLOUTAGENT_CLAUDE_CLI_PATH")
+
+    @property
+    def has_claude_credentials(self) -> bool:
+        return bool(self.anthropic_api_key or self.claude_code_oauth_token)
+
+
+@lru_cache(maxsize=1)
+def get_dev_settings() -> DevSettings:
+    return DevSettings()

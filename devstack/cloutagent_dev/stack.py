@@ -1,0 +1,256 @@
+"""``cloutagent dev``: start moto, provision it, serve the gateway, write the ready file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cloutagent_client
+from aiohttp import web
+
+from cloutagent_dev.billing import LocalBilling
+from cloutagent_dev.gateway import GatewayLimits, LocalGateway
+from cloutagent_dev.lambdas import Invoker
+from cloutagent_dev.launcher import install_local_container
+from cloutagent_dev.moto import MotoServer
+
+DEV_EMAIL = "dev@cloutagent.local"
+CONSOLE_DIR = Path(cloutagent_client.__file__).with_name("console")  # static files, no build step
+
+
+@dataclass
+class DevOptions:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    ready_file: str | None = None
+    idle_seconds: float = 600.0
+    lifetime_seconds: float = 7200.0
+    workspace_root: str = ".cloutagent/workspaces"
+    quiet: bool = False
+
+
+def apply_environment(values: dict[str, str]) -> None:
+    """Play the part of Lambda's environment: set variables, then drop cached settings/clients."""
+    from cloutagent.adapters.aws import reset_clients
+    from cloutagent.settings import reset_settings
+    from cloutagent.wiring import reset_container
+
+    os.environ.update(values)
+    reset_settings()
+    reset_clients()
+    reset_container()
+
+
+def join_environment(ready: dict[str, Any]) -> dict[str, str]:
+    """The environment a handler needs to run in another process against a running stack
+    (``cloutagent invoke``, the integration tests): the same values the stack's own handlers see."""
+    return {
+        "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
+        "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
+        "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
+        "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
+    }
+
+
+class LocalStack:
+    def __init__(self, options: DevOptions):
+        self.options = options
+        self.moto = MotoServer()
+        self.invoker = Invoker()
+        self.gateway = LocalGateway(self.invoker, limits=GatewayLimits(options.idle_seconds, options.lifetime_seconds))
+        self.runner: web.AppRunner | None = None
+        self.ready: dict[str, Any] = {}
+        self.billing = LocalBilling(self.invoker, options.host)
+
+    async def start(self) -> dict[str, Any]:
+        self.moto.start()
+        apply_environment({
+            "AWS_ENDPOINT_URL": self.moto.url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "CLOUTAGENT_STAGE": "local",
+            "POWERTOOLS_METRICS_NAMESPACE": "cloutagent", "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            # Metrics are recorded on the same code path, but not printed as EMF lines locally.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        })
+        self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
+        self.gateway.extra_http.append(("POST", "/stripe/webhook", self.billing.webhook))
+        self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
+        self.gateway.extra_http.append(("GET", "/console/{name}", console_asset))
+        app = self.gateway.build_app(index=console_index)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.options.host, self.options.port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
+        http_url = f"http://{self.options.host}:{port}"
+        self.gateway.domain = f"{self.options.host}:{port}"
+        await self.billing.start(http_url)
+        await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
+        self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
+        self.billing.start_reporter()
+        self._write_ready_file()
+        return self.ready
+
+    def _provision(self, http_url: str) -> None:
+        from cloutagent.adapters import aws
+        from cloutagent_dev.provision import provision
+
+        resources = provision(aws)
+        stripe_env = self.billing.provision(aws)
+        workspace = Path(self.options.workspace_root).resolve()
+        workspace.mkdir(parents=True, exist_ok=True)
+        apply_environment({
+            "CLOUTAGENT_TABLE_NAME": resources.table_name,
+            "CLOUTAGENT_CONNECTIONS_URL": http_url,
+            "CLOUTAGENT_USER_POOL_ID": resources.user_pool_id,
+            "CLOUTAGENT_USER_POOL_CLIENT_ID": resources.user_pool_client_id,
+            "CLOUTAGENT_JWKS_URL": f"{self.moto.url}/{resources.user_pool_id}/.well-known/jwks.json",
+            "CLOUTAGENT_KMS_KEY_ID": resources.kms_key_id,
+            "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
+            "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
+            **stripe_env,
+            "CLOUTAGENT_CLAUDE_CLI_PATH": claude_cli_path(),
+        })
+        install_local_container()
+
+    def _ready_info(self, http_url: str) -> dict[str, Any]:
+        from cloutagent_dev.users import create_local_user
+        from cloutagent.wiring import get_container
+
+        container = get_container()
+        dev = create_local_user(container, DEV_EMAIL)
+        # The shared dev tenant gets the top plan by hand, so trying things out hits no limits;
+        # tenants from POST /local/users start on the free plan, as in AWS.
+        container.billing_store.grant_plan(dev["tenantId"], "enterprise")
+        settings = container.settings
+        return {
+            "wsUrl": http_url.replace("http://", "ws://", 1),
+            "httpUrl": http_url,
+            "tenantId": dev["tenantId"], "userId": dev["userId"], "token": dev["token"], "apiKey": dev["apiKey"],
+            "awsEndpointUrl": self.moto.url, "tableName": settings.table_name,
+            "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
+            "region": settings.region,
+            **self.billing.ready_info(),
+            "claude": "fake CLI (set ANTHROPIC_API_KEY for the real one)" if "fake" in claude_cli_path()
+                      else "real Claude Code (credentials found)",
+        }
+
+    def _write_ready_file(self) -> None:
+        if not self.options.ready_file:
+            return
+        path = Path(self.options.ready_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.ready, indent=2))
+        tmp.replace(path)  # readers never see a half-written file
+
+    async def http_create_user(self, request: web.Request) -> web.Response:
+        from cloutagent_dev.users import create_local_user
+        from cloutagent.wiring import get_container
+
+        try:
+            body = await request.json()
+            email = str(body["email"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {\"email\": ..., \"tenantId\"?: ..., \"role\"?: ...}"}, status=400)
+        if body.get("role") not in (None, "owner", "admin", "member", "viewer"):
+            return web.json_response({"error": "role must be owner, admin, member or viewer"}, status=400)
+        try:
+            user = await asyncio.get_running_loop().run_in_executor(
+                None, create_local_user, get_container(), email, body.get("tenantId"), body.get("role"))
+        except Exception as exc:  # a dev-only endpoint: say what went wrong
+            return web.json_response({"error": type(exc).__name__, "message": str(exc)[:300]}, status=400)
+        return web.json_response({"wsUrl": self.ready["wsUrl"], "httpUrl": self.ready["httpUrl"], **user})
+
+    async def http_console_config(self, request: web.Request) -> web.Response:
+        """Dev-only: where the console connects, and the dev API key. Refused to other sites' pages."""
+        origin = request.headers.get("Origin")
+        if (origin and origin != f"{request.scheme}://{request.host}") or request.url.host not in LOCAL_HOSTS:
+            return web.json_response({"error": "the console config is served to the local console only"}, status=403)
+        return web.json_response({"wsUrl": self.ready["wsUrl"], "apiKey": self.ready["apiKey"], "local": True},
+                                 headers={"Cache-Control": "no-store"})
+
+    async def stop(self) -> None:
+        await self.billing.stop()
+        if self.runner:
+            await self.runner.cleanup()
+        self.moto.stop()
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a DNS-rebound name never reads the dev key
+
+
+async def console_index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def console_asset(request: web.Request) -> web.StreamResponse:
+    path = CONSOLE_DIR / request.match_info["name"]
+    if path.name.startswith(".") or path.suffix not in (".js", ".css", ".html", ".svg") or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+def claude_cli_path() -> str:
+    """The real CLI (bundled with claude-agent-sdk) when credentials are set, else the fake one."""
+    from cloutagent_dev.settings import get_dev_settings
+
+    settings = get_dev_settings()
+    if settings.claude_cli_path:
+        return settings.claude_cli_path
+    if settings.has_claude_credentials:
+        return ""
+    fake = shutil.which("cloutagent-fake-claude") or str(Path(sys.executable).with_name("cloutagent-fake-claude"))
+    return fake
+
+
+def banner(ready: dict[str, Any]) -> str:
+    return "\n".join([
+        "",
+        "  cloutagent local stack is up",
+        f"    WebSocket API   {ready['wsUrl']}   (?token=... or ?apiKey=...)",
+        f"    HTTP            {ready['httpUrl']}   (@connections API, POST /local/users)",
+        f"    AWS (moto)      {ready['awsEndpointUrl']}",
+        f"    dev tenant      {ready['tenantId']}  (you are its owner)",
+        f"    dev API key     {ready['apiKey']}",
+        f"    Claude          {ready['claude']}",
+        f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
+        "",
+        f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
+        "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",
+        "  Ctrl-C stops everything.",
+        "",
+    ])
+
+
+async def serve(options: DevOptions) -> None:
+    stack = LocalStack(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        ready = await stack.start()
+        if not options.quiet:
+            print(banner(ready), flush=True)
+        await stop.wait()
+    finally:
+        await stack.stop()
+
+
+def run(options: DevOptions) -> int:
+    try:
+        asyncio.run(serve(options))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"cloutagent dev: {exc}", file=sys.stderr)
+        return 1
+    return 0

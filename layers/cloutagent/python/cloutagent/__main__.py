@@ -1,5 +1,0 @@
-import sys
-
-from cloutagent.cli.main import main
-
-sys.exit(main())

@@ -1,0 +1,65 @@
+"""A project change: what commits in the same transaction as the events that announce it.
+
+Services describe the change in domain terms; the event log's adapter turns it into writes, so
+a state change and its events cannot diverge, and no service handles a storage request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Union
+
+from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome
+from cloutagent.domain.secrets import SealedSecret
+
+
+@dataclass(frozen=True)
+class ExecutionCreated:
+    execution: Execution
+
+
+@dataclass(frozen=True)
+class ExecutionMoved:
+    """The execution's status changed (``started_at`` when it began running)."""
+
+    execution: Execution
+    status: ExecutionStatus
+    started_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionFinished:
+    execution: Execution
+    outcome: Outcome
+    finished_at: str
+
+
+@dataclass(frozen=True)
+class SecretSealed:
+    tenant_id: str
+    project_id: str
+    secret: SealedSecret
+
+
+@dataclass(frozen=True)
+class SecretRemoved:
+    tenant_id: str
+    project_id: str
+    name: str
+
+
+RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, SecretSealed, SecretRemoved]
+
+
+@dataclass(frozen=True)
+class ProjectChange:
+    """Project fields to set and to require (domain names), records to write, all or nothing.
+
+    ``secret_names`` replaces the project's list of secret names (name -> updated at).
+    A failed ``expect`` raises ``ExpectationFailed`` and nothing is written.
+    """
+
+    set_fields: Mapping[str, Any] = field(default_factory=dict)
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    records: tuple[RecordChange, ...] = ()
+    secret_names: Mapping[str, str] | None = None
