@@ -56,7 +56,7 @@ LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "s
 CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook")
 # Revoking a key, removing a member or changing a role closes that principal's connections.
 CONNECTION_CLOSERS = ("access",)
-# Powertools Idempotency's records for Stripe webhook deliveries (see services/stripe_events.py).
+# Powertools Idempotency's records for Stripe webhook deliveries (see services/billing/webhooks.py).
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#stripe-webhook"
 # Functions that read the Stripe credentials.
 STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")

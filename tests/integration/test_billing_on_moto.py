@@ -103,8 +103,8 @@ def test_a_bad_signature_is_400_before_anything_is_read_or_written(via, event_fo
 
 def test_a_customer_is_created_once_per_tenant_with_an_idempotency_key(billing, tenant):
     tenant_id, _ = tenant
-    first = billing.stripe.create_customer(tenant_id, "acme")
-    assert billing.stripe.create_customer(tenant_id, "acme") == first  # a retry gets the same customer
+    first = billing.payments.create_customer(tenant_id, "acme")
+    assert billing.payments.create_customer(tenant_id, "acme") == first  # a retry gets the same customer
     assert billing.billing_store.set_customer(tenant_id, first) == first
     assert billing.billing_store.find_tenant_by_customer(first).tenant_id == tenant_id
 
@@ -139,16 +139,16 @@ class CrashAfterSend:
 
 
 def test_a_worker_that_crashes_after_sending_and_retries_charges_once(billing, tenant, ready):
-    from cloutagent.services.usage import UsageReporter
+    from cloutagent.services.billing.metering import UsageReporter
 
     tenant_id, _ = tenant
-    billing.billing_store.set_customer(tenant_id, billing.stripe.create_customer(tenant_id, "acme"))
+    billing.billing_store.set_customer(tenant_id, billing.payments.create_customer(tenant_id, "acme"))
     execution, outcome = finished(tenant_id, 0.5)
     billing.licenses.record_execution_cost(execution, outcome)
     assert billing.billing_store.get_meter(tenant_id, execution.execution_id).status == "pending"
 
     fake(ready, "/_fake/faults", {"path": "/v1/billing/meter_events", "status": 503, "times": 1}, "POST")
-    crashing = UsageReporter(CrashAfterSend(billing.billing_store), billing.stripe, event_name="cloutagent_usage")
+    crashing = UsageReporter(CrashAfterSend(billing.billing_store), billing.payments, event_name="cloutagent_usage")
     with pytest.raises(RuntimeError):
         crashing.report(tenant_id, execution.execution_id)  # 503, retried by the client, sent, then the crash
     assert billing.usage_reporter.report(tenant_id, execution.execution_id) in ("sent", "skipped")  # the retry
@@ -163,7 +163,7 @@ def test_a_worker_that_crashes_after_sending_and_retries_charges_once(billing, t
 
 def test_the_stream_sample_event_reports_through_the_handler(via, billing, event_for, tenant, ready):
     tenant_id, _ = tenant
-    customer = billing.billing_store.set_customer(tenant_id, billing.stripe.create_customer(tenant_id, "acme"))
+    customer = billing.billing_store.set_customer(tenant_id, billing.payments.create_customer(tenant_id, "acme"))
     execution, outcome = finished(tenant_id, 0.12)
     billing.licenses.record_execution_cost(execution, outcome)
     event = event_for("usage_reporter", tenant_id=tenant_id, execution_id=execution.execution_id, customer_id=customer)

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from cloutagent.adapters.stripe_api import StripeGateway
+from cloutagent.adapters.billing.stripe import StripePayments
 from cloutagent_dev.fake_stripe import event_payload, sign, subscription_object
 from cloutagent_dev.lambdas import LambdaContext
-from cloutagent.services.usage import UsageReporter
+from cloutagent.services.billing.metering import UsageReporter
 from tests.integration.test_billing_on_moto import billing, body, fake, finished, tenant, via  # noqa: F401
 
 
@@ -51,7 +51,7 @@ def test_a_webhook_that_crashes_half_way_is_applied_once_when_stripe_retries(via
 
 
 def _pending_run(billing, tenant_id: str, cost: float):
-    billing.billing_store.set_customer(tenant_id, billing.stripe.create_customer(tenant_id, "acme"))
+    billing.billing_store.set_customer(tenant_id, billing.payments.create_customer(tenant_id, "acme"))
     execution, outcome = finished(tenant_id, cost)
     billing.licenses.record_execution_cost(execution, outcome)
     return execution
@@ -90,7 +90,7 @@ def test_stripe_refusing_attempts_leaves_the_run_pending_until_a_sweep_sends_it_
 def test_stripe_timeouts_converge_to_exactly_one_meter_event(billing, tenant, ready):
     tenant_id, _ = tenant
     execution = _pending_run(billing, tenant_id, 0.75)
-    impatient = StripeGateway(lambda: billing.platform_secrets.get(billing.settings.stripe_secret_name),
+    impatient = StripePayments(lambda: billing.platform_secrets.get(billing.settings.stripe_secret_name),
                               api_base=ready["stripeApiBase"], timeout=0.3)
     reporter = UsageReporter(billing.billing_store, impatient, event_name="cloutagent_usage")
     # Stripe is slow: the first attempts time out on our side, though Stripe may still record them

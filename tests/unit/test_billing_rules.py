@@ -14,7 +14,7 @@ from cloutagent.domain.models import Tenant
 from cloutagent.errors import LimitExceeded, PaymentRequired
 from cloutagent.ids import iso_millis
 from cloutagent_dev.fake_stripe import decode_form
-from cloutagent.services.licensing import LicenseManager
+from cloutagent.services.billing.licenses import LicenseManager
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
 CATALOG = PlanCatalog(definitions.plans())

@@ -152,7 +152,7 @@ class Container:
     # -- plans, limits and billing -------------------------------------------------------------
     @cached_property
     def billing_store(self):
-        from cloutagent.adapters.dynamo.billing import DynamoBillingStore
+        from cloutagent.adapters.billing.store import DynamoBillingStore
 
         return DynamoBillingStore(self.table)
 
@@ -165,31 +165,31 @@ class Container:
 
     @cached_property
     def notifier(self):
-        from cloutagent.services.notices import TenantNotifier
+        from cloutagent.services.billing.notices import TenantNotifier
 
         return TenantNotifier(self.room_store, self.sockets, self.pool)
 
     @cached_property
     def licenses(self):
         """The license manager: the ``limits`` hook of every service that a plan limits."""
-        from cloutagent.services.licensing import LicenseManager
+        from cloutagent.services.billing.licenses import LicenseManager
 
         return LicenseManager(self.billing_store, self.plan_catalog, billing_enabled=self.settings.billing_enabled,
                               notifier=self.notifier)
 
     @cached_property
-    def stripe(self):
-        from cloutagent.adapters.stripe_api import StripeGateway
+    def payments(self):
+        from cloutagent.adapters.billing.stripe import StripePayments
 
         name = self.settings.stripe_secret_name
-        return StripeGateway(lambda: self.platform_secrets.get(name) if name else {},
+        return StripePayments(lambda: self.platform_secrets.get(name) if name else {},
                              api_base=self.settings.stripe_api_base, timeout=self.settings.stripe_timeout_seconds)
 
     @cached_property
     def billing(self):
-        from cloutagent.services.billing import BillingService
+        from cloutagent.services.billing.account import BillingService
 
-        return BillingService(self.billing_store, self.licenses, self.stripe, prices=self.settings.stripe_price_map,
+        return BillingService(self.billing_store, self.licenses, self.payments, prices=self.settings.stripe_price_map,
                               metered_price=self.settings.stripe_metered_price)
 
     @cached_property
@@ -197,21 +197,21 @@ class Container:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         from cloutagent.adapters.dynamo.keys import STRIPE_IDEMPOTENCY_PK
-        from cloutagent.services.stripe_events import StripeWebhookService
+        from cloutagent.services.billing.webhooks import StripeWebhookService
 
         # Same table; records sit outside the tenant keyspace and expire through its TTL attribute.
         persistence = DynamoDBPersistenceLayer(
             table_name=self.settings.table_name, key_attr="PK", sort_key_attr="SK",
             static_pk_value=STRIPE_IDEMPOTENCY_PK, expiry_attr="expiresAt", boto3_client=self.clients.dynamodb(),
         )
-        return StripeWebhookService(self.billing_store, self.stripe, self.notifier, persistence=persistence,
+        return StripeWebhookService(self.billing_store, self.payments, self.notifier, persistence=persistence,
                                     prices=self.settings.stripe_price_map, default_plan=self.plan_catalog.default_plan)
 
     @cached_property
     def usage_reporter(self):
-        from cloutagent.services.usage import UsageReporter
+        from cloutagent.services.billing.metering import UsageReporter
 
-        return UsageReporter(self.billing_store, self.stripe, event_name=self.settings.stripe_meter_event_name)
+        return UsageReporter(self.billing_store, self.payments, event_name=self.settings.stripe_meter_event_name)
 
     @cached_property
     def tenants(self):

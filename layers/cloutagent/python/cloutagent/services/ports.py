@@ -127,7 +127,7 @@ class Directory(Protocol):
     def invite(self, email: str) -> str: ...
 
 
-class PaymentGateway(Protocol):
+class Payments(Protocol):
     """Stripe."""
 
     def create_customer(self, tenant_id: str, name: str) -> str: ...

@@ -18,7 +18,7 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 MAX_NETWORK_RETRIES = 2  # with the same idempotency key each time
 
 
-class StripeGateway:
+class StripePayments:
     def __init__(self, keys: Callable[[], dict[str, Any]], *, api_base: str = "", timeout: float = 10.0):
         self._keys = keys
         self.api_base = api_base

@@ -9,16 +9,16 @@ from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Tenant
 from cloutagent.errors import BadRequest, BillingNotConfigured, Conflict
 from cloutagent.protocol.actions import BillingCheckout, BillingPortal
-from cloutagent.services.licensing import LicenseManager
-from cloutagent.services.ports import BillingStore, PaymentGateway
+from cloutagent.services.billing.licenses import LicenseManager
+from cloutagent.services.ports import BillingStore, Payments
 
 
 class BillingService:
-    def __init__(self, store: BillingStore, licenses: LicenseManager, stripe: PaymentGateway, *, prices: dict[str, str],
+    def __init__(self, store: BillingStore, licenses: LicenseManager, payments: Payments, *, prices: dict[str, str],
                  metered_price: str = ""):
         self.store = store
         self.licenses = licenses
-        self.stripe = stripe
+        self.payments = payments
         self.prices = prices
         self.metered_price = metered_price
 
@@ -58,7 +58,7 @@ class BillingService:
             raise Conflict("This tenant already has a subscription; change plans in billing.portal")
         customer = self._customer(tenant)
         prices = [price] + ([self.metered_price] if self.metered_price else [])
-        url = self.stripe.create_checkout_session(tenant_id=tenant.tenant_id, customer_id=customer, prices=prices,
+        url = self.payments.create_checkout_session(tenant_id=tenant.tenant_id, customer_id=customer, prices=prices,
                                                   success_url=data.successUrl, cancel_url=data.cancelUrl)
         return {"url": url}
 
@@ -66,7 +66,7 @@ class BillingService:
         """Stripe's Customer Portal: payment methods, invoices, plan changes, cancellation."""
         self._require_billing()
         customer = self._customer(self._tenant(identity))
-        return {"url": self.stripe.create_portal_session(customer, data.returnUrl)}
+        return {"url": self.payments.create_portal_session(customer, data.returnUrl)}
 
     def _require_billing(self) -> None:
         if not self.licenses.billing_enabled:
@@ -82,5 +82,5 @@ class BillingService:
         """One Stripe customer per tenant, created on first need."""
         if tenant.stripe_customer_id:
             return tenant.stripe_customer_id
-        created = self.stripe.create_customer(tenant.tenant_id, tenant.name)
+        created = self.payments.create_customer(tenant.tenant_id, tenant.name)
         return self.store.set_customer(tenant.tenant_id, created)

@@ -16,7 +16,7 @@ from cloutagent.domain.identity import Role
 from cloutagent.domain.models import Tenant
 from cloutagent.errors import Conflict
 from cloutagent.observability import logger
-from cloutagent.services.ports import BillingStore, PaymentGateway
+from cloutagent.services.ports import BillingStore, Payments
 
 IDEMPOTENCY_SECONDS = 4 * 86400  # Stripe retries a delivery for up to three days
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted")
@@ -25,12 +25,12 @@ INVOICE_EVENTS = {"invoice.paid": "paid", "invoice.payment_failed": "payment_fai
 
 
 class StripeWebhookService:
-    def __init__(self, store: BillingStore, stripe: PaymentGateway, notifier: Any, *, persistence: Any, prices: dict[str, str],
+    def __init__(self, store: BillingStore, payments: Payments, notifier: Any, *, persistence: Any, prices: dict[str, str],
                  default_plan: str):
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         self.store = store
-        self.stripe = stripe
+        self.payments = payments
         self.notifier = notifier
         self.price_plans = {price: plan for plan, price in prices.items()}
         self.default_plan = default_plan
@@ -44,7 +44,7 @@ class StripeWebhookService:
         """Verify, then apply once. Raises BadRequest (bad signature: nothing changes) or Conflict (in progress)."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-        event = self.stripe.verify_webhook(payload, signature)
+        event = self.payments.verify_webhook(payload, signature)
         if lambda_context is not None:  # lets an interrupted attempt's record expire with the invocation
             self.config.register_lambda_context(lambda_context)
         try:

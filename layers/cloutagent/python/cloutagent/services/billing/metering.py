@@ -1,7 +1,7 @@
 """The usage outbox worker: report each finished run's cost to Stripe's meter, exactly once.
 
 A run's cost is written as a pending ``METER#{executionId}`` record together with the month's
-spend (services/licensing.py). This worker sends it as a meter event whose ``identifier`` is the
+spend (services/billing/licenses.py). This worker sends it as a meter event whose ``identifier`` is the
 execution id, with the idempotency key ``meter-{executionId}``, and only then marks it sent
 (conditional on it still being pending). A worker that crashes between the two, or two workers
 racing, send the same identifier again, and Stripe counts it once.
@@ -15,16 +15,16 @@ from datetime import datetime, timedelta, timezone
 
 from cloutagent.ids import iso_millis, now_iso
 from cloutagent.observability import logger
-from cloutagent.services.ports import BillingStore, PaymentGateway
+from cloutagent.services.ports import BillingStore, Payments
 
 SWEEP_BATCH = 50
 DEFAULT_SWEEP_AGE_SECONDS = 120.0  # in AWS the stream trigger reports new records within seconds
 
 
 class UsageReporter:
-    def __init__(self, store: BillingStore, stripe: PaymentGateway, *, event_name: str):
+    def __init__(self, store: BillingStore, payments: Payments, *, event_name: str):
         self.store = store
-        self.stripe = stripe
+        self.payments = payments
         self.event_name = event_name
 
     def report(self, tenant_id: str, execution_id: str) -> str:
@@ -32,7 +32,7 @@ class UsageReporter:
         record = self.store.get_meter(tenant_id, execution_id)  # consistent: the index may lag
         if record is None or record.status != "pending":
             return "skipped"
-        self.stripe.send_meter_event(event_name=self.event_name, identifier=record.execution_id,
+        self.payments.send_meter_event(event_name=self.event_name, identifier=record.execution_id,
                                      customer_id=record.stripe_customer_id, value=record.value,
                                      timestamp=record.timestamp)
         self.store.mark_meter_sent(tenant_id, execution_id, now_iso())

@@ -1,0 +1,1 @@
+"""Billing's adapters: the billing items in DynamoDB (``store``) and Stripe's API (``stripe``)."""
