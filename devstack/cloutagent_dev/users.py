@@ -48,6 +48,6 @@ def create_local_user(container: Any, email: str, tenant_id: str | None = None, 
                            "request": {"userAttributes": {"sub": sub, "email": email}}})
         member = container.access_store.find_membership(sub)
     identity = Identity(tenant_id=member.tenant_id, user_id=sub, role=Role.parse(member.role))
-    api_key = container.access.create_api_key(identity, f"{email} (local)", member.role)["key"]
+    api_key = container.access.create_api_key(identity, f"{email} (local)", member.role).secret
     return {"tenantId": member.tenant_id, "userId": sub, "role": member.role, "email": email,
             "token": token, "apiKey": api_key}

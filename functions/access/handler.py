@@ -1,6 +1,7 @@
 """apikey.create / list / revoke and member.list / invite / remove / set_role."""
 
 from cloutagent.gateway.app import WebSocketApp
+from cloutagent.protocol import replies
 from cloutagent.protocol.actions import ApiKeyCreate, ApiKeyRef, MemberInvite, MemberRef, MemberSetRole
 from cloutagent.wiring import get_container
 
@@ -13,37 +14,37 @@ def _access():
 
 @app.action("apikey.create", ApiKeyCreate)
 def create_key(identity, data: ApiKeyCreate):
-    return _access().create_api_key(identity, data.name, data.role)
+    return replies.api_key_created(_access().create_api_key(identity, data.name, data.role))
 
 
 @app.action("apikey.list")
 def list_keys(identity, data):
-    return {"apiKeys": _access().list_api_keys(identity)}
+    return replies.api_keys(_access().list_api_keys(identity))
 
 
 @app.action("apikey.revoke", ApiKeyRef)
 def revoke_key(identity, data: ApiKeyRef):
-    return {"apiKey": _access().revoke_api_key(identity, data.keyId)}
+    return replies.api_key(_access().revoke_api_key(identity, data.keyId))
 
 
 @app.action("member.list")
 def list_members(identity, data):
-    return {"members": _access().list_members(identity)}
+    return replies.members(_access().list_members(identity))
 
 
 @app.action("member.invite", MemberInvite)
 def invite(identity, data: MemberInvite):
-    return {"member": _access().invite(identity, data.email, data.role)}
+    return replies.member(_access().invite(identity, data.email, data.role))
 
 
 @app.action("member.remove", MemberRef)
 def remove(identity, data: MemberRef):
-    return _access().remove(identity, data.userId)
+    return replies.member_removed(_access().remove(identity, data.userId))
 
 
 @app.action("member.set_role", MemberSetRole)
 def set_role(identity, data: MemberSetRole):
-    return {"member": _access().set_role(identity, data.userId, data.role)}
+    return replies.member(_access().set_role(identity, data.userId, data.role))
 
 
 handler = app.handler

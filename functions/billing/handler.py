@@ -1,6 +1,7 @@
 """plan.get / usage.get / billing.checkout / billing.portal."""
 
 from cloutagent.gateway.app import WebSocketApp
+from cloutagent.protocol import replies
 from cloutagent.protocol.actions import BillingCheckout, BillingPortal, Empty, UsageGet
 from cloutagent.wiring import get_container
 
@@ -13,22 +14,22 @@ def _billing():
 
 @app.action("plan.get", Empty)
 def plan(identity, data):
-    return _billing().plan(identity)
+    return replies.plan(_billing().plan(identity))
 
 
 @app.action("usage.get", UsageGet)
 def usage(identity, data: UsageGet):
-    return _billing().usage(identity, data.month)
+    return replies.usage(_billing().usage(identity, data.month))
 
 
 @app.action("billing.checkout", BillingCheckout)
 def checkout(identity, data: BillingCheckout):
-    return _billing().checkout(identity, data)
+    return replies.billing_link(_billing().checkout(identity, data))
 
 
 @app.action("billing.portal", BillingPortal)
 def portal(identity, data: BillingPortal):
-    return _billing().portal(identity, data)
+    return replies.billing_link(_billing().portal(identity, data))
 
 
 handler = app.handler

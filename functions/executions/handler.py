@@ -1,6 +1,7 @@
 """execute / agent.kill / agent.new_session / execution.get / execution.list."""
 
 from cloutagent.gateway.app import WebSocketApp
+from cloutagent.protocol import replies
 from cloutagent.protocol.actions import Execute, ExecutionRef, PageRequest, ProjectRef
 from cloutagent.wiring import get_container
 
@@ -13,28 +14,27 @@ def _executions():
 
 @app.action("execute", Execute)
 def execute(identity, data: Execute):
-    execution = _executions().start(identity, data)
-    return {"execution": {"executionId": execution.execution_id, "status": "starting"}}
+    return replies.execution_started(_executions().start(identity, data))
 
 
 @app.action("agent.kill", ProjectRef)
 def kill(identity, data: ProjectRef):
-    return _executions().kill(identity, data.projectId)
+    return replies.execution_killed(_executions().kill(identity, data.projectId))
 
 
 @app.action("agent.new_session", ProjectRef)
 def new_session(identity, data: ProjectRef):
-    return _executions().new_session(identity, data.projectId)
+    return replies.session_reset(_executions().new_session(identity, data.projectId))
 
 
 @app.action("execution.get", ExecutionRef)
 def get(identity, data: ExecutionRef):
-    return {"execution": _executions().get(identity, data.projectId, data.executionId).to_wire()}
+    return replies.execution(_executions().get(identity, data.projectId, data.executionId))
 
 
 @app.action("execution.list", PageRequest)
 def list_(identity, data: PageRequest):
-    return _executions().list(identity, data.projectId, data.limit, data.cursor)
+    return replies.executions(_executions().list(identity, data.projectId, data.limit, data.cursor))
 
 
 handler = app.handler

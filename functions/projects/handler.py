@@ -1,6 +1,7 @@
 """project.create / list / get / update / delete."""
 
 from cloutagent.gateway.app import WebSocketApp
+from cloutagent.protocol import replies
 from cloutagent.protocol.actions import Empty, ProjectCreate, ProjectRef, ProjectUpdate
 from cloutagent.wiring import get_container
 
@@ -13,28 +14,28 @@ def _projects():
 
 @app.action("project.create", ProjectCreate)
 def create(identity, data: ProjectCreate):
-    return {"project": _projects().create(identity, data).to_wire()}
+    return replies.project(_projects().create(identity, data))
 
 
 @app.action("project.list", Empty)
 def list_(identity, data):
-    return {"projects": [p.to_wire() for p in _projects().list(identity)]}
+    return replies.projects(_projects().list(identity))
 
 
 @app.action("project.get", ProjectRef)
 def get(identity, data: ProjectRef):
-    return {"project": _projects().get(identity, data.projectId).to_wire()}
+    return replies.project(_projects().get(identity, data.projectId))
 
 
 @app.action("project.update", ProjectUpdate)
 def update(identity, data: ProjectUpdate):
-    return {"project": _projects().update(identity, data).to_wire()}
+    return replies.project(_projects().update(identity, data))
 
 
 @app.action("project.delete", ProjectRef)
 def delete(identity, data: ProjectRef):
     _projects().delete(identity, data.projectId)
-    return {"projectId": data.projectId, "deleted": True}
+    return replies.project_deleted(data.projectId)
 
 
 handler = app.handler

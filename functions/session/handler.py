@@ -3,30 +3,24 @@
 from cloutagent import __version__
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.ids import now_iso
-from cloutagent.protocol.frames import PROTOCOL_VERSION
+from cloutagent.protocol import replies
 
 app = WebSocketApp()
 
 
 @app.action("ping")
 def ping(identity, data):
-    return {"pong": True, "ts": now_iso()}
+    return replies.pong(now_iso())
 
 
 @app.action("health")
 def health(identity, data):
-    return {"status": "ok", "version": __version__, "protocol": PROTOCOL_VERSION, "ts": now_iso()}
+    return replies.health(__version__, now_iso())
 
 
 @app.action("whoami")
 def whoami(identity, data):
-    return {
-        "tenantId": identity.tenant_id,
-        "userId": identity.user_id,
-        "role": identity.role.name,
-        "authType": identity.auth_type,
-        "connectionId": identity.connection_id,
-    }
+    return replies.whoami(identity)
 
 
 handler = app.handler

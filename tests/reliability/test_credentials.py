@@ -22,8 +22,7 @@ def _table_text(ready) -> str:
 
 def test_an_api_key_is_stored_only_as_its_sha256_hash(aws, ready):
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner)
-    created = aws.access.create_api_key(identity, "hash check", "viewer")
-    key = created["key"]
+    key = aws.access.create_api_key(identity, "hash check", "viewer").secret
     everything = _table_text(ready)
     assert key not in everything and key[4:] not in everything
     assert hashlib.sha256(key.encode()).hexdigest() in everything
@@ -33,7 +32,7 @@ def test_api_keys_are_compared_in_constant_time(aws, ready, monkeypatch):
     import cloutagent.services.auth as auth
 
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner)
-    key = aws.access.create_api_key(identity, "timing", "viewer")["key"]
+    key = aws.access.create_api_key(identity, "timing", "viewer").secret
     compared = []
     real = auth.hmac.compare_digest
     monkeypatch.setattr(auth.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
@@ -44,9 +43,9 @@ def test_api_keys_are_compared_in_constant_time(aws, ready, monkeypatch):
 def test_a_revoked_key_is_refused_even_if_its_record_is_found(aws, ready):
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner)
     created = aws.access.create_api_key(identity, "revoke me", "member")
-    aws.access.revoke_api_key(identity, created["apiKey"]["keyId"])
+    aws.access.revoke_api_key(identity, created.key.key_id)
     with pytest.raises(Unauthorized):
-        aws.authenticator.authenticate({"X-API-Key": created["key"]}, {})
+        aws.authenticator.authenticate({"X-API-Key": created.secret}, {})
 
 
 @pytest.mark.parametrize("size", [300_000, 5_000_000])

@@ -66,11 +66,11 @@ def test_the_execution_lifecycle_never_breaks_its_invariants(world):
         @rule()
         def kill(self):
             try:
-                reply = self.service.kill(identity, self.project_id)
+                killed = self.service.kill(identity, self.project_id)
             except Conflict:
                 assert self.current is None, "CONFLICT although something runs"
                 return
-            assert self.current is not None and reply["executionId"] == self.current.execution_id
+            assert self.current is not None and killed.execution_id == self.current.execution_id
 
         @precondition(lambda self: self.current is not None)
         @rule()

@@ -92,6 +92,14 @@ class Standing:
     subscribed: bool = False  # a live Stripe subscription exists (upgrades go through the portal)
 
 
+@dataclass(frozen=True)
+class PlanView:
+    """A tenant's standing with the subscription details its record keeps (``tenant`` None: none yet)."""
+
+    standing: Standing
+    tenant: Tenant | None
+
+
 def standing(tenant: Tenant | None, catalog: PlanCatalog, *, billing_enabled: bool, now: datetime) -> Standing:
     """The tenant's effective plan from its stored subscription state."""
     free = catalog.default_plan
@@ -196,6 +204,18 @@ class Usage:
     executions: int = 0
     tokens: int = 0
     notified: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """A month's usage against the spend cap of the plan that applies now."""
+
+    usage: Usage
+    cap_usd: float
+
+    @property
+    def remaining_usd(self) -> float:
+        return max(self.cap_usd - self.usage.spend_usd, 0.0)
 
 
 @dataclass

@@ -9,6 +9,7 @@ At most one execution per project is ever not finished: the project item holds i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -56,8 +57,13 @@ class Execution(DomainModel):
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
         return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
 
-    def summary(self) -> dict[str, Any]:
-        return self.to_wire(exclude={"prompt"}) | {"promptPreview": self.prompt[:200]}
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    """One page of a project's executions, newest first."""
+
+    executions: list[Execution]
+    next_cursor: str | None
 
 
 class RunBrief(DomainModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,24 @@ class Event(DomainModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EventPage:
+    """One page of a project's history, with the project's ``last_seq`` when it was read."""
+
+    project_id: str
+    events: list[Event]
+    next_cursor: str | None
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class JoinedRoom:
+    """A project just joined, and the seq from which this connection receives everything live."""
+
+    project: Project
+    last_seq: int
+
+
 class ApiKey(DomainModel):
     tenant_id: str
     key_id: str
@@ -74,6 +93,14 @@ class ApiKey(DomainModel):
 
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
         return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A key just created: the only time its secret is shown (only its hash is stored)."""
+
+    key: ApiKey
+    secret: str = field(repr=False)
 
 
 class Member(DomainModel):

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from cloutagent.domain.identity import Identity, Role, require_can_grant
-from cloutagent.domain.models import ApiKey, Member
+from cloutagent.domain.models import ApiKey, Member, NewApiKey
 from cloutagent.errors import Conflict, Forbidden, NotFound
 from cloutagent.ids import new_id, new_secret_token, now_iso
 from cloutagent.services.ports import AccessStore, Directory
@@ -31,7 +31,7 @@ class AccessService:
             self.sessions.close_all(tenant_id, user_id)
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, identity: Identity, name: str, role: str) -> dict[str, Any]:
+    def create_api_key(self, identity: Identity, name: str, role: str) -> NewApiKey:
         require_can_grant(identity, Role.parse(role))
         secret = new_secret_token(API_KEY_PREFIX, 32)
         key = ApiKey(
@@ -39,27 +39,26 @@ class AccessService:
             prefix=secret[:10], created_at=now_iso(), created_by=identity.user_id,
         )
         self.store.put_api_key(key, hash_api_key(secret))
-        # The only time the key itself is ever shown; we keep just its hash.
-        return {"apiKey": key.to_wire(), "key": secret}
+        return NewApiKey(key, secret)
 
-    def list_api_keys(self, identity: Identity) -> list[dict[str, Any]]:
-        return [k.to_wire() for k in self.store.list_api_keys(identity.tenant_id)]
+    def list_api_keys(self, identity: Identity) -> list[ApiKey]:
+        return self.store.list_api_keys(identity.tenant_id)
 
-    def revoke_api_key(self, identity: Identity, key_id: str) -> dict[str, Any]:
+    def revoke_api_key(self, identity: Identity, key_id: str) -> ApiKey:
         key = next((k for k in self.store.list_api_keys(identity.tenant_id) if k.key_id == key_id), None)
         if key is None:
             raise NotFound("No such API key")
         if Role.parse(key.role) > identity.role:
             raise Forbidden("You may not revoke a key whose role is above yours")
-        revoked = self.store.revoke_api_key(identity.tenant_id, key_id, now_iso()).to_wire()
+        revoked = self.store.revoke_api_key(identity.tenant_id, key_id, now_iso())
         self._end_sessions(identity.tenant_id, f"apikey:{key_id}")
         return revoked
 
     # -- members -----------------------------------------------------------------------------
-    def list_members(self, identity: Identity) -> list[dict[str, Any]]:
-        return [m.to_wire() for m in self.store.list_members(identity.tenant_id)]
+    def list_members(self, identity: Identity) -> list[Member]:
+        return self.store.list_members(identity.tenant_id)
 
-    def invite(self, identity: Identity, email: str, role: str) -> dict[str, Any]:
+    def invite(self, identity: Identity, email: str, role: str) -> Member:
         require_can_grant(identity, Role.parse(role))
         if self.limits is not None:
             self.limits.check_member_invite(identity.tenant_id, len(self.store.list_members(identity.tenant_id)))
@@ -69,25 +68,26 @@ class AccessService:
             raise Conflict("That user already belongs to a tenant")
         member = Member(tenant_id=identity.tenant_id, user_id=user_id, email=email, role=role, joined_at=now_iso())
         self.store.add_member(member)
-        return member.to_wire()
+        return member
 
-    def set_role(self, identity: Identity, user_id: str, role: str) -> dict[str, Any]:
+    def set_role(self, identity: Identity, user_id: str, role: str) -> Member:
         new_role = Role.parse(role)
         require_can_grant(identity, new_role)
         target = self._manageable_member(identity, user_id)
         if Role.parse(target.role) == Role.owner and new_role != Role.owner:
             self._ensure_another_owner(identity.tenant_id, user_id)
-        member = self.store.set_role(identity.tenant_id, user_id, role).to_wire()
+        member = self.store.set_role(identity.tenant_id, user_id, role)
         self._end_sessions(identity.tenant_id, user_id)  # reconnect to act with the new role
         return member
 
-    def remove(self, identity: Identity, user_id: str) -> dict[str, Any]:
+    def remove(self, identity: Identity, user_id: str) -> Member:
+        """Take a member out of the tenant; returns the member as it was."""
         target = self._manageable_member(identity, user_id)
         if Role.parse(target.role) == Role.owner:
             self._ensure_another_owner(identity.tenant_id, user_id)
         self.store.remove_member(identity.tenant_id, user_id)
         self._end_sessions(identity.tenant_id, user_id)
-        return {"userId": user_id}
+        return target
 
     def _manageable_member(self, identity: Identity, user_id: str) -> Member:
         target = self.store.get_member(identity.tenant_id, user_id)

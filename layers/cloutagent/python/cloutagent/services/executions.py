@@ -7,8 +7,9 @@ from typing import Any
 
 from cloutagent.errors import ExpectationFailed
 from cloutagent.domain.changes import ExecutionCreated, ExecutionFinished, ExecutionMoved, ProjectChange
-from cloutagent.domain.executions import Execution, LaunchFailed, Outcome, RunBrief, effective_limits
+from cloutagent.domain.executions import Execution, ExecutionPage, LaunchFailed, Outcome, RunBrief, effective_limits
 from cloutagent.domain.identity import Identity
+from cloutagent.domain.models import Project
 from cloutagent.errors import Conflict, ProjectBusy, ProjectNotFound
 from cloutagent.ids import new_id, now_iso
 from cloutagent.observability import logger, record_metric
@@ -62,7 +63,8 @@ class ExecutionService:
             return
         logger.info("executor launched", extra={"execution_id": execution.execution_id, "handle": handle})
 
-    def kill(self, identity: Identity, project_id: str) -> dict[str, Any]:
+    def kill(self, identity: Identity, project_id: str) -> Execution:
+        """Ask the running execution to stop; returns it as it now is (cancelling)."""
         project = self.projects.get(identity.tenant_id, project_id)
         if project.state == "idle" or not project.execution_id:
             raise Conflict("Nothing is running in this project")
@@ -80,30 +82,30 @@ class ExecutionService:
             except ExpectationFailed as exc:
                 raise Conflict("The execution finished meanwhile") from exc
         self.launcher.stop(execution, f"killed by {identity.user_id}")
-        return {"executionId": execution.execution_id, "status": "cancelling"}
+        return execution.model_copy(update={"status": "cancelling"})
 
-    def new_session(self, identity: Identity, project_id: str) -> dict[str, Any]:
+    def new_session(self, identity: Identity, project_id: str) -> Project:
+        """Forget the agent's conversation, so the next execution starts afresh."""
         project = self.projects.get(identity.tenant_id, project_id)
         if project.state != "idle":
             raise ProjectBusy("Wait for the running execution to finish, or kill it, first")
         try:
-            self.publisher.publish(
+            [event] = self.publisher.publish(
                 identity.tenant_id, project_id,
                 [("project.updated", {"changed": ["sessionId"], "sessionId": None, "by": identity.user_id})],
                 last_seq=project.last_seq, change=ProjectChange(set_fields={"session_id": None}, expect={"state": "idle"}),
             )
         except ExpectationFailed as exc:
             raise ProjectBusy() from exc
-        return {"projectId": project_id, "sessionId": None}
+        return project.model_copy(update={"session_id": None, "last_seq": event.seq, "updated_at": event.ts})
 
     def get(self, identity: Identity, project_id: str, execution_id: str) -> Execution:
         self.projects.get(identity.tenant_id, project_id)  # another tenant's project: not found
         return self.executions.get(identity.tenant_id, project_id, execution_id)
 
-    def list(self, identity: Identity, project_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    def list(self, identity: Identity, project_id: str, limit: int, cursor: str | None) -> ExecutionPage:
         self.projects.get(identity.tenant_id, project_id)
-        executions, next_cursor = self.executions.list(identity.tenant_id, project_id, limit, cursor)
-        return {"executions": [e.summary() for e in executions], "nextCursor": next_cursor}
+        return ExecutionPage(*self.executions.list(identity.tenant_id, project_id, limit, cursor))
 
     # -- transitions driven by the executor and crash detectors ------------------------------------
     def begin_run(self, tenant_id: str, project_id: str, execution_id: str, secrets: Any) -> RunBrief | None:

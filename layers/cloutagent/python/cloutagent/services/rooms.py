@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from cloutagent.domain.identity import Identity
+from cloutagent.domain.models import EventPage, JoinedRoom, Project
 from cloutagent.errors import BadRequest
 from cloutagent.ids import iso_millis
 from cloutagent.protocol.actions import MessagesGet
-from cloutagent.protocol.frames import stored_event_frame
 from cloutagent.services.publisher import Publisher
 from cloutagent.services.ports import EventLog, ProjectStore, RoomStore
 
@@ -36,7 +35,7 @@ class RoomService:
         self.log = log
         self.publisher = publisher
 
-    def join(self, identity: Identity, project_id: str) -> dict[str, Any]:
+    def join(self, identity: Identity, project_id: str) -> JoinedRoom:
         """Subscribe first, then read: whatever is stored after lastSeq reaches this connection."""
         project = self.projects.get(identity.tenant_id, project_id)
         self.room_store.subscribe(identity, project_id, identity.connection_id)
@@ -46,9 +45,9 @@ class RoomService:
             last_seq=project.last_seq,
         )
         project = project.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
-        return {"project": project.to_wire(), "lastSeq": event.seq}
+        return JoinedRoom(project, event.seq)
 
-    def leave(self, identity: Identity, project_id: str) -> dict[str, Any]:
+    def leave(self, identity: Identity, project_id: str) -> Project:
         project = self.projects.get(identity.tenant_id, project_id)
         self.room_store.unsubscribe(identity, project_id, identity.connection_id)
         self.publisher.publish(
@@ -56,7 +55,7 @@ class RoomService:
             [("member.left", {"userId": identity.user_id, "connectionId": identity.connection_id})],
             last_seq=project.last_seq,
         )
-        return {"projectId": project_id}
+        return project
 
     def leave_all(self, identity: Identity, project_ids: set[str]) -> None:
         """On disconnect: drop the subscriptions and tell the rooms, best effort per room."""
@@ -70,7 +69,7 @@ class RoomService:
             except Exception:  # the project may have been deleted meanwhile
                 continue
 
-    def messages(self, identity: Identity, query: MessagesGet) -> dict[str, Any]:
+    def messages(self, identity: Identity, query: MessagesGet) -> EventPage:
         project = self.projects.get(identity.tenant_id, query.projectId)
         after = decode_cursor(query.cursor) if query.cursor else (query.sinceSeq or 0)
         since_ts = iso_millis(query.since) if query.since else None
@@ -79,9 +78,4 @@ class RoomService:
             since_ts=since_ts, names=query.events,
         )
         next_cursor = encode_cursor(events[-1].seq) if more and events else None
-        return {
-            "projectId": query.projectId,
-            "events": [stored_event_frame(e) for e in events],
-            "nextCursor": next_cursor,
-            "lastSeq": project.last_seq,
-        }
+        return EventPage(query.projectId, events, next_cursor, project.last_seq)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cloutagent.domain.billing import month_of
+from cloutagent.domain.billing import PlanView, UsageReport, month_of
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Tenant
 from cloutagent.errors import BadRequest, BillingNotConfigured, Conflict
@@ -22,30 +20,16 @@ class BillingService:
         self.prices = prices
         self.metered_price = metered_price
 
-    def plan(self, identity: Identity) -> dict[str, Any]:
+    def plan(self, identity: Identity) -> PlanView:
         tenant = self.store.get_tenant(identity.tenant_id)
-        s = self.licenses.standing_of(tenant)
-        return {
-            "plan": s.subscribed_plan, "effectivePlan": s.plan, "status": s.status,
-            "entitlements": s.entitlements.to_wire(),
-            "periodEnd": tenant.period_end if tenant else None,
-            "trialEnd": tenant.trial_end if tenant else None,
-            "cancelAtPeriodEnd": bool(tenant and tenant.cancel_at_period_end),
-            "paymentRequired": s.payment_required, "graceEndsAt": s.grace_ends_at,
-            "billing": "stripe" if self.licenses.billing_enabled else "not_configured",
-            "invoice": tenant.last_invoice if tenant else None,
-        }
+        return PlanView(self.licenses.standing_of(tenant), tenant)
 
-    def usage(self, identity: Identity, month: str | None) -> dict[str, Any]:
-        month = month or month_of(self.licenses.clock())
-        used = self.store.get_usage(identity.tenant_id, month)
+    def usage(self, identity: Identity, month: str | None) -> UsageReport:
+        used = self.store.get_usage(identity.tenant_id, month or month_of(self.licenses.clock()))
         cap = self.licenses.standing(identity.tenant_id).entitlements.monthly_spend_cap_usd
-        return {
-            "month": month, "spendUsd": round(used.spend_usd, 6), "executions": used.executions,
-            "tokens": used.tokens, "capUsd": cap, "remainingUsd": round(max(cap - used.spend_usd, 0.0), 6),
-        }
+        return UsageReport(used, cap)
 
-    def checkout(self, identity: Identity, data: BillingCheckout) -> dict[str, Any]:
+    def checkout(self, identity: Identity, data: BillingCheckout) -> str:
         """A Stripe Checkout page that subscribes the tenant to ``plan``; the webhook does the rest."""
         self._require_billing()
         price = self.prices.get(data.plan)
@@ -58,15 +42,14 @@ class BillingService:
             raise Conflict("This tenant already has a subscription; change plans in billing.portal")
         customer = self._customer(tenant)
         prices = [price] + ([self.metered_price] if self.metered_price else [])
-        url = self.payments.create_checkout_session(tenant_id=tenant.tenant_id, customer_id=customer, prices=prices,
-                                                  success_url=data.successUrl, cancel_url=data.cancelUrl)
-        return {"url": url}
+        return self.payments.create_checkout_session(tenant_id=tenant.tenant_id, customer_id=customer, prices=prices,
+                                                     success_url=data.successUrl, cancel_url=data.cancelUrl)
 
-    def portal(self, identity: Identity, data: BillingPortal) -> dict[str, Any]:
+    def portal(self, identity: Identity, data: BillingPortal) -> str:
         """Stripe's Customer Portal: payment methods, invoices, plan changes, cancellation."""
         self._require_billing()
         customer = self._customer(self._tenant(identity))
-        return {"url": self.payments.create_portal_session(customer, data.returnUrl)}
+        return self.payments.create_portal_session(customer, data.returnUrl)
 
     def _require_billing(self) -> None:
         if not self.licenses.billing_enabled:
