@@ -1,9 +1,10 @@
-"""Relay latency: a fake run of 1 000 events to 100 subscribers.
+"""Relay latency: a scripted run of 1 000 events to 100 subscribers.
 
-Latency of an event = when the last of the 100 subscribers received it − when the fake CLI wrote
-the line (`[fake:stream … stamp=1]` puts the wall-clock write time in each text; both clocks are
-this machine's). Median and p99 are over the events of the run. The budget run is a burst (the
-fake writes the 1 000 lines as fast as it can); a short paced run first shows the latency when
+Latency of an event = when the last of the 100 subscribers received it − when the scripted model
+wrote the text block (`[fake:stream … stamp=1]` puts the wall-clock write time in each text; both
+clocks are this machine's), so it includes the real Claude Code CLI's own handling. Median and p99
+are over the events of the run. The budget run is a burst (the model writes the 1 000 blocks as
+fast as it can); a short paced run first shows the latency when
 the relay keeps up. RELAY_EVENTS / RELAY_DELAY_MS change the budget run (default 1000 / 0).
 """
 

@@ -1,5 +1,9 @@
 """The local launcher: the very same executor entry point, as a child process.
 
+Each run gets what a fresh Fargate task has: its own Claude config directory (removed when the
+run ends, so a resumed session really comes back from the S3 session store), plus the
+environment that points the CLI at this stack's Claude (``cloutagent_dev.claude``).
+
 Kill is SIGTERM (as ECS StopTask sends); the executor traps it and finishes as cancelled. A
 process that exits without finishing its execution is finished as failed here, as the
 EventBridge task-state rule does in AWS.
@@ -8,10 +12,12 @@ EventBridge task-state rule does in AWS.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Callable
 
 from cloutagent.adapters.ecs_launcher import execution_environment
@@ -26,13 +32,17 @@ FINISH_RETRIES = Backoff(attempts=8, base_seconds=0.2, cap_seconds=5.0)
 
 
 class LocalLauncher:
-    def __init__(self, on_exit: Callable[[Execution, int], None] | None = None):
+    def __init__(self, state_root: Path, agent_env: dict[str, str] | None = None,
+                 on_exit: Callable[[Execution, int], None] | None = None):
+        self.state_root = state_root
+        self.agent_env = agent_env or {}
         self.on_exit = on_exit
         self.processes: dict[str, subprocess.Popen] = {}  # by execution id
         self._lock = threading.Lock()
 
     def launch(self, execution: Execution) -> str:
-        env = {**os.environ, **{e["name"]: e["value"] for e in execution_environment(execution)}}
+        env = {**os.environ, **self.agent_env, "CLAUDE_CONFIG_DIR": str(self._config_dir(execution)),
+               **{e["name"]: e["value"] for e in execution_environment(execution)}}
         process = subprocess.Popen([sys.executable, "-m", "cloutagent_executor"], env=env, start_new_session=True)
         with self._lock:
             self.processes[execution.execution_id] = process
@@ -54,17 +64,21 @@ class LocalLauncher:
         if process.poll() is None:
             process.kill()
 
+    def _config_dir(self, execution: Execution) -> Path:
+        return self.state_root / "claude-config" / execution.execution_id
+
     def _watch(self, execution: Execution, process: subprocess.Popen) -> None:
         code = process.wait()
         with self._lock:
             self.processes.pop(execution.execution_id, None)
+        shutil.rmtree(self._config_dir(execution), ignore_errors=True)
         if self.on_exit is not None:
             self.on_exit(execution, code)
 
 
-def install_local_container() -> Container:
+def install_local_container(state_root: Path, agent_env: dict[str, str]) -> Container:
     """The process's container, with executors launched as child processes of this one."""
-    launcher = LocalLauncher()
+    launcher = LocalLauncher(state_root, agent_env)
     container = install_container(Container(launcher=launcher))
 
     def finish_exited(execution: Execution, code: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -13,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import cloutagent_client
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from cloutagent_dev.billing import LocalBilling
+from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
 from cloutagent_dev.lambdas import Invoker
 from cloutagent_dev.launcher import install_local_container
@@ -69,6 +69,7 @@ class LocalStack:
         self.runner: web.AppRunner | None = None
         self.ready: dict[str, Any] = {}
         self.billing = LocalBilling(self.invoker, options.host)
+        self.claude: ClaudeBackend | None = None
 
     async def start(self) -> dict[str, Any]:
         self.moto.start()
@@ -82,6 +83,8 @@ class LocalStack:
         self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
         self.gateway.extra_http.append(("POST", "/stripe/webhook", self.billing.webhook))
         self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
+        self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))
+        self.gateway.extra_http.append(("DELETE", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("GET", "/console/{name}", console_asset))
         app = self.gateway.build_app(index=console_index)
         self.runner = web.AppRunner(app, access_log=None)
@@ -92,6 +95,7 @@ class LocalStack:
         http_url = f"http://{self.options.host}:{port}"
         self.gateway.domain = f"{self.options.host}:{port}"
         await self.billing.start(http_url)
+        self.claude = await asyncio.get_running_loop().run_in_executor(None, start_claude_backend)
         await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
         self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
         self.billing.start_reporter()
@@ -116,9 +120,8 @@ class LocalStack:
             "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
             **stripe_env,
-            "CLOUTAGENT_CLAUDE_CLI_PATH": claude_cli_path(),
         })
-        install_local_container()
+        install_local_container(workspace.parent, self.claude.executor_env)
 
     def _ready_info(self, http_url: str) -> dict[str, Any]:
         from cloutagent_dev.users import create_local_user
@@ -138,8 +141,7 @@ class LocalStack:
             "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
             "region": settings.region,
             **self.billing.ready_info(),
-            "claude": "fake CLI (set ANTHROPIC_API_KEY for the real one)" if "fake" in claude_cli_path()
-                      else "real Claude Code (credentials found)",
+            "claude": self.claude.description, "modelUrl": self.claude.model_url,
         }
 
     def _write_ready_file(self) -> None:
@@ -177,7 +179,17 @@ class LocalStack:
         return web.json_response({"wsUrl": self.ready["wsUrl"], "apiKey": self.ready["apiKey"], "local": True},
                                  headers={"Cache-Control": "no-store"})
 
+    async def http_model_requests(self, request: web.Request) -> web.Response:
+        """What the scripted model was asked (``DELETE`` forgets it): proxied from the model's own port."""
+        if not (self.claude and self.claude.model_url):
+            return web.json_response({"error": "runs use the real Claude API; there is no scripted model"}, status=404)
+        async with ClientSession() as session:
+            async with session.request(request.method, f"{self.claude.model_url}/local/model/requests") as reply:
+                return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
+
     async def stop(self) -> None:
+        if self.claude:
+            self.claude.stop()
         await self.billing.stop()
         if self.runner:
             await self.runner.cleanup()
@@ -198,19 +210,6 @@ async def console_asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
-def claude_cli_path() -> str:
-    """The real CLI (bundled with claude-agent-sdk) when credentials are set, else the fake one."""
-    from cloutagent_dev.settings import get_dev_settings
-
-    settings = get_dev_settings()
-    if settings.claude_cli_path:
-        return settings.claude_cli_path
-    if settings.has_claude_credentials:
-        return ""
-    fake = shutil.which("cloutagent-fake-claude") or str(Path(sys.executable).with_name("cloutagent-fake-claude"))
-    return fake
-
-
 def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
@@ -221,6 +220,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    dev tenant      {ready['tenantId']}  (you are its owner)",
         f"    dev API key     {ready['apiKey']}",
         f"    Claude          {ready['claude']}",
+        *([f"    model requests  GET {ready['httpUrl']}/local/model/requests"] if ready.get("modelUrl") else []),
         f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
         "",
         f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",

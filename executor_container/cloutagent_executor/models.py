@@ -26,7 +26,7 @@ class AgentRequest:
     max_cost_usd: float | None = None
     timeout_seconds: int = 900
     env: dict[str, str] = field(default_factory=dict, repr=False)  # secrets: never log values
-    cli_path: str | None = None  # the fake CLI in tests and locally; None = the SDK's bundled CLI
+    cli_path: str | None = None  # None: the CLI bundled with claude-agent-sdk
     session_store: "SessionStore | None" = None
 
 

@@ -1,7 +1,7 @@
 """SDK messages -> the JSON dicts carried as ``execution.message`` event data.
 
 One dict per content block, so a client renders blocks as they arrive without knowing the
-SDK's message classes. Shapes are documented in docs/fake-claude.md ("Normalized messages").
+SDK's message classes. Shapes are documented in docs/model-double.md ("Normalized messages").
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def normalize(message: object) -> list[dict[str, Any]]:
     if isinstance(message, UserMessage):
         return _user(message)
     if isinstance(message, SystemMessage):
-        return [_system(message)]
+        return [] if _is_request_status(message) else [_system(message)]
     if isinstance(message, ResultMessage):
         return [_result(message)]
     if isinstance(message, RateLimitEvent):
@@ -47,7 +47,7 @@ def normalize(message: object) -> list[dict[str, Any]]:
         return [{"kind": "system", "subtype": "rate_limit", "status": info.status,
                  "resetsAt": info.resets_at, "rateLimitType": info.rate_limit_type}]
     if isinstance(message, StreamEvent):
-        return []  # partial messages are not requested; whole blocks follow anyway
+        return []  # partial messages feed the usage meter only; whole blocks follow anyway
     return [{"kind": "system", "subtype": type(message).__name__}]
 
 
@@ -84,6 +84,12 @@ def _user(message: UserMessage) -> list[dict[str, Any]]:
     if isinstance(message.content, str):
         return [{"kind": "text", "role": "user", "text": message.content}]
     return [block(content, "user", message.parent_tool_use_id) for content in message.content]
+
+
+def _is_request_status(message: SystemMessage) -> bool:
+    # With partial messages on (for the usage meter) the CLI announces every API request;
+    # that is chatter, not agent output. Other statuses (compacting) still reach clients.
+    return message.subtype == "status" and message.data.get("status") == "requesting"
 
 
 def _system(message: SystemMessage) -> dict[str, Any]:

@@ -41,6 +41,9 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None]) -> Cla
         cli_path=request.cli_path,
         session_store=request.session_store,
         max_buffer_size=MAX_MESSAGE_BYTES,
+        # The stream's message_delta events carry each call's output tokens as they are
+        # written; the budget check needs them (usage.UsageMeter). They are not relayed.
+        include_partial_messages=True,
         stderr=stderr,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from claude_agent_sdk import AssistantMessage
+from claude_agent_sdk import AssistantMessage, StreamEvent
 
 from .pricing import cost_usd
 
@@ -23,21 +23,46 @@ def to_wire_usage(usage: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 class UsageMeter:
-    """Per-API-call usage, keyed by message id.
+    """Per-API-call usage, keyed by message id, as the calls stream.
 
-    The CLI writes one assistant message per content block, and every block of one API call
-    carries that call's usage, so counting messages would count a call several times. The
-    latest usage seen for an id wins: earlier blocks may carry a partial output count.
+    The CLI writes one assistant message per content block, each carrying the usage the API
+    reported when the call *started* (``message_start``: the real API counts about one output
+    token there). The call's output tokens arrive with its ``message_delta`` stream event, so
+    the meter reads the partial-message stream too and keeps, per call, the largest count of
+    each kind it has seen: a budget check sees output while it is being written.
     """
 
     def __init__(self) -> None:
         self._calls: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self._streaming: dict[str | None, str] = {}  # the call each (sub)agent is streaming now
 
     def observe(self, message: object) -> None:
-        if not isinstance(message, AssistantMessage) or not message.usage:
-            return
-        key = message.message_id or message.uuid or f"call-{len(self._calls)}"
-        self._calls[key] = (message.model, dict(message.usage))
+        if isinstance(message, StreamEvent):
+            self._observe_stream(message)
+        elif isinstance(message, AssistantMessage) and message.usage:
+            key = message.message_id or message.uuid or f"call-{len(self._calls)}"
+            self._add(key, message.model, message.usage)
+
+    def _observe_stream(self, message: StreamEvent) -> None:
+        event = message.event
+        if event.get("type") == "message_start":
+            started = event.get("message") or {}
+            key = started.get("id") or message.uuid
+            self._streaming[message.parent_tool_use_id] = key
+            self._add(key, started.get("model"), started.get("usage") or {})
+        elif event.get("type") == "message_delta" and message.parent_tool_use_id in self._streaming:
+            key = self._streaming[message.parent_tool_use_id]
+            self._add(key, None, event.get("usage") or {})
+
+    def _add(self, key: str, model: str | None, usage: Mapping[str, Any]) -> None:
+        known_model, known = self._calls.get(key, (None, {}))
+        merged = dict(known)
+        for name, value in usage.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                merged[name] = max(value, known.get(name, 0) if isinstance(known.get(name), (int, float)) else 0)
+            elif name not in merged:
+                merged[name] = value
+        self._calls[key] = (model or known_model, merged)
 
     @property
     def api_calls(self) -> int:

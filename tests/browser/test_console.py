@@ -12,7 +12,7 @@ from cloutagent_client import Client
 
 pytestmark = pytest.mark.browser
 
-DEFAULT_REPLY_END = "The project has a README, a src directory and tests. What should I do next?"
+DEFAULT_REPLY_END = "Those are the files in the working directory. What should I do next?"  # the scripted model's
 
 
 async def create_project(page, prefix):
@@ -56,7 +56,7 @@ async def test_create_a_project_run_a_prompt_and_see_the_output_and_final_cost(p
 async def test_kill_stops_a_long_run(page):
     await create_project(page, "console kill")
     await run_prompt(page, "[fake:sleep seconds=30]")
-    await page.get_by_role("log", name="Agent output").get_by_text("sleep 30").wait_for()
+    await page.get_by_role("log", name="Agent output").get_by_text("Sleeping for 30 seconds.").wait_for()
     kill = page.get_by_role("button", name="Kill", exact=True)
     await kill.click()
     await page.locator("#run-status[data-status=cancelled]").wait_for(timeout=15_000)

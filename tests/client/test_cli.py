@@ -76,8 +76,8 @@ async def test_ctrl_c_cancels_the_run_and_exits_non_zero_with_its_status(cli):
     name = unique("cli-cancel")
     await cli.json("projects", "create", name)
     process = await cli.start("run", name, "[fake:sleep seconds=30]")
-    # wait until the agent is busy in its tool call
-    while b"sleep 30" not in await asyncio.wait_for(process.stdout.readline(), 30):
+    # wait until the agent is busy (its model stalls mid-reply)
+    while b"Sleeping for 30 seconds." not in await asyncio.wait_for(process.stdout.readline(), 30):
         pass
     process.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(process.communicate(), 15)

@@ -209,7 +209,7 @@ async def test_reaching_the_monthly_cap_refuses_execute_and_warns_at_80_and_100_
     # What is left of the cap ($0.50) is this run's budget, whatever it asks for.
     second = await run(client, pid, "[fake:cost usd=2 cli_budget=off]", maxCostUsd=100)
     execution = (await client.ok("execution.get", {"projectId": pid, "executionId": second["executionId"]}))["execution"]
-    assert execution["maxCostUsd"] == pytest.approx(0.5) and second["status"] == "budget_exceeded"
+    assert execution["maxCostUsd"] == pytest.approx(5 - first["costUsd"]) and second["status"] == "budget_exceeded"
     await client.wait_for_event(lambda e: e["event"] == "usage.threshold" and e["data"]["percent"] == 100, timeout=10)
 
     refused = await client.error("execute", {"projectId": pid, "prompt": "one more"})
@@ -243,7 +243,10 @@ async def test_a_finished_execution_is_metered_once(connect, make_user, ready):
     meter = await wait_for_meter(ready, end["executionId"])
     assert len(meter["data"]) == 1 and meter["requests"] >= 1
     event = meter["data"][0]
-    assert event["payload"]["value"] == "250000" and event["payload"]["stripe_customer_id"].startswith("cus_")
+    # The meter carries the run's cost as the CLI priced it, in micro-USD
+    assert end["costUsd"] == pytest.approx(0.25, rel=0.01)
+    assert event["payload"]["value"] == str(round(end["costUsd"] * 1_000_000))
+    assert event["payload"]["stripe_customer_id"].startswith("cus_")
     await asyncio.sleep(1.5)  # a few more poll rounds of the reporter: still one
     assert len(get_json(f"{ready['stripeApiBase']}/_fake/meter_events?identifier={end['executionId']}")["data"]) == 1
 

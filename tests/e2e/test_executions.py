@@ -1,4 +1,4 @@
-"""Claude Code runs (the fake CLI through the real claude-agent-sdk), streamed to every watcher."""
+"""Claude Code runs (the real CLI, against the scripted model), streamed to every watcher."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ async def test_of_ten_concurrent_executes_on_an_idle_project_exactly_one_starts(
 
 async def test_a_crashing_cli_ends_as_failed_within_10_seconds_and_the_project_is_idle_again(connect):
     client = await connect()
-    pid = await new_project(client)
+    # The crash is real: the agent's own Bash call kills its CLI, which bypassPermissions allows.
+    pid = await new_project(client, agent={"permissionMode": "bypassPermissions"})
     began = time.monotonic()
     execution_id, end = await run(client, pid, "[fake:crash]", timeout=10)
     assert time.monotonic() - began < 10

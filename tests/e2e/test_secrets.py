@@ -17,7 +17,9 @@ def unique_name() -> str:
 
 
 async def new_project(client, name: str) -> str:
-    pid = (await client.ok("project.create", {"name": name, "path": uuid.uuid4().hex}))["project"]["projectId"]
+    # [fake:env] checks the variable with a real Bash call, which needs the agent allowed to run it.
+    pid = (await client.ok("project.create", {"name": name, "path": uuid.uuid4().hex,
+                                              "agent": {"permissionMode": "bypassPermissions"}}))["project"]["projectId"]
     await client.ok("project.join", {"projectId": pid})
     return pid
 

@@ -1,12 +1,10 @@
-"""Fixtures for the executor: the fake ``claude`` as a real executable, and S3 over real HTTP."""
+"""Fixtures for the executor: the real Claude Code CLI against the scripted model, and S3 over real HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
-import stat
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,22 +12,21 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from cloutagent_dev.model import ScriptedModel
 from cloutagent_executor.agent import AgentOutcome, AgentRequest, run_agent
 
 
 @pytest.fixture(scope="session")
-def fake_claude(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An executable that runs the fake CLI with this interpreter, installed or not."""
-    path = tmp_path_factory.mktemp("bin") / "claude"
-    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cloutagent_dev.fake_claude.claude "$@"\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(path)
+def scripted_model():
+    """The scripted model every executor test's real Claude Code CLI talks to."""
+    with ScriptedModel() as model:
+        yield model
 
 
 class AgentHarness:
-    """Runs run_agent against the fake CLI and keeps every message it emitted."""
+    """Runs run_agent (the bundled CLI) against the scripted model and keeps every message it emitted."""
 
-    def __init__(self, cli_path: str, cwd: Path) -> None:
+    def __init__(self, cli_path: str | None, cwd: Path) -> None:
         self.cli_path, self.cwd = cli_path, cwd
         self.messages: list[dict] = []
         self.cancel = asyncio.Event()
@@ -53,10 +50,14 @@ class AgentHarness:
 
 
 @pytest.fixture
-def agent(fake_claude: str, tmp_path: Path) -> AgentHarness:
+def agent(scripted_model: ScriptedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AgentHarness:
+    """The executor's environment as the local launcher gives it: the CLI reaches only the
+    scripted model, and keeps its config in a directory of its own."""
+    for name, value in scripted_model.cli_env(IS_SANDBOX="1", CLAUDE_CONFIG_DIR=str(tmp_path / "claude")).items():
+        monkeypatch.setenv(name, value)
     workdir = tmp_path / "workspace"
     workdir.mkdir()
-    return AgentHarness(fake_claude, workdir)
+    return AgentHarness(None, workdir)
 
 
 def _free_port() -> int:

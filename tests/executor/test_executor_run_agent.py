@@ -1,9 +1,11 @@
-"""run_agent driving the fake claude through the real claude-agent-sdk, one directive at a time."""
+"""run_agent driving the real Claude Code CLI (through claude-agent-sdk) against the scripted model,
+one directive at a time (docs/model-double.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -38,17 +40,17 @@ async def test_stream_arrives_complete_and_in_order(agent):
 
 
 async def test_error_result_fails_the_run(agent):
-    # GIVEN a CLI that ends the turn with an error result
+    # GIVEN a model whose replies leave the CLI nothing to do, so it ends the turn with an error
     outcome = await agent.run("[fake:error]")
-    # THEN the run failed with the CLI's short reason
+    # THEN the run failed with the CLI's own short reason, not a stack trace
     assert outcome.status == "failed"
-    assert outcome.error == "Simulated error requested by [fake:error]"
+    assert outcome.error and "\n" not in outcome.error and "Traceback" not in outcome.error
 
 
 async def test_cancel_interrupts_a_busy_agent_and_keeps_its_cost(agent):
-    # GIVEN an agent busy in a 30 s tool call
+    # GIVEN an agent whose model is busy for 30 s, mid-reply
     run = asyncio.create_task(agent.run("[fake:sleep seconds=30]"))
-    await _wait_for(lambda: agent.kinds("tool_use"))
+    await _wait_for(lambda: agent.texts())
     # WHEN the executor cancels it
     started = time.monotonic()
     agent.cancel.set()
@@ -56,7 +58,7 @@ async def test_cancel_interrupts_a_busy_agent_and_keeps_its_cost(agent):
     # THEN the run stops within a couple of seconds as cancelled, with the cost spent so far
     assert time.monotonic() - started < 3
     assert outcome.status == "cancelled" and outcome.cost_usd > 0
-    assert "[Request interrupted by user for tool use]" in agent.texts()
+    assert "[Request interrupted by user]" in agent.texts()
 
 
 async def test_timeout_interrupts_the_agent(agent):
@@ -86,15 +88,25 @@ async def test_own_cost_check_stops_a_cli_that_ignores_its_budget(agent):
 
 async def test_cost_without_a_limit_is_reported_exactly(agent):
     outcome = await agent.run("[fake:cost usd=0.50]")
-    assert outcome.status == "completed" and outcome.cost_usd == pytest.approx(0.50)
+    # The CLI prices the model's usage itself; the scripted model aims at 0.50 with real prices.
+    assert outcome.status == "completed" and outcome.cost_usd == pytest.approx(0.50, rel=0.01)
 
 
 async def test_tokens_over_max_tokens_is_budget_exceeded(agent):
     # GIVEN a 20k token cap and an agent streaming 50k output tokens
     outcome = await agent.run("[fake:tokens n=50000]", max_tokens=20_000)
-    # THEN it is interrupted mid-stream
-    assert outcome.status == "budget_exceeded" and "maxTokens" in outcome.error
-    assert 20_000 <= outcome.usage["outputTokens"] < 50_000
+    # THEN it is interrupted mid-stream, once the metered tokens crossed the cap
+    assert outcome.status == "budget_exceeded" and "maxTokens 20000 exceeded" in outcome.error
+    metered = int(re.search(r"\((\d+) tokens used\)", outcome.error).group(1))
+    assert 20_000 < metered < 50_000 and outcome.usage["outputTokens"] < 50_000
+
+
+async def test_output_tokens_are_metered_as_the_model_writes_them(agent):
+    # GIVEN a model that, like the real API, reports one output token when a call starts and
+    # the rest only when it ends (message_delta), in one call of 30k output tokens
+    outcome = await agent.run("[fake:usage output=30000 start_output=1]", max_tokens=20_000)
+    # THEN the budget check still sees the 30k and stops the run
+    assert outcome.status == "budget_exceeded" and "maxTokens 20000 exceeded" in outcome.error
 
 
 async def test_big_text_arrives_whole(agent):
@@ -104,11 +116,11 @@ async def test_big_text_arrives_whole(agent):
 
 
 async def test_crash_without_result_fails(agent):
-    # GIVEN a CLI that dies mid-stream
-    outcome = await agent.run("[fake:crash]")
+    # GIVEN an agent whose own tool call kills its CLI mid-run (kill -9 of the Bash tool's parent)
+    outcome = await agent.run("[fake:crash]", permission_mode="bypassPermissions")
     # THEN the run failed, with a short error and no stack trace
     assert outcome.status == "failed"
-    assert outcome.error == "Claude Code exited with code 3 before finishing"
+    assert outcome.error == "Claude Code exited with code -9 before finishing"
 
 
 async def test_env_reports_presence_never_values(agent, monkeypatch):
@@ -118,7 +130,7 @@ async def test_env_reports_presence_never_values(agent, monkeypatch):
     # WHEN the agent is asked about both
     outcome = await agent.run(
         "[fake:env name=CLOUTAGENT_TEST_SECRET] [fake:env name=CLOUTAGENT_TEST_UNSET]",
-        env={"CLOUTAGENT_TEST_SECRET": secret},
+        env={"CLOUTAGENT_TEST_SECRET": secret}, permission_mode="bypassPermissions",
     )
     # THEN it reports which is set, and the value is nowhere in what it emitted
     assert outcome.status == "completed"
@@ -131,7 +143,7 @@ async def test_task_role_credentials_are_hidden_from_the_agent(agent, monkeypatc
     # GIVEN an executor running with ECS task-role credentials
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc")
     # WHEN the agent looks
-    await agent.run("[fake:env name=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI]")
+    await agent.run("[fake:env name=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI]", permission_mode="bypassPermissions")
     # THEN it finds nothing to use
     assert agent.texts() == ["Environment variable AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is set but empty."]
 
@@ -158,7 +170,7 @@ async def test_a_missing_cli_fails_without_raising(agent):
     assert outcome.status == "failed" and outcome.error == "Claude Code CLI not found"
 
 
-async def test_a_failing_message_sink_fails_the_run(agent, fake_claude, tmp_path):
+async def test_a_failing_message_sink_fails_the_run(agent):
     # GIVEN an on_message callback that breaks
     from cloutagent_executor.agent import run_agent
 

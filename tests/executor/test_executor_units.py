@@ -9,8 +9,6 @@ from claude_agent_sdk import AssistantMessage, SystemMessage, TextBlock, Thinkin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloutagent_dev.fake_claude.cli_args import parse_args
-from cloutagent_dev.fake_claude.directives import parse_directives
 from cloutagent_executor.limits import Limits
 from cloutagent_executor.normalize import normalize
 from cloutagent_executor.pricing import DEFAULT_PRICE, cost_usd, price_for
@@ -113,15 +111,3 @@ def test_main_parts_are_told_apart_from_subagent_parts():
     assert layout.main_part_owner("proj", main) == ("s1", 1_700_000_000_123)
     assert layout.main_part_owner("proj", sub) is None
     assert layout.subpath_of("proj", "s1", sub) == "subagents/agent-1"
-
-
-def test_directives_combine_in_prompt_order():
-    found = parse_directives("do [fake:stream n=3 delay_ms=5] then [fake:error] and [fake:env name=X]")
-    assert [(d.name, d.params) for d in found] == [
-        ("stream", {"n": "3", "delay_ms": "5"}), ("error", {}), ("env", {"name": "X"})]
-
-
-def test_cli_args_bind_empty_and_dash_led_values():
-    args = parse_args(["--system-prompt", "", "--resume=-odd", "--add-dir", "a", "--add-dir", "b", "--verbose"])
-    assert args.value("--system-prompt") == "" and args.value("--resume") == "-odd"
-    assert args.values["--add-dir"] == ["a", "b"] and args.has("--verbose") and not args.unknown

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 
+CLAUDE_CREDENTIALS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+
+
 class RunningStack:
     def __init__(self, workdir: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None):
         self.workdir = workdir
@@ -26,6 +29,9 @@ class RunningStack:
                "--workspace-root", str(self.workdir / "workspaces"), *self.extra_args]
         env = {**os.environ, **self.env}
         env.pop("AWS_ENDPOINT_URL", None)
+        # Tests never reach the real Claude API: without credentials the stack uses the scripted model.
+        for name in CLAUDE_CREDENTIALS:
+            env.pop(name, None)
         self._log = open(self.log_file, "w")
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
         deadline = time.monotonic() + timeout

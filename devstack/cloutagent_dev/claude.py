@@ -1,0 +1,60 @@
+"""Which Claude the local stack's runs talk to: the scripted model, or the real API.
+
+Either way the executor drives the real Claude Code CLI bundled with claude-agent-sdk; only the
+model behind it changes. With Claude credentials in the developer's environment the CLI goes to
+the real API; without them it goes to the scripted model (docs/model-double.md), which this
+module runs as a child process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from cloutagent_dev.children import ChildServer
+from cloutagent_dev.model import cli_env
+from cloutagent_dev.settings import get_dev_settings
+
+
+class ModelServer(ChildServer):
+    name = "scripted model"
+    probe_path = "/local/model/requests"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "cloutagent_dev.model", "--port", str(self.port)]
+
+
+@dataclass
+class ClaudeBackend:
+    """What the stack tells its users (banner, ready file) and what each executor process gets."""
+
+    description: str
+    executor_env: dict[str, str] = field(default_factory=dict)
+    model: ModelServer | None = None
+
+    @property
+    def model_url(self) -> str | None:
+        return self.model.url if self.model else None
+
+    def stop(self) -> None:
+        if self.model:
+            self.model.stop()
+
+
+def start_claude_backend() -> ClaudeBackend:
+    settings = get_dev_settings()
+    env = _root_env()
+    if settings.has_claude_credentials:
+        # The executor inherits the developer's credentials from this process, as in AWS it gets
+        # them from an ECS secret.
+        return ClaudeBackend("real Claude API (credentials found)", executor_env=env)
+    model = ModelServer().start()
+    return ClaudeBackend(f"scripted model at {model.url} (set ANTHROPIC_API_KEY for the real API)",
+                         executor_env={**cli_env(model.url), **env}, model=model)
+
+
+def _root_env() -> dict[str, str]:
+    # The CLI refuses bypassPermissions as root unless told it runs in a sandbox. A Fargate task
+    # runs as uid 10001 and never needs this; a laptop or CI run as root does.
+    return {"IS_SANDBOX": "1"} if hasattr(os, "geteuid") and os.geteuid() == 0 else {}

@@ -1,1 +1,0 @@
-"""The old imitation of the Claude Code CLI (to be replaced by the scripted model)."""
