@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml clients/pyproject.toml devstack/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[auth,billing,executor,infra,dev]" -e ./clients -e ./devstack
+	@# A venv from before the split has the `cloutagent` script recorded under the old root package,
+	@# whose upgrade deletes it; reinstalling the two small packages puts their scripts back.
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall -e ./clients -e ./devstack
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -9,8 +9,11 @@ module runs as a child process.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
+
+from cloutagent_executor import sandbox
 
 from cloutagent_dev.children import ChildServer
 from cloutagent_dev.model import cli_env
@@ -32,6 +35,7 @@ class ClaudeBackend:
     description: str
     executor_env: dict[str, str] = field(default_factory=dict)
     model: ModelServer | None = None
+    isolation: str = "none"  # "bubblewrap": every run's CLI in a sandbox (cloutagent_executor.sandbox)
 
     @property
     def model_url(self) -> str | None:
@@ -44,14 +48,26 @@ class ClaudeBackend:
 
 def start_claude_backend() -> ClaudeBackend:
     settings = get_dev_settings()
-    env = _root_env()
+    isolation = "bubblewrap" if sandbox_works() else "none"
+    env = {**_root_env(), "CLOUTAGENT_SANDBOX": isolation}
     if settings.has_claude_credentials:
         # The executor inherits the developer's credentials from this process, as in AWS it gets
         # them from an ECS secret.
-        return ClaudeBackend("real Claude API (credentials found)", executor_env=env)
+        return ClaudeBackend("real Claude API (credentials found)", executor_env=env, isolation=isolation)
     model = ModelServer().start()
     return ClaudeBackend(f"scripted model at {model.url} (set ANTHROPIC_API_KEY for the real API)",
-                         executor_env={**cli_env(model.url), **env}, model=model)
+                         executor_env={**cli_env(model.url), **env}, model=model, isolation=isolation)
+
+
+def sandbox_works() -> bool:
+    """This machine can sandbox runs: bubblewrap and socat are there, and namespaces work."""
+    if not sandbox.available():
+        return False
+    probe = [sandbox.BWRAP, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0  # noqa: S603 - fixed argv
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _root_env() -> dict[str, str]:

@@ -142,6 +142,7 @@ class LocalStack:
             "region": settings.region,
             **self.billing.ready_info(),
             "claude": self.claude.description, "modelUrl": self.claude.model_url,
+            "isolation": self.claude.isolation,
         }
 
     def _write_ready_file(self) -> None:
@@ -196,6 +197,10 @@ class LocalStack:
         self.moto.stop()
 
 
+ISOLATION_NOTES = {
+    "bubblewrap": "bubblewrap: each run sees only its workspace and reaches only its model gateway",
+    "none": "NONE: runs can read this machine's files and reach its services (install bubblewrap and socat)",
+}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a DNS-rebound name never reads the dev key
 
 
@@ -221,6 +226,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    dev API key     {ready['apiKey']}",
         f"    Claude          {ready['claude']}",
         *([f"    model requests  GET {ready['httpUrl']}/local/model/requests"] if ready.get("modelUrl") else []),
+        f"    isolation       {ISOLATION_NOTES.get(ready['isolation'], ready['isolation'])}",
         f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
         "",
         f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",

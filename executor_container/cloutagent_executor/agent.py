@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from .agent_run import AgentRun, OnMessage
 from .models import AgentOutcome, AgentRequest
@@ -25,4 +26,6 @@ async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asynci
     except Exception as error:  # noqa: BLE001 - a run ends in an outcome, never an exception
         run.record_failure(error)
     duration_ms = int((time.monotonic() - started) * 1000)
-    return build_outcome(run.state, duration_ms, request.resume_session_id)
+    outcome = build_outcome(run.state, duration_ms, request.resume_session_id)
+    # An error can quote what the agent saw (a failing command's output): mask secrets there too.
+    return replace(outcome, error=run.scrub(outcome.error)) if outcome.error else outcome

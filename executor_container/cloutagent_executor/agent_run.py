@@ -63,6 +63,10 @@ class AgentRun:
             conversation.cancel()
             await self._disconnect(client)
 
+    def scrub(self, text: str) -> str:
+        """``text`` with the run's secret values masked."""
+        return self._redactor.scrub(text)
+
     def record_failure(self, error: Exception) -> None:
         self.state.failure = describe_error(error)
         logger.warning("agent run failed: %s: %s", type(error).__name__, self._redactor.scrub(str(error)))

@@ -19,6 +19,7 @@ from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
 from .agent import AgentOutcome, AgentRequest, run_agent
+from .confinement import confined
 from .relay import EventRelay
 from .settings import ExecutorSettings
 
@@ -48,6 +49,7 @@ def agent_request(brief: RunBrief, settings: ExecutorSettings, container: Contai
         allowed_tools=project.agent.allowed_tools,
         disallowed_tools=project.agent.disallowed_tools,
         permission_mode=project.agent.permission_mode,
+        project_settings=project.agent.project_settings,
         max_turns=project.agent.max_turns,
         resume_session_id=project.session_id,
         max_tokens=execution.max_tokens,
@@ -81,7 +83,8 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     if brief is None:
         return 0
     relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
-    agent = await run_agent(agent_request(brief, settings, container), relay.push, cancel)
+    async with confined(agent_request(brief, settings, container), settings) as request:
+        agent = await run_agent(request, relay.push, cancel)
     try:
         await relay.close()
         relay_error = None

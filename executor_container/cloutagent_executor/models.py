@@ -20,6 +20,7 @@ class AgentRequest:
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
     permission_mode: str | None = None
+    project_settings: bool = False  # load the workspace's .claude/settings.json and CLAUDE.md
     max_turns: int | None = None
     resume_session_id: str | None = None
     max_tokens: int | None = None  # input + output + cache-write tokens
@@ -28,6 +29,7 @@ class AgentRequest:
     env: dict[str, str] = field(default_factory=dict, repr=False)  # secrets: never log values
     cli_path: str | None = None  # None: the CLI bundled with claude-agent-sdk
     session_store: "SessionStore | None" = None
+    claude_config_dir: str | None = None  # None: the CLI's default (or CLAUDE_CONFIG_DIR inherited)
 
 
 @dataclass(frozen=True)

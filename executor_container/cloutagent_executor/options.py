@@ -34,10 +34,13 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None]) -> Cla
         allowed_tools=list(request.allowed_tools),
         disallowed_tools=list(request.disallowed_tools),
         permission_mode=request.permission_mode,  # type: ignore[arg-type]  # the CLI validates it
+        # No filesystem settings unless the project opted in: a settings file left in the workspace
+        # (by an earlier run, a repository) could run hooks or widen what the agent may do.
+        setting_sources=["project"] if request.project_settings else [],
         max_turns=request.max_turns,
         resume=request.resume_session_id,
         max_budget_usd=request.max_cost_usd,
-        env={**dict.fromkeys(EXECUTOR_ONLY_ENV, ""), **request.env},
+        env={**dict.fromkeys(EXECUTOR_ONLY_ENV, ""), **request.env, **_config_dir(request)},
         cli_path=request.cli_path,
         session_store=request.session_store,
         max_buffer_size=MAX_MESSAGE_BYTES,
@@ -46,6 +49,10 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None]) -> Cla
         include_partial_messages=True,
         stderr=stderr,
     )
+
+
+def _config_dir(request: "AgentRequest") -> dict[str, str]:
+    return {"CLAUDE_CONFIG_DIR": request.claude_config_dir} if request.claude_config_dir else {}
 
 
 def _system_prompt(extra: str | None) -> dict:

@@ -6,6 +6,8 @@ laptop). The ids have no defaults, so a task started without them fails at once,
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,3 +21,13 @@ class ExecutorSettings(BaseSettings):
     workspace_root: str = "/mnt/workspaces"
     sessions_bucket: str = ""  # empty: sessions stay on local disk (no resume on another machine)
     claude_cli_path: str = ""  # empty: the CLI bundled with claude-agent-sdk
+    # "bubblewrap": the CLI runs in a sandbox with a model gateway of its own (sandbox.py);
+    # "none": it runs as the executor's own process, with the executor's reach.
+    sandbox: Literal["none", "bubblewrap"] = "none"
+    # Where the model is and the platform's credential for it. In a sandboxed run only the
+    # gateway (model_gateway.py) holds them; empty base URL: the Anthropic API.
+    anthropic_base_url: str = Field(default="", validation_alias="ANTHROPIC_BASE_URL")
+    anthropic_api_key: str = Field(default="", validation_alias="ANTHROPIC_API_KEY", repr=False)
+    claude_code_oauth_token: str = Field(default="", validation_alias="CLAUDE_CODE_OAUTH_TOKEN", repr=False)
+    # The CLI's config directory (sessions, shell snapshots); empty: one of the run's own.
+    claude_config_dir: str = Field(default="", validation_alias="CLAUDE_CONFIG_DIR")

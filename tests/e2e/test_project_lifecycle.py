@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -137,3 +138,20 @@ async def test_forty_connections_joining_one_room_at_once_all_succeed_and_the_lo
     seqs = [e["seq"] for e in history["events"]]
     assert seqs == list(range(1, len(seqs) + 1))
     assert sum(1 for e in history["events"] if e["event"] == "member.joined") == 40
+
+
+async def test_only_admins_decide_what_the_agent_may_do(connect, make_user, ready):
+    # GIVEN a member and an admin of the same tenant
+    member = await connect(make_user(tenant_id=ready["tenantId"], role="member"))
+    admin = await connect(make_user(tenant_id=ready["tenantId"], role="admin"))
+    # WHEN the member asks for an agent that may do anything THEN it is forbidden
+    refused = await member.error("project.create", {"name": "wide open", "agent": {"permissionMode": "bypassPermissions"}})
+    assert refused["code"] == "FORBIDDEN"
+    # the admin may; the member may then rename it or pick a model, but not widen its tools
+    project = (await admin.ok("project.create", {"name": f"admin-{uuid.uuid4().hex[:6]}",
+                                                 "agent": {"permissionMode": "acceptEdits"}}))["project"]
+    pid = project["projectId"]
+    await member.ok("project.update", {"projectId": pid, "agent": {**project["agent"], "model": "claude-sonnet-5"}})
+    widened = await member.error("project.update", {"projectId": pid, "agent": {**project["agent"], "allowedTools": ["Bash"]}})
+    assert widened["code"] == "FORBIDDEN"
+    assert (await admin.ok("project.get", {"projectId": pid}))["project"]["agent"]["allowedTools"] == []

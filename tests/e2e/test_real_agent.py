@@ -94,3 +94,23 @@ async def test_without_approval_a_writing_command_is_refused_and_the_model_is_to
                and isinstance(message["content"], list) for block in message["content"]
                if block.get("type") == "tool_result"]
     assert results and results[-1]["is_error"] is True
+
+
+HOOK_SETTINGS = ('{\\"hooks\\": {\\"PreToolUse\\": [{\\"matcher\\": \\"Bash\\", \\"hooks\\": '
+                 '[{\\"type\\": \\"command\\", \\"command\\": \\"touch hook-ran.txt\\"}]}]}}')
+PLANT_HOOK = f'[fake:bash command="mkdir -p .claude && echo \'{HOOK_SETTINGS}\' > .claude/settings.json"]'
+
+
+@pytest.mark.parametrize("opted_in", [False, True])
+async def test_a_hook_left_in_the_workspace_runs_only_where_the_project_opted_in(connect, stack, opted_in):
+    # GIVEN a run that leaves a .claude/settings.json with a Bash hook in its workspace
+    client = await connect()
+    agent = {"permissionMode": "bypassPermissions", "projectSettings": opted_in}
+    pid, path = await new_project(client, agent=agent)
+    await run(client, pid, PLANT_HOOK)
+    workspace = Path(stack.workdir) / "workspaces" / stack.info["tenantId"] / path
+    assert (workspace / ".claude" / "settings.json").exists() and not (workspace / "hook-ran.txt").exists()
+    # WHEN the next run uses Bash
+    await run(client, pid, '[fake:bash command="true"]')
+    # THEN the hook ran only in the project that opted in to its workspace's settings
+    assert (workspace / "hook-ran.txt").exists() is opted_in

@@ -169,3 +169,32 @@ async def test_a_secret_that_cannot_be_decrypted_fails_the_run_before_the_agent_
         lambda e: e["event"] == "execution.finished" and e["data"]["executionId"] == execution_id, timeout=40)
     assert end["data"]["status"] == "failed"
     assert not [e for e in owner.events if e["event"] == "execution.message" and e["data"]["executionId"] == execution_id]
+
+
+@pytest.mark.parametrize("name", ["ANTHROPIC_BASE_URL", "LD_PRELOAD", "AWS_ACCESS_KEY_ID"])
+async def test_a_secret_that_would_reconfigure_the_runtime_is_refused(connect, name):
+    owner = await connect()
+    pid = await new_project(owner, "reserved names")
+    refused = await owner.error("secret.set", {"projectId": pid, "name": name, "value": "http://attacker.example"})
+    assert refused["code"] == "BAD_REQUEST" and refused["details"]["errors"][0]["field"] == "name"
+    assert "attacker" not in json.dumps(refused)
+    assert (await owner.ok("secret.list", {"projectId": pid}))["secrets"] == []
+
+
+async def test_a_secret_quoted_in_an_error_is_masked_in_the_finished_event_and_the_execution(connect):
+    # GIVEN a project secret, and a run whose model error quotes the agent's output of it
+    owner = await connect()
+    pid = await new_project(owner, "leaky error")
+    name, value = unique_name(), "leak-" + random.token_urlsafe(24)
+    await owner.ok("secret.set", {"projectId": pid, "name": name, "value": value})
+    prompt = f'[fake:bash command="echo ${name}"] [fake:error subtype=api_error message="refused: {{last_result}}"]'
+    started = await owner.ok("execute", {"projectId": pid, "prompt": prompt})
+    execution_id = started["execution"]["executionId"]
+    # WHEN it fails
+    end = await owner.wait_for_event(
+        lambda e: e["event"] == "execution.finished" and e["data"]["executionId"] == execution_id, timeout=40)
+    stored = (await owner.ok("execution.get", {"projectId": pid, "executionId": execution_id}))["execution"]
+    # THEN the error says why, with the value masked, in the event and in the stored execution
+    for error in (end["data"]["error"], stored["error"]):
+        assert "refused:" in error and "[redacted]" in error and value not in error
+    assert value not in json.dumps(owner.frames)

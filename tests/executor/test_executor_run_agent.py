@@ -188,3 +188,14 @@ async def _wait_for(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_a_secret_quoted_in_an_error_message_is_masked(agent):
+    # GIVEN an agent that prints a project secret, and an API error that quotes what it printed
+    secret = "sup3r-s3cret-in-an-error"
+    prompt = ('[fake:bash command="echo $LEAKY"] '
+              '[fake:error subtype=api_error message="cannot process: {last_result}"]')
+    outcome = await agent.run(prompt, env={"LEAKY": secret}, permission_mode="bypassPermissions")
+    # THEN the run failed, its error still says why, and the value is masked there too
+    assert outcome.status == "failed" and "cannot process" in outcome.error
+    assert secret not in outcome.error and "[redacted]" in outcome.error

@@ -80,7 +80,8 @@ class FakeEventLog:
                       for i, (name, data) in enumerate(events)]
             self.db.events.setdefault((tenant_id, project_id), []).extend(stored)
             update = {**change.set_fields, "last_seq": seq + len(stored), "updated_at": ts}
-            self.db.projects[(tenant_id, project_id)] = project.model_copy(update=update)
+            # Validated, as a project read back from the table is.
+            self.db.projects[(tenant_id, project_id)] = Project.model_validate({**project.model_dump(), **update})
             if change.secret_names is not None:
                 self.db.secret_names[(tenant_id, project_id)] = dict(change.secret_names)
             for record in change.records:

@@ -37,6 +37,23 @@ def test_other_names_are_refused(name):
         SecretRef.model_validate({"projectId": "p_1", "name": name})
 
 
+@pytest.mark.parametrize("name", ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "LD_PRELOAD", "AWS_ACCESS_KEY_ID",
+                                  "CLAUDE_CONFIG_DIR", "CLOUTAGENT_TABLE_NAME", "NODE_OPTIONS", "PATH", "HOME",
+                                  "HTTPS_PROXY", "NO_PROXY", "PYTHONPATH", "IS_SANDBOX", "GIT_SSH_COMMAND"])
+def test_names_that_would_reconfigure_the_agents_runtime_cannot_be_set(name):
+    # GIVEN an admin trying to plant a runtime setting as a secret  THEN it is a bad request
+    with pytest.raises(ValidationError) as refused:
+        secret_set(name=name)
+    assert "configures the agent's runtime" in str(refused.value)
+    # while an existing one could still be deleted (names only became reserved later)
+    assert SecretRef.model_validate({"projectId": "p_1", "name": name}).name == name
+
+
+@pytest.mark.parametrize("name", ["GITHUB_TOKEN", "NPM_TOKEN", "DATABASE_URL", "PROXY_HOST", "MY_AWS_KEY"])
+def test_ordinary_names_that_look_alike_stay_allowed(name):
+    assert secret_set(name=name).name == name
+
+
 def test_a_value_is_1_to_4096_bytes_of_utf8_without_nul():
     assert secret_set(value="x" * 4096).value.get_secret_value() == "x" * 4096
     assert secret_set(value="é" * 2048).value.get_secret_value() == "é" * 2048  # 4096 bytes

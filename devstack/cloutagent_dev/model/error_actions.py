@@ -25,8 +25,8 @@ def error(directive: Directive, conversation: Conversation) -> list[Call]:
         return [_loop_call(i, per_call) for i in range(1, _LOOP_CAP + 1)]
     if subtype == "api_error":
         status = directive.integer("status", 400)
-        failure = HttpError(status, _error_type(status), directive.text("message", "Scripted API error"))
-        return [fixed(lambda: Reply(error=failure, terminal=True))]
+        message = directive.text("message", "Scripted API error")
+        return [lambda c: Reply(error=HttpError(status, _error_type(status), _quoting(message, c)), terminal=True)]
     # An empty reply that stopped on a stop sequence: the CLI nudges the model once, gets the
     # same again, and ends the turn with error_during_execution ("[ede_diagnostic] ...").
     return [fixed(lambda: Reply([], usage(1), forced_stop_reason="stop_sequence", terminal=True))]
@@ -41,3 +41,10 @@ def _error_type(status: int) -> str:
     return {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
             404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
             529: "overloaded_error"}.get(status, "api_error")
+
+
+def _quoting(message: str, conversation: Conversation) -> str:
+    """``{last_result}`` in the message quotes the last tool result, as a real API error may quote
+    the request it refuses (so tests can check that secrets in error messages are masked)."""
+    last = conversation.last_result
+    return message.replace("{last_result}", last.text.strip() if last else "")

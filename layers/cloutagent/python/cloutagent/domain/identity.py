@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from cloutagent.domain.models import AgentConfig
 from cloutagent.errors import Forbidden
 
 
@@ -83,3 +84,9 @@ def require_can_grant(identity: Identity, role: Role) -> None:
     """Nobody hands out a role above their own."""
     if role > identity.role:
         raise Forbidden(f"Your role ({identity.role.name}) may not grant {role.name}")
+
+
+def require_can_set_agent_powers(identity: Identity, before: AgentConfig, after: AgentConfig) -> None:
+    """The agent is untrusted: what it may do unasked (permission mode, tools) is the admins' call."""
+    if after.powers() != before.powers() and identity.role < Role.admin:
+        raise Forbidden("Only an admin may change the agent's permission mode or tools")

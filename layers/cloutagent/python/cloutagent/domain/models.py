@@ -26,6 +26,13 @@ class AgentConfig(DomainModel):
     disallowed_tools: list[str] = Field(default_factory=list, max_length=100)
     permission_mode: PermissionMode | None = None
     max_turns: int | None = Field(default=None, ge=1, le=500)
+    # Whether the workspace's own .claude/settings.json and CLAUDE.md apply. Off by default: those
+    # files come from earlier runs and repositories, and settings can run hooks and widen tools.
+    project_settings: bool = False
+
+    def powers(self) -> tuple:
+        """What the agent may do without asking: only admins change these (domain.identity)."""
+        return (self.permission_mode, tuple(self.allowed_tools), tuple(self.disallowed_tools), self.project_settings)
 
 
 class Limits(DomainModel):

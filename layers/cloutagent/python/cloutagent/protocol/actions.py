@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from cloutagent.domain.models import AgentConfig, Limits
-from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN
+from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RoleName = Literal["owner", "admin", "member", "viewer"]
@@ -117,9 +117,15 @@ def _env_safe_value(value: SecretStr) -> SecretStr:
     return value
 
 
+def _settable_name(name: str) -> str:
+    if is_reserved_name(name):
+        raise ValueError("this name configures the agent's runtime and cannot be a secret")
+    return name
+
+
 class SecretSet(ActionData):
     projectId: ProjectId
-    name: SecretName
+    name: Annotated[SecretName, AfterValidator(_settable_name)]
     # SecretStr: the value never shows in a repr, a log line or a validation error.
     value: Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES), AfterValidator(_env_safe_value)]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.domain.changes import ProjectChange
-from cloutagent.domain.identity import Identity
-from cloutagent.domain.models import Event, Project
+from cloutagent.domain.identity import Identity, require_can_set_agent_powers
+from cloutagent.domain.models import AgentConfig, Event, Project
 from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
 from cloutagent.errors import ExpectationFailed, ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import new_id, now_iso
@@ -25,6 +25,7 @@ class ProjectService:
         self.limits = limits  # the license manager, when billing is wired in
 
     def create(self, identity: Identity, data: ProjectCreate) -> Project:
+        require_can_set_agent_powers(identity, AgentConfig(), data.agent)
         tenant, existing = self.store.overview(identity.tenant_id)
         if self.limits is not None:
             self.limits.check_project_create(identity.tenant_id, tenant, len(existing))
@@ -59,6 +60,7 @@ class ProjectService:
         if data.description is not None:
             changes["description"] = data.description
         if data.agent is not None:
+            require_can_set_agent_powers(identity, project.agent, data.agent)
             changes["agent"] = data.agent.to_wire()
         if data.limits is not None:
             changes["limits"] = data.limits.to_wire()
@@ -68,7 +70,7 @@ class ProjectService:
             changes["path"] = self._validated_new_path(identity, project, data.path)
         if not changes:
             return project  # nothing changed: no write, no event
-        updated = Project.model_validate(project.model_copy(update={_snake(k): v for k, v in changes.items()}).model_dump())
+        updated = Project.model_validate({**project.model_dump(), **{_snake(k): v for k, v in changes.items()}})
         expect = {"state": "idle"} if "path" in changes else {}
         try:
             [event] = self.publisher.publish(

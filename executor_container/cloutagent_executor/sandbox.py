@@ -1,0 +1,116 @@
+"""Claude Code inside a bubblewrap sandbox: the agent sees its workspace and nothing else.
+
+The SDK spawns ``cli_path``; in a sandboxed run that is a small shim (``write_shim``) that runs
+``python -m cloutagent_executor.sandbox CONFIG ARGS…``, which replaces itself with ``bwrap``:
+- its own mount, PID, IPC, UTS and network namespaces: no other process is visible (no
+  ``/proc/<executor>/environ``), and no address of the host answers (no moto, no
+  ``@connections``, no metadata endpoint);
+- a root file system of the OS's read-only ``/usr`` and ``/etc``, the CLI binary, a private
+  ``/tmp``, and read-write only the project's workspace and the run's Claude config directory,
+  both at their own paths, so transcripts and sessions keep their keys;
+- an environment rebuilt from nothing: the CLI's own switches, the project's secrets by name,
+  and the run's model gateway (``model_gateway``) as its only way out, reached through a Unix
+  socket that ``socat`` turns into ``127.0.0.1:PORT`` inside the sandbox. The real Anthropic
+  credential never enters it: the CLI holds a token that is good for this run's gateway only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Mapping
+
+BWRAP = "/usr/bin/bwrap"
+SOCAT = "/usr/bin/socat"
+CLI_INSIDE = "/opt/claude/claude"
+SOCKET_INSIDE = "/run/cloutagent/model.sock"
+GATEWAY_PORT_INSIDE = 8080
+# The CLI's own switches that may cross into the sandbox; anything else must be named (secrets).
+CLI_SWITCH_PREFIXES = ("CLAUDE_CODE_", "CLAUDE_AGENT_SDK_", "DISABLE_")
+CLI_SWITCHES = ("CLAUDE_CONFIG_DIR", "IS_SANDBOX", "MAX_THINKING_TOKENS", "TERM", "LANG", "LC_ALL", "TZ")
+NEVER_INSIDE = ("CLAUDE_CODE_OAUTH_TOKEN",)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    cli: str  # the Claude Code binary on the host
+    workspace: str
+    socket: str  # the run's model gateway, on the host
+    token: str  # the run's gateway token: the CLI's ANTHROPIC_API_KEY inside
+    secret_names: tuple[str, ...] = ()
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+        path.chmod(0o600)
+
+    @classmethod
+    def load(cls, path: str) -> "SandboxConfig":
+        data = json.loads(Path(path).read_text())
+        return cls(**{**data, "secret_names": tuple(data.get("secret_names", ()))})
+
+
+def available() -> bool:
+    """bubblewrap and socat are installed (whether namespaces work is up to the kernel)."""
+    return os.access(BWRAP, os.X_OK) and os.access(SOCAT, os.X_OK)
+
+
+def write_shim(run_dir: Path, config: SandboxConfig) -> Path:
+    """The executable the SDK runs as Claude Code: it enters the sandbox, then runs the CLI."""
+    config_path = run_dir / "sandbox.json"
+    config.save(config_path)
+    shim = run_dir / "claude"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cloutagent_executor.sandbox "{config_path}" "$@"\n')
+    shim.chmod(0o700)
+    return shim
+
+
+def inside_env(config: SandboxConfig, outside: Mapping[str, str]) -> dict[str, str]:
+    """The CLI's environment in the sandbox: switches and secrets by name, the gateway, no more."""
+    names = [n for n in outside if (n.startswith(CLI_SWITCH_PREFIXES) or n in CLI_SWITCHES)
+             and n not in NEVER_INSIDE] + [n for n in config.secret_names if n in outside]
+    env = {name: outside[name] for name in names}
+    if not outside.get("CLAUDE_CONFIG_DIR"):
+        raise ValueError("a sandboxed CLI needs CLAUDE_CONFIG_DIR: its only writable place besides the workspace")
+    env.update({
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": outside["CLAUDE_CONFIG_DIR"],
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{GATEWAY_PORT_INSIDE}",
+        "ANTHROPIC_API_KEY": config.token,
+    })
+    return env
+
+
+def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str]) -> list[str]:
+    """The bwrap command line that runs the CLI with ``cli_args`` in the sandbox."""
+    config_dir = env["HOME"]
+    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+            "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", config.cli, CLI_INSIDE,
+            "--bind", config.workspace, config.workspace,
+            "--bind", config_dir, config_dir,
+            "--bind", config.socket, SOCKET_INSIDE,
+            "--chdir", config.workspace, "--clearenv"]
+    for name, value in env.items():
+        argv += ["--setenv", name, value]
+    forward = (f"{SOCAT} TCP-LISTEN:{GATEWAY_PORT_INSIDE},bind=127.0.0.1,fork,reuseaddr "
+               f"UNIX-CONNECT:{SOCKET_INSIDE} & exec {CLI_INSIDE} \"$@\"")
+    return argv + ["--", "/bin/sh", "-c", forward, "claude", *cli_args]
+
+
+def main(argv: list[str]) -> None:
+    config = SandboxConfig.load(argv[0])
+    env = inside_env(config, os.environ)
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+    # bwrap itself starts with an empty environment: as PID 1 of the sandbox its own environ
+    # is readable from inside, so it must hold nothing of the executor's.
+    os.execve(BWRAP, bwrap_argv(config, env, argv[1:]), {})  # nosec B606 - a fixed binary and argv, no host shell
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

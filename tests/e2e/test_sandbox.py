@@ -1,0 +1,111 @@
+"""Every run in a sandbox: another tenant's files, the platform's credentials and the stack's
+services are out of the agent's reach. Each test makes the real agent (bypassPermissions, real
+Bash) try. Locally they need bubblewrap; in CI they must run (CI installs it), never skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def sandboxed(ready):
+    if ready.get("isolation") != "bubblewrap":
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must isolate runs, but the stack reports isolation={ready.get('isolation')!r}")
+        pytest.skip("this machine cannot sandbox runs (install bubblewrap and socat)")
+
+
+async def new_project(client) -> tuple[str, str]:
+    path = f"sbx-{uuid.uuid4().hex[:8]}"
+    project = (await client.ok("project.create", {"name": path, "path": path,
+                                                  "agent": {"permissionMode": "bypassPermissions"}}))["project"]
+    await client.ok("project.join", {"projectId": project["projectId"]})
+    return project["projectId"], path
+
+
+async def bash(client, pid: str, command: str) -> str:
+    """Run one real Bash command as the project's agent; what it printed."""
+    quoted = command.replace("\\", "\\\\").replace('"', '\\"')
+    started = await client.ok("execute", {"projectId": pid, "prompt": f'[fake:bash command="{quoted}"]'})
+    execution_id = started["execution"]["executionId"]
+    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
+                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    await client.wait_for_event(lambda e: e["event"] == "project.state"
+                                and e["data"] == {"state": "idle", "executionId": execution_id}, timeout=10)
+    assert end["data"]["status"] == "completed", end["data"]
+    [result] = [e["data"] for e in client.events if e["event"] == "execution.message"
+                and e["data"].get("executionId") == execution_id and e["data"]["kind"] == "tool_result"]
+    content = result["content"]
+    return content if isinstance(content, str) else json.dumps(content)
+
+
+async def test_another_tenants_files_are_nowhere_to_be_found(connect, make_user):
+    # GIVEN tenant A's agent wrote a file with a random name and content in its workspace
+    alice, bob = await connect(make_user()), await connect(make_user())
+    a_pid, _ = await new_project(alice)
+    b_pid, _ = await new_project(bob)
+    name, token = f"secret-{uuid.uuid4().hex}.txt", secrets.token_hex(16)
+    await bash(alice, a_pid, f"echo {token} > {name} && ls {name}")
+    # WHEN tenant B's agent searches the whole file system for the name, and for the content
+    # everywhere but the read-only OS files and the kernel's views
+    found = await bash(bob, b_pid, f"find / -name {name} 2>/dev/null; "
+                                   f"grep -rsl {token} / --exclude-dir=usr --exclude-dir=proc --exclude-dir=sys "
+                                   f"--exclude-dir=dev 2>/dev/null; echo searched")
+    # THEN it finds neither
+    assert "searched" in found and name not in found and token not in found
+
+
+async def test_what_one_run_leaves_outside_its_workspace_is_gone_for_the_next(connect, make_user):
+    alice, bob = await connect(make_user()), await connect(make_user())
+    a_pid, _ = await new_project(alice)
+    b_pid, _ = await new_project(bob)
+    mark = uuid.uuid4().hex
+    planted = await bash(bob, b_pid, f"for d in /tmp /run /var/tmp /; do touch $d/planted-{mark} 2>/dev/null "
+                                     f"&& echo wrote $d; done; echo done")
+    assert "done" in planted
+    seen = await bash(alice, a_pid, f"find / -name 'planted-{mark}' 2>/dev/null; echo searched")
+    assert "searched" in seen and mark not in seen
+
+
+async def test_the_agent_holds_no_platform_credential_and_cannot_read_the_executors(connect, make_user):
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    env = await bash(client, pid, "env; echo ===; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; echo end")
+    for forbidden in ("AWS_", "CLOUTAGENT_", "STRIPE", "ECS_CONTAINER", "sk-ant-api03-scripted-model-dummy-key"):
+        assert forbidden not in env, forbidden
+    # the CLI's key is this run's gateway token, not the platform's
+    assert "sk-ant-api03-run-" in env and "end" in env
+
+
+async def test_the_stacks_own_services_do_not_answer_the_agent(connect, make_user, ready):
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    targets = {"moto": urlsplit(ready["awsEndpointUrl"]), "gateway": urlsplit(ready["httpUrl"]),
+               "model": urlsplit(ready["modelUrl"])}
+    probes = "; ".join(f"(echo > /dev/tcp/{u.hostname}/{u.port}) 2>/dev/null && echo {name}=open || echo {name}=closed"
+                       for name, u in targets.items())
+    out = await bash(client, pid, probes)
+    assert all(f"{name}=closed" in out for name in targets), out
+
+
+async def test_a_runs_model_token_is_dead_once_the_run_ends(connect, make_user, stack):
+    # GIVEN the token a finished run's CLI held
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    token = (await bash(client, pid, "echo $ANTHROPIC_API_KEY")).strip()
+    assert token.startswith("sk-ant-api03-run-")
+    # WHEN the next run's agent sends it to its own gateway (plain HTTP over bash's /dev/tcp)
+    request = (f"POST /v1/messages HTTP/1.0\\r\\nx-api-key: {token}\\r\\ncontent-type: application/json\\r\\n"
+               "content-length: 2\\r\\n\\r\\n{}")
+    out = await bash(client, pid, f"exec 3<>/dev/tcp/127.0.0.1/8080; printf '{request}' >&3; head -1 <&3")
+    # THEN the gateway refuses it: a token is good for its own run only
+    assert " 401 " in out, out

@@ -1,0 +1,80 @@
+"""The sandbox's environment and command line, and the model gateway's token check."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from cloutagent_executor.model_gateway import ModelGateway, UpstreamCredential, new_run_token
+from cloutagent_executor.sandbox import SandboxConfig, bwrap_argv, inside_env
+
+CONFIG = SandboxConfig(cli="/opt/venv/claude", workspace="/w/t_1/demo", socket="/run/x/model.sock",
+                       token="sk-ant-api03-run-abc", secret_names=("DEPLOY_TOKEN",))
+
+
+def test_only_the_clis_switches_and_the_projects_secrets_cross_into_the_sandbox():
+    outside = {"CLAUDE_CONFIG_DIR": "/r/cfg", "CLAUDE_CODE_ENTRYPOINT": "sdk-py", "DISABLE_TELEMETRY": "1",
+               "DEPLOY_TOKEN": "d", "AWS_ACCESS_KEY_ID": "AKIA", "CLOUTAGENT_TABLE_NAME": "t",
+               "ANTHROPIC_API_KEY": "sk-real", "CLAUDE_CODE_OAUTH_TOKEN": "oauth", "STRIPE_API_KEY": "sk_live",
+               "GITHUB_TOKEN": "developer's own", "PATH": "/root/bin:/usr/bin", "HOME": "/root"}
+    env = inside_env(CONFIG, outside)
+    assert env == {"CLAUDE_CONFIG_DIR": "/r/cfg", "CLAUDE_CODE_ENTRYPOINT": "sdk-py", "DISABLE_TELEMETRY": "1",
+                   "DEPLOY_TOKEN": "d", "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/r/cfg",
+                   "ANTHROPIC_BASE_URL": "http://127.0.0.1:8080", "ANTHROPIC_API_KEY": "sk-ant-api03-run-abc"}
+
+
+def test_a_sandbox_without_a_config_dir_of_its_own_is_refused():
+    with pytest.raises(ValueError):
+        inside_env(CONFIG, {"DEPLOY_TOKEN": "d"})
+
+
+def test_the_sandbox_mounts_only_the_os_the_cli_the_workspace_the_config_and_the_socket():
+    argv = bwrap_argv(CONFIG, inside_env(CONFIG, {"CLAUDE_CONFIG_DIR": "/r/cfg"}), ["--print", "hi"])
+    binds = [(argv[i], argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")]
+    assert binds == [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/etc", "/etc"),
+                     ("--ro-bind", "/opt/venv/claude", "/opt/claude/claude"),
+                     ("--bind", "/w/t_1/demo", "/w/t_1/demo"), ("--bind", "/r/cfg", "/r/cfg"),
+                     ("--bind", "/run/x/model.sock", "/run/cloutagent/model.sock")]
+    assert "--unshare-all" in argv and "--clearenv" in argv and argv[-2:] == ["--print", "hi"]
+
+
+@pytest.fixture
+async def gateway(tmp_path):
+    """A gateway in front of an upstream that answers with the credential it was sent."""
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({"x-api-key": request.headers.get("x-api-key"), "path": request.path_qs})
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    upstream = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    gw = await ModelGateway(tmp_path / "model.sock", new_run_token(), upstream,
+                            UpstreamCredential(api_key="sk-platform-key")).start()
+    yield gw
+    await gw.close()
+    await runner.cleanup()
+
+
+async def _post(gw: ModelGateway, key: str) -> tuple[int, dict]:
+    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(gw.socket_path))) as session:
+        async with session.post("http://gateway/v1/messages?beta=true", json={}, headers={"x-api-key": key}) as reply:
+            return reply.status, await reply.json()
+
+
+async def test_the_gateway_forwards_with_the_platform_key_only_for_the_runs_token(gateway):
+    # GIVEN the run's token  WHEN the CLI calls through the gateway  THEN upstream gets the platform's key
+    status, seen = await _post(gateway, gateway.token)
+    assert status == 200 and seen == {"x-api-key": "sk-platform-key", "path": "/v1/messages?beta=true"}
+    # and any other key is refused before anything goes upstream
+    status, refused = await _post(gateway, "sk-ant-api03-run-someone-else")
+    assert status == 401 and refused["error"]["type"] == "authentication_error" and gateway.refused == 1
+
+
+async def test_a_closed_gateway_takes_no_calls(gateway, tmp_path):
+    await gateway.close()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _post(gateway, gateway.token)
