@@ -9,18 +9,21 @@ from dataclasses import replace
 from .agent_run import AgentRun, OnMessage
 from .models import AgentOutcome, AgentRequest
 from .outcome import build_outcome
+from .usage import UsageMeter
 
 __all__ = ["AgentOutcome", "AgentRequest", "run_agent"]
 
 
-async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event) -> AgentOutcome:
+async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
+                    meter: UsageMeter | None = None) -> AgentOutcome:
     """Run the request's prompt to an outcome; failures become a ``failed`` outcome, not exceptions.
 
     Every SDK message reaches ``on_message`` as normalized event data (secret values masked).
     Setting ``cancel`` interrupts the agent and yields ``cancelled`` with the cost spent so far.
+    ``meter``, when given, is the one the run adds its streamed usage to (for live reports).
     """
     started = time.monotonic()
-    run = AgentRun(request, on_message, cancel)
+    run = AgentRun(request, on_message, cancel, meter)
     try:
         await run.execute()
     except Exception as error:  # noqa: BLE001 - a run ends in an outcome, never an exception

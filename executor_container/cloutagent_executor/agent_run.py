@@ -24,6 +24,7 @@ from .normalize import normalize
 from .options import build_options, stderr_logger
 from .outcome import RunState
 from .redact import Redactor
+from .usage import UsageMeter
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,10 @@ RESULT_GRACE_S = 10.0
 
 
 class AgentRun:
-    def __init__(self, request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event) -> None:
+    def __init__(self, request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
+                 meter: UsageMeter | None = None) -> None:
         self.request = request
-        self.state = RunState()
+        self.state = RunState(meter=meter or UsageMeter())
         self._on_message = on_message
         self._cancel = cancel
         self._limits = Limits(request.max_tokens, request.max_cost_usd)

@@ -5,35 +5,56 @@ from __future__ import annotations
 import shutil
 import tempfile
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import AsyncIterator
 
 import claude_agent_sdk
 
+from .limits import Limits
 from .model_gateway import ModelGateway, UpstreamCredential, new_run_token
-from .models import AgentRequest
+from .models import AgentOutcome, AgentRequest
 from .sandbox import SandboxConfig, write_shim
 from .settings import ExecutorSettings
 
 BUNDLED_CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """A run's request as this deployment runs it, and its gateway when it has one."""
+
+    request: AgentRequest
+    gateway: ModelGateway | None = None
+
+    def settle(self, outcome: AgentOutcome) -> AgentOutcome:
+        """The outcome as the gateway saw it: its budget stop, and at least the cost it metered."""
+        if self.gateway is None:
+            return outcome
+        metered = round(self.gateway.meter.cost_usd(), 6)
+        if self.gateway.exhausted and outcome.status in ("completed", "failed"):
+            outcome = replace(outcome, status="budget_exceeded", error=f"{self.gateway.exhausted} (stopped by the gateway)")
+        return replace(outcome, cost_usd=max(outcome.cost_usd, metered))
+
+
 @asynccontextmanager
-async def confined(request: AgentRequest, settings: ExecutorSettings) -> AsyncIterator[AgentRequest]:
-    """``request`` as this deployment runs it; a sandbox and its gateway live as long as the block."""
+async def confined(request: AgentRequest, settings: ExecutorSettings) -> AsyncIterator[Confinement]:
+    """A sandbox and its gateway, for as long as the block runs (or the request as is)."""
     if settings.sandbox == "none":
-        yield request
+        yield Confinement(request)
         return
     run_dir = Path(tempfile.mkdtemp(prefix="cloutagent-run-"))
     token = new_run_token()
     credential = UpstreamCredential(settings.anthropic_api_key, settings.claude_code_oauth_token)
-    gateway = await ModelGateway(run_dir / "model.sock", token, settings.anthropic_base_url, credential).start()
+    limits = Limits(request.max_tokens, request.max_cost_usd)
+    gateway = await ModelGateway(run_dir / "model.sock", token, settings.anthropic_base_url, credential,
+                                 limits).start()
     try:
         config = SandboxConfig(cli=settings.claude_cli_path or str(BUNDLED_CLI), workspace=request.cwd,
                                socket=str(gateway.socket_path), token=token, secret_names=tuple(request.env))
         config_dir = settings.claude_config_dir or str(run_dir / "claude-config")
-        yield replace(request, cli_path=str(write_shim(run_dir, config)), claude_config_dir=config_dir)
+        yield Confinement(replace(request, cli_path=str(write_shim(run_dir, config)), claude_config_dir=config_dir),
+                          gateway)
     finally:
         await gateway.close()
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -22,6 +22,7 @@ from .agent import AgentOutcome, AgentRequest, run_agent
 from .confinement import confined
 from .relay import EventRelay
 from .settings import ExecutorSettings
+from .usage import UsageMeter
 
 
 def workspace_for(root: str, tenant_id: str, project_path: str) -> Path:
@@ -83,8 +84,11 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     if brief is None:
         return 0
     relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
-    async with confined(agent_request(brief, settings, container), settings) as request:
-        agent = await run_agent(request, relay.push, cancel)
+    async with confined(agent_request(brief, settings, container), settings) as run:
+        # Live usage: what the gateway metered when there is one, else what the CLI streamed.
+        meter = run.gateway.meter if run.gateway else UsageMeter()
+        relay.watch_usage(meter)
+        agent = run.settle(await run_agent(run.request, relay.push, cancel, None if run.gateway else meter))
     try:
         await relay.close()
         relay_error = None

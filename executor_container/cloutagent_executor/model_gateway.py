@@ -10,15 +10,20 @@ the sandbox, so nothing the agent saw can call the model afterwards.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from .gateway_meter import CallUsage, budget_stop
+from .limits import Limits
+from .usage import UsageMeter
+
 DEFAULT_UPSTREAM = "https://api.anthropic.com"
 # Request headers the CLI sets that upstream needs; credentials and hop-by-hop headers are not copied.
-FORWARDED_HEADERS = ("content-type", "accept", "accept-encoding", "anthropic-version", "anthropic-beta", "user-agent", "x-app",
+FORWARDED_HEADERS = ("content-type", "accept", "anthropic-version", "anthropic-beta", "user-agent", "x-app",
                      "x-claude-code-session-id", "x-stainless-retry-count", "x-stainless-timeout")
 RETURNED_HEADERS = ("content-type", "content-encoding", "request-id", "anthropic-ratelimit-requests-remaining", "retry-after")
 UPSTREAM_TIMEOUT = ClientTimeout(total=None, sock_connect=30, sock_read=600)
@@ -45,11 +50,15 @@ def new_run_token() -> str:
 
 
 class ModelGateway:
-    def __init__(self, socket_path: Path, token: str, upstream: str, credential: UpstreamCredential):
+    def __init__(self, socket_path: Path, token: str, upstream: str, credential: UpstreamCredential,
+                 limits: Limits | None = None):
         self.socket_path = socket_path
         self.token = token
         self.upstream = (upstream or DEFAULT_UPSTREAM).rstrip("/")
         self.credential = credential
+        self.limits = limits or Limits()
+        self.meter = UsageMeter()  # what the run's calls used, as upstream reported it
+        self.exhausted: str | None = None  # why the gateway stopped sending calls upstream
         self.refused = 0
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -79,16 +88,48 @@ class ModelGateway:
             self.refused += 1
             return web.json_response({"type": "error", "error": {
                 "type": "authentication_error", "message": "This run's model token is not valid"}}, status=401)
+        body = await request.read()
+        call = _model_call(request, body)
+        if call is not None:
+            self.exhausted = self.exhausted or self.limits.exceeded(self.meter)
+            if self.exhausted:
+                text, content_type = budget_stop(self.exhausted, stream=bool(call.get("stream")))
+                return web.Response(body=text, content_type=content_type.split(";")[0])
+        return await self._send_upstream(request, body, call)
+
+    async def _send_upstream(self, request: web.Request, body: bytes, call: dict | None) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
         headers.update(self.credential.headers())
+        headers["accept-encoding"] = "identity"  # the meter reads the reply as it passes
         if self._session is None:
             raise web.HTTPServiceUnavailable(text="the gateway is not started")
+        usage = CallUsage(self.meter, call.get("model")) if call is not None else None
         async with self._session.request(request.method, f"{self.upstream}{request.path_qs}", headers=headers,
-                                         data=await request.read()) as upstream:
+                                         data=body) as upstream:
             reply = web.StreamResponse(status=upstream.status, headers={
                 k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS})
             await reply.prepare(request)
+            streamed = "event-stream" in upstream.headers.get("content-type", "")
+            whole = b""
             async for chunk in upstream.content.iter_any():
+                if usage is not None:
+                    if streamed:
+                        usage.feed(chunk)
+                    else:
+                        whole += chunk
                 await reply.write(chunk)
+            if usage is not None and whole:
+                usage.whole(whole)
             await reply.write_eof()
             return reply
+
+
+def _model_call(request: web.Request, body: bytes) -> dict | None:
+    """The JSON of a Messages API call that costs tokens, or None for anything else."""
+    if request.method != "POST" or request.path.rstrip("/") != "/v1/messages":
+        return None
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None

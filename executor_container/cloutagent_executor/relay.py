@@ -14,8 +14,11 @@ from typing import Any
 from cloutagent.observability import logger
 from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 
+from .usage import UsageMeter
+
 MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
 LINGER_SECONDS = 0.01
+USAGE_INTERVAL_SECONDS = 1.0  # execution.usage: at most one a second
 # A batch that cannot be stored holds up every later one (order is kept): ~20 s of trying.
 STORE_RETRIES = Backoff(attempts=8, base_seconds=0.1, cap_seconds=5.0)
 MAX_EVENT_TEXT_CHARS = 250_000  # DynamoDB items stop at 400 KB; longer texts become parts
@@ -43,6 +46,9 @@ class EventRelay:
         self.failed: Exception | None = None
         self.stored = 0
         self._task: asyncio.Task | None = None
+        self._meter: UsageMeter | None = None
+        self._usage_task: asyncio.Task | None = None
+        self._reported: dict[str, Any] | None = None
 
     def start(self) -> "EventRelay":
         self._task = asyncio.create_task(self._run())
@@ -52,7 +58,29 @@ class EventRelay:
         for part in split_oversized(data):
             self.queue.put_nowait(("execution.message", {"executionId": self.execution_id, **part}))
 
+    def watch_usage(self, meter: UsageMeter) -> None:
+        """Report ``meter``'s totals as ``execution.usage`` events while the run goes on:
+        at most one a second, only when they changed, and once more when the relay closes."""
+        self._meter = meter
+        self._usage_task = asyncio.create_task(self._report_usage())
+
+    async def _report_usage(self) -> None:
+        while True:
+            await asyncio.sleep(USAGE_INTERVAL_SECONDS)
+            self._queue_usage()
+
+    def _queue_usage(self) -> None:
+        if self._meter is None:
+            return
+        snapshot = {"usage": self._meter.usage(), "costUsd": round(self._meter.cost_usd(), 6)}
+        if snapshot != self._reported and any(snapshot["usage"].values()):
+            self._reported = snapshot
+            self.queue.put_nowait(("execution.usage", {"executionId": self.execution_id, **snapshot}))
+
     async def close(self) -> None:
+        if self._usage_task is not None:
+            self._usage_task.cancel()
+            self._queue_usage()  # the totals at the end, if the last second changed them
         self.queue.put_nowait(_STOP)
         if self._task:
             await self._task

@@ -41,7 +41,7 @@ class UsageMeter:
             self._observe_stream(message)
         elif isinstance(message, AssistantMessage) and message.usage:
             key = message.message_id or message.uuid or f"call-{len(self._calls)}"
-            self._add(key, message.model, message.usage)
+            self.record(key, message.model, message.usage)
 
     def _observe_stream(self, message: StreamEvent) -> None:
         event = message.event
@@ -49,12 +49,13 @@ class UsageMeter:
             started = event.get("message") or {}
             key = started.get("id") or message.uuid
             self._streaming[message.parent_tool_use_id] = key
-            self._add(key, started.get("model"), started.get("usage") or {})
+            self.record(key, started.get("model"), started.get("usage") or {})
         elif event.get("type") == "message_delta" and message.parent_tool_use_id in self._streaming:
             key = self._streaming[message.parent_tool_use_id]
-            self._add(key, None, event.get("usage") or {})
+            self.record(key, None, event.get("usage") or {})
 
-    def _add(self, key: str, model: str | None, usage: Mapping[str, Any]) -> None:
+    def record(self, key: str, model: str | None, usage: Mapping[str, Any]) -> None:
+        """What one API call (``key``) has used so far; counts only ever grow."""
         known_model, known = self._calls.get(key, (None, {}))
         merged = dict(known)
         for name, value in usage.items():

@@ -109,3 +109,45 @@ async def test_a_runs_model_token_is_dead_once_the_run_ends(connect, make_user, 
     out = await bash(client, pid, f"exec 3<>/dev/tcp/127.0.0.1/8080; printf '{request}' >&3; head -1 <&3")
     # THEN the gateway refuses it: a token is good for its own run only
     assert " 401 " in out, out
+
+
+async def test_a_run_whose_cli_dies_is_billed_what_its_calls_used(connect, make_user):
+    # GIVEN a run that spends $0.50 in one model call, then its agent kills its own CLI
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=0.50 cli_budget=off] [fake:crash]"})
+    execution_id = started["execution"]["executionId"]
+    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
+                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    # THEN it failed, and costs what the gateway metered, though Claude Code never reported a cost
+    assert end["data"]["status"] == "failed"
+    assert end["data"]["costUsd"] == pytest.approx(0.50, rel=0.02)
+
+
+async def test_a_run_over_its_budget_costs_at_most_one_call_more(connect, make_user):
+    # (That the gateway alone stops a CLI with no budget of its own: tests/executor/test_sandbox_units.py)
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=5 messages=5]",
+                                          "options": {"maxCostUsd": 1}})
+    execution_id = started["execution"]["executionId"]
+    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
+                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    # one $1 call may finish past the budget, but no further call costs anything
+    assert end["data"]["status"] == "budget_exceeded" and end["data"]["costUsd"] < 2.5
+
+
+async def test_usage_arrives_while_a_multi_call_run_goes_on_and_ends_at_the_final_cost(connect, make_user):
+    client = await connect(make_user())
+    pid, _ = await new_project(client)
+    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=0.40 messages=4 delay_ms=700]"})
+    execution_id = started["execution"]["executionId"]
+    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
+                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    reports = [e for e in client.events if e["event"] == "execution.usage" and e["data"]["executionId"] == execution_id]
+    # THEN several reports came before the end, growing, the last at the run's cost
+    before_end = [r for r in reports if r["seq"] < end["seq"]]
+    assert len(before_end) >= 2 and before_end == reports
+    costs = [r["data"]["costUsd"] for r in reports]
+    assert costs == sorted(costs) and costs[-1] == pytest.approx(end["data"]["costUsd"], rel=0.01)
+    assert end["data"]["costUsd"] == pytest.approx(0.40, rel=0.02)

@@ -6,7 +6,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from cloutagent_dev.model import ScriptedModel
+from cloutagent_executor.confinement import Confinement
+from cloutagent_executor.limits import Limits
 from cloutagent_executor.model_gateway import ModelGateway, UpstreamCredential, new_run_token
+from cloutagent_executor.models import AgentOutcome, AgentRequest
 from cloutagent_executor.sandbox import SandboxConfig, bwrap_argv, inside_env
 
 CONFIG = SandboxConfig(cli="/opt/venv/claude", workspace="/w/t_1/demo", socket="/run/x/model.sock",
@@ -78,3 +82,51 @@ async def test_a_closed_gateway_takes_no_calls(gateway, tmp_path):
     await gateway.close()
     with pytest.raises(aiohttp.ClientConnectionError):
         await _post(gateway, gateway.token)
+
+
+@pytest.fixture
+async def metered_gateway(tmp_path):
+    """A gateway with a $1 budget in front of the scripted model."""
+    with ScriptedModel() as model:
+        gw = await ModelGateway(tmp_path / "model.sock", new_run_token(), model.base_url,
+                                UpstreamCredential(api_key="sk-platform-key"), Limits(max_cost_usd=1.0)).start()
+        yield gw, model
+        await gw.close()
+
+
+async def _call(gw: ModelGateway, prompt: str, *, stream: bool) -> str:
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": stream,
+            "messages": [{"role": "user", "content": prompt}]}
+    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(gw.socket_path))) as session:
+        async with session.post("http://gateway/v1/messages", json=body, headers={"x-api-key": gw.token}) as reply:
+            assert reply.status == 200
+            return await reply.text()
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_the_gateway_meters_each_call_and_sends_none_upstream_past_the_budget(metered_gateway, stream):
+    gw, model = metered_gateway
+    # GIVEN one call that spends $2 of a $1 budget (the CLI itself was given no budget)
+    await _call(gw, "[fake:cost usd=2 cli_budget=off]", stream=stream)
+    assert gw.meter.cost_usd() == pytest.approx(2.0, rel=0.01) and gw.exhausted is None
+    # WHEN the CLI asks for another call
+    answer = await _call(gw, "[fake:cost usd=2 cli_budget=off] again", stream=stream)
+    # THEN the gateway answers it itself, ending the turn, and upstream never sees it
+    assert "budget is spent" in answer and "end_turn" in answer
+    assert len(model.message_requests()) == 1 and gw.exhausted.startswith("maxCostUsd 1.00 exceeded")
+
+
+def test_a_run_the_gateway_stopped_is_budget_exceeded_and_billed_what_it_metered(tmp_path):
+    gw = ModelGateway(tmp_path / "s", "t", "", UpstreamCredential(), Limits(max_cost_usd=1.0))
+    gw.meter.record("call-1", "claude-sonnet-4-5", {"output_tokens": 200_000})  # $3.00
+    gw.exhausted = "maxCostUsd 1.00 exceeded"
+    run = Confinement(AgentRequest(prompt="p", cwd=str(tmp_path)), gw)
+    # A CLI that finished its turn but reported less than the calls cost (or crashed: nothing)
+    reported = AgentOutcome(status="completed", usage={}, cost_usd=0.5, duration_ms=1, num_turns=2, session_id=None)
+    settled = run.settle(reported)
+    assert settled.status == "budget_exceeded" and "stopped by the gateway" in settled.error
+    assert settled.cost_usd == pytest.approx(3.0)
+    crashed = AgentOutcome(status="failed", usage={}, cost_usd=0.0, duration_ms=1, num_turns=0, session_id=None,
+                           error="Claude Code exited with code -9 before finishing")
+    gw.exhausted = None
+    assert run.settle(crashed).cost_usd == pytest.approx(3.0) and run.settle(crashed).status == "failed"

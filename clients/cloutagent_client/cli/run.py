@@ -83,7 +83,8 @@ class RunView:
         data = event.get("data") or {}
         if event.get("event") == "project.state":
             self.status.update(state=data.get("state"))
-        elif event.get("event") == "execution.message" and data.get("kind") == "result":
+        elif event.get("event") == "execution.usage" or (
+                event.get("event") == "execution.message" and data.get("kind") == "result"):
             self.status.update(usage=data.get("usage"), cost=data.get("costUsd"))
         if self.out.json:
             self.out.item(event)

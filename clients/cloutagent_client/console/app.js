@@ -238,6 +238,10 @@ function onProjectEvent(projectId, event) {
       if (data.kind === "result") Object.assign(state.run, { tokens: tokens(data.usage), cost: data.costUsd });
       appendTo($("output"), message(data));
       break;
+    case "execution.usage":
+      // Tokens and cost so far, at most once a second while the run goes on.
+      if (data.executionId === state.run?.executionId) Object.assign(state.run, { tokens: tokens(data.usage), cost: data.costUsd });
+      break;
     case "execution.finished":
       if (data.executionId === state.run?.executionId) finishRun(data);
       break;
