@@ -32,15 +32,21 @@ async def new_project(client) -> tuple[str, str]:
     return project["projectId"], path
 
 
-async def bash(client, pid: str, command: str) -> str:
-    """Run one real Bash command as the project's agent; what it printed."""
-    quoted = command.replace("\\", "\\\\").replace('"', '\\"')
-    started = await client.ok("execute", {"projectId": pid, "prompt": f'[fake:bash command="{quoted}"]'})
+async def run_to_end(client, pid: str, prompt: str, **options: Any) -> tuple[str, dict[str, Any]]:
+    """Run a prompt until the project is idle again; the execution id and its execution.finished."""
+    started = await client.ok("execute", {"projectId": pid, "prompt": prompt, **({"options": options} if options else {})})
     execution_id = started["execution"]["executionId"]
     end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
                                       and e["data"]["executionId"] == execution_id, timeout=60)
     await client.wait_for_event(lambda e: e["event"] == "project.state"
                                 and e["data"] == {"state": "idle", "executionId": execution_id}, timeout=10)
+    return execution_id, end
+
+
+async def bash(client, pid: str, command: str) -> str:
+    """Run one real Bash command as the project's agent; what it printed."""
+    quoted = command.replace("\\", "\\\\").replace('"', '\\"')
+    execution_id, end = await run_to_end(client, pid, f'[fake:bash command="{quoted}"]')
     assert end["data"]["status"] == "completed", end["data"]
     [result] = [e["data"] for e in client.events if e["event"] == "execution.message"
                 and e["data"].get("executionId") == execution_id and e["data"]["kind"] == "tool_result"]
@@ -115,10 +121,7 @@ async def test_a_run_whose_cli_dies_is_billed_what_its_calls_used(connect, make_
     # GIVEN a run that spends $0.50 in one model call, then its agent kills its own CLI
     client = await connect(make_user())
     pid, _ = await new_project(client)
-    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=0.50 cli_budget=off] [fake:crash]"})
-    execution_id = started["execution"]["executionId"]
-    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
-                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    _, end = await run_to_end(client, pid, "[fake:cost usd=0.50 cli_budget=off] [fake:crash]")
     # THEN it failed, and costs what the gateway metered, though Claude Code never reported a cost
     assert end["data"]["status"] == "failed"
     assert end["data"]["costUsd"] == pytest.approx(0.50, rel=0.02)
@@ -128,11 +131,7 @@ async def test_a_run_over_its_budget_costs_at_most_one_call_more(connect, make_u
     # (That the gateway alone stops a CLI with no budget of its own: tests/executor/test_sandbox_units.py)
     client = await connect(make_user())
     pid, _ = await new_project(client)
-    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=5 messages=5]",
-                                          "options": {"maxCostUsd": 1}})
-    execution_id = started["execution"]["executionId"]
-    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
-                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    _, end = await run_to_end(client, pid, "[fake:cost usd=5 messages=5]", maxCostUsd=1)
     # one $1 call may finish past the budget, but no further call costs anything
     assert end["data"]["status"] == "budget_exceeded" and end["data"]["costUsd"] < 2.5
 
@@ -140,10 +139,7 @@ async def test_a_run_over_its_budget_costs_at_most_one_call_more(connect, make_u
 async def test_usage_arrives_while_a_multi_call_run_goes_on_and_ends_at_the_final_cost(connect, make_user):
     client = await connect(make_user())
     pid, _ = await new_project(client)
-    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=0.40 messages=4 delay_ms=700]"})
-    execution_id = started["execution"]["executionId"]
-    end = await client.wait_for_event(lambda e: e["event"] == "execution.finished"
-                                      and e["data"]["executionId"] == execution_id, timeout=60)
+    execution_id, end = await run_to_end(client, pid, "[fake:cost usd=0.40 messages=4 delay_ms=700]")
     reports = [e for e in client.events if e["event"] == "execution.usage" and e["data"]["executionId"] == execution_id]
     # THEN several reports came before the end, growing, the last at the run's cost
     before_end = [r for r in reports if r["seq"] < end["seq"]]
