@@ -11,6 +11,8 @@ import asyncio
 import json
 from typing import Any
 
+from cloutagent.domain.changes import ExecutionMetered, ProjectChange
+from cloutagent.domain.executions import Usage
 from cloutagent.observability import logger
 from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 
@@ -114,10 +116,21 @@ class EventRelay:
             batch.append(item)
         return batch, False
 
+    def _metered(self, batch: list) -> ProjectChange | None:
+        """The batch's latest usage report, to be kept on the execution record with it."""
+        reports = [data for name, data in batch if name == "execution.usage"]
+        if not reports:
+            return None
+        latest = reports[-1]
+        return ProjectChange(records=(ExecutionMetered(self.tenant_id, self.project_id, self.execution_id,
+                                                       Usage.model_validate(latest["usage"]), latest["costUsd"]),))
+
     async def _store(self, batch: list) -> None:
+        change = self._metered(batch)
+
         async def store_once() -> None:
             events = await asyncio.to_thread(
-                self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq
+                self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq, change=change
             )
             self.last_seq = events[-1].seq
             self.stored += len(events)

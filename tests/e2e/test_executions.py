@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -212,3 +214,36 @@ async def test_a_second_run_resumes_the_first_runs_session_from_the_s3_session_s
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="cloutagent-sessions-local",
                                                   Prefix=f"sessions/{ready['tenantId']}/").get("Contents", [])]
     assert any(first["data"]["sessionId"] in key for key in keys), keys[:5]
+
+
+def executor_pids(execution_id: str) -> list[int]:
+    """The local executor processes running this execution (found by their environment)."""
+    marker = f"CLOUTAGENT_EXECUTION_ID={execution_id}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if marker in environ.read().split(b"\0"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+async def test_a_run_whose_executor_is_killed_is_billed_what_it_had_used(connect):
+    # GIVEN a run that has reported some usage
+    client = await connect()
+    pid = await new_project(client)
+    started = await client.ok("execute", {"projectId": pid, "prompt": "[fake:cost usd=0.40 messages=4 delay_ms=1500]"})
+    execution_id = started["execution"]["executionId"]
+    report = await client.wait_for_event(lambda e: e["event"] == "execution.usage"
+                                         and e["data"]["executionId"] == execution_id
+                                         and e["data"]["costUsd"] > 0, timeout=30)
+    # WHEN its executor dies without a word (as an OOM-killed task would)
+    for executor in executor_pids(execution_id):
+        os.kill(executor, signal.SIGKILL)
+    end = await client.wait_for_event(finished(execution_id), timeout=30)
+    # THEN the crash detector closes it as failed, billed at least what had been reported
+    assert end["data"]["status"] == "failed"
+    assert report["data"]["costUsd"] <= end["data"]["costUsd"] < 0.40

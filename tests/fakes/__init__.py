@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloutagent.domain.changes import (
-    ExecutionCreated, ExecutionFinished, ExecutionMoved, ProjectChange, SecretRemoved, SecretSealed,
+    ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, SecretRemoved, SecretSealed,
 )
 from cloutagent.domain.executions import Execution
 from cloutagent.domain.models import Event, Project
@@ -102,6 +102,10 @@ class FakeEventLog:
                 self.db.executions[key] = current.model_copy(update={
                     "status": record.outcome.status, "finished_at": record.finished_at, "error": record.outcome.error,
                     "cost_usd": record.outcome.cost_usd, "session_id": record.outcome.session_id})
+        elif isinstance(record, ExecutionMetered):
+            key = (record.tenant_id, record.project_id, record.execution_id)
+            self.db.executions[key] = self.db.executions[key].model_copy(
+                update={"usage": record.usage, "cost_usd": record.cost_usd})
         elif isinstance(record, SecretSealed):
             self.db.secrets.setdefault((record.tenant_id, record.project_id), {})[record.secret.name] = record.secret
         elif isinstance(record, SecretRemoved):

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cloutagent.domain.executions import LaunchFailed, Outcome
+from cloutagent.domain.changes import ExecutionMetered, ProjectChange
+from cloutagent.domain.executions import LaunchFailed, Outcome, Usage
 from cloutagent.domain.identity import Identity, Role
 from cloutagent.domain.models import Event, Project
 from cloutagent.errors import Conflict, ProjectBusy
@@ -98,3 +99,18 @@ def test_begin_run_without_its_secrets_fails_before_any_agent_starts():
     assert world.service.begin_run("t_a", "p_1", execution.execution_id, FakeSecrets(fail=True)) is None
     stored = world.service.executions.get("t_a", "p_1", execution.execution_id)
     assert stored.status == "failed" and "secrets" in stored.error and world.project().state == "idle"
+
+
+def test_a_run_whose_executor_dies_is_billed_what_it_reported_using():
+    # GIVEN a running execution whose relay stored a usage report with the record
+    world = World()
+    execution = world.service.start(ALICE, Execute(projectId="p_1", prompt="hi"))
+    world.service.begin_run("t_a", "p_1", execution.execution_id, FakeSecrets())
+    used = Usage(input_tokens=10, output_tokens=5000)
+    world.service.publisher.publish("t_a", "p_1", [("execution.usage", {"costUsd": 0.42})], change=ProjectChange(
+        records=(ExecutionMetered("t_a", "p_1", execution.execution_id, used, 0.42),)))
+    # WHEN the executor vanishes and the crash detector closes the run
+    assert world.service.finish_if_unfinished("t_a", "p_1", execution.execution_id, "the task stopped") is True
+    # THEN the run failed, billed what it had used
+    stored = world.service.executions.get("t_a", "p_1", execution.execution_id)
+    assert stored.status == "failed" and stored.cost_usd == 0.42 and stored.usage == used

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
-from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome
+from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome, Usage
 from cloutagent.domain.secrets import SealedSecret
 
 
@@ -35,6 +35,18 @@ class ExecutionFinished:
 
 
 @dataclass(frozen=True)
+class ExecutionMetered:
+    """What a running execution has used so far, kept on its record so that a run whose
+    executor dies is still billed for it."""
+
+    tenant_id: str
+    project_id: str
+    execution_id: str
+    usage: Usage
+    cost_usd: float
+
+
+@dataclass(frozen=True)
 class SecretSealed:
     tenant_id: str
     project_id: str
@@ -48,7 +60,7 @@ class SecretRemoved:
     name: str
 
 
-RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, SecretSealed, SecretRemoved]
+RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, ExecutionMetered, SecretSealed, SecretRemoved]
 
 
 @dataclass(frozen=True)

@@ -186,4 +186,6 @@ class ExecutionService:
         execution = self.executions.get(tenant_id, project_id, execution_id)
         status = "cancelled" if project.state == "cancelling" else "failed"
         logger.warning("finishing an execution that did not report", extra={"execution_id": execution_id, "reason": reason})
-        return self.finish(execution, Outcome(status=status, error=reason))
+        # Billed what the run reported using while it ran (ExecutionMetered), not nothing.
+        return self.finish(execution, Outcome(status=status, error=reason, usage=execution.usage,
+                                              cost_usd=execution.cost_usd))

@@ -8,10 +8,13 @@ from typing import Any, Mapping
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
-from cloutagent.adapters.dynamo.executions import execution_status_op, finish_execution_op, put_execution_op
+from cloutagent.adapters.dynamo.executions import (
+    execution_status_op, finish_execution_op, metered_execution_op, put_execution_op,
+)
 from cloutagent.adapters.dynamo.secrets import INDEX_FIELD, delete_secret_op, put_secret_op
 from cloutagent.domain.changes import (
-    ExecutionCreated, ExecutionFinished, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved, SecretSealed,
+    ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved,
+    SecretSealed,
 )
 
 
@@ -54,6 +57,12 @@ def _(record: ExecutionMoved) -> dict[str, Any]:
 @record_op.register
 def _(record: ExecutionFinished) -> dict[str, Any]:
     return finish_execution_op(record.execution, record.outcome, record.finished_at)
+
+
+@record_op.register
+def _(record: ExecutionMetered) -> dict[str, Any]:
+    return metered_execution_op(record.tenant_id, record.project_id, record.execution_id, record.usage.to_wire(),
+                                record.cost_usd)
 
 
 @record_op.register

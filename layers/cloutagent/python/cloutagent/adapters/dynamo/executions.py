@@ -37,6 +37,19 @@ def finish_execution_op(execution: Execution, outcome: Outcome, finished_at: str
     }
 
 
+def metered_execution_op(tenant_id: str, project_id: str, execution_id: str, usage: dict[str, Any],
+                         cost_usd: float) -> dict[str, Any]:
+    """The usage so far, on the execution's record (a later finish overwrites it)."""
+    return {
+        "Update": {
+            "Key": {"PK": {"S": keys.project_pk(tenant_id, project_id)}, "SK": {"S": keys.execution_sk(execution_id)}},
+            "UpdateExpression": "SET #usage = :u, costUsd = :c",
+            "ExpressionAttributeNames": {"#usage": "usage"},
+            "ExpressionAttributeValues": {":u": to_attr(usage), ":c": to_attr(cost_usd)},
+        }
+    }
+
+
 def execution_status_op(execution: Execution, status: str, **fields: Any) -> dict[str, Any]:
     names = {"#status": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
     values = {":st": to_attr(status), **{f":v{i}": to_attr(v) for i, v in enumerate(fields.values())}}
