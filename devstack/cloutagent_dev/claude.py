@@ -1,9 +1,10 @@
-"""Which Claude the local stack's runs talk to: the scripted model, or the real API.
+"""Which Claude the local stack's runs talk to (the scripted model, or the real API), and
+whether they run sandboxed.
 
 Either way the executor drives the real Claude Code CLI bundled with claude-agent-sdk; only the
 model behind it changes. With Claude credentials in the developer's environment the CLI goes to
 the real API; without them it goes to the scripted model (docs/model-double.md), which this
-module runs as a child process.
+module runs as a child process. Where bubblewrap works, every run is sandboxed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from cloutagent_executor import sandbox
-
 from cloutagent_dev.children import ChildServer
 from cloutagent_dev.model import cli_env
 from cloutagent_dev.settings import get_dev_settings
+from cloutagent_executor import sandbox
 
 
 class ModelServer(ChildServer):
