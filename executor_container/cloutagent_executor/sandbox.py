@@ -5,7 +5,7 @@ The SDK spawns ``cli_path``; in a sandboxed run that is a small shim (``write_sh
 - its own mount, PID, IPC, UTS and network namespaces: no other process is visible (no
   ``/proc/<executor>/environ``), and no address of the host answers (no moto, no
   ``@connections``, no metadata endpoint);
-- a root file system of the OS's read-only ``/usr`` and ``/etc``, the CLI binary, a private
+- a root file system of the OS's read-only ``/usr`` and what programs need of ``/etc``, the CLI binary, a private
   ``/tmp``, and read-write only the project's workspace and the run's Claude config directory,
   both at their own paths, so transcripts and sessions keep their keys;
 - an environment rebuilt from nothing: the CLI's own switches, the project's secrets by name,
@@ -32,6 +32,10 @@ GATEWAY_PORT_INSIDE = 8080
 CLI_SWITCH_PREFIXES = ("CLAUDE_CODE_", "CLAUDE_AGENT_SDK_", "DISABLE_")
 CLI_SWITCHES = ("CLAUDE_CONFIG_DIR", "IS_SANDBOX", "MAX_THINKING_TOKENS", "TERM", "LANG", "LC_ALL", "TZ")
 NEVER_INSIDE = ("CLAUDE_CODE_OAUTH_TOKEN",)
+# What programs need from /etc, and nothing else of it (not shadow, not the host's own config).
+ETC_NEEDED = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
+              "hosts", "resolv.conf", "localtime", "ssl", "ca-certificates", "bash.bashrc", "profile", "inputrc",
+              "gitconfig", "mime.types")
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,10 @@ def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str
     """The bwrap command line that runs the CLI with ``cli_args`` in the sandbox."""
     config_dir = env["HOME"]
     argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
-            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
             "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+            *[arg for name in ETC_NEEDED for arg in ("--ro-bind-try", f"/etc/{name}", f"/etc/{name}")],
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--ro-bind", config.cli, CLI_INSIDE,
             "--bind", config.workspace, config.workspace,

@@ -85,9 +85,12 @@ async def test_what_one_run_leaves_outside_its_workspace_is_gone_for_the_next(co
 async def test_the_agent_holds_no_platform_credential_and_cannot_read_the_executors(connect, make_user):
     client = await connect(make_user())
     pid, _ = await new_project(client)
-    env = await bash(client, pid, "env; echo ===; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; echo end")
+    env = await bash(client, pid, "env; echo ===; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; "
+                                  "cat /etc/shadow 2>/dev/null; ls /etc; echo end")
     for forbidden in ("AWS_", "CLOUTAGENT_", "STRIPE", "ECS_CONTAINER", "sk-ant-api03-scripted-model-dummy-key"):
         assert forbidden not in env, forbidden
+    # the host's password hashes are not even there (only what programs need of /etc is)
+    assert "root:" not in env.split("===", 1)[1].replace("root:x:", "") and "shadow" not in env
     # the CLI's key is this run's gateway token, not the platform's
     assert "sk-ant-api03-run-" in env and "end" in env
 

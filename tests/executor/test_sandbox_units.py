@@ -36,11 +36,12 @@ def test_a_sandbox_without_a_config_dir_of_its_own_is_refused():
 def test_the_sandbox_mounts_only_the_os_the_cli_the_workspace_the_config_and_the_socket():
     argv = bwrap_argv(CONFIG, inside_env(CONFIG, {"CLAUDE_CONFIG_DIR": "/r/cfg"}), ["--print", "hi"])
     binds = [(argv[i], argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")]
-    assert binds == [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/etc", "/etc"),
-                     ("--ro-bind", "/opt/venv/claude", "/opt/claude/claude"),
+    assert binds == [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/opt/venv/claude", "/opt/claude/claude"),
                      ("--bind", "/w/t_1/demo", "/w/t_1/demo"), ("--bind", "/r/cfg", "/r/cfg"),
                      ("--bind", "/run/x/model.sock", "/run/cloutagent/model.sock")]
     assert "--unshare-all" in argv and "--clearenv" in argv and argv[-2:] == ["--print", "hi"]
+    etc = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind-try"]
+    assert "/etc/shadow" not in etc and "/etc/passwd" in etc
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ class DynamoEventLog:
         and the events announcing it cannot diverge.
         """
         stored: list[Event] = []
-        for batch in _batches(events):
+        for batch in _batches(events, len(change.records) if change else 0):
             stored += self._append_batch(tenant_id, project_id, batch, last_seq, change or ProjectChange())
             last_seq, change = stored[-1].seq, None
         return stored
@@ -184,14 +184,16 @@ def _event_from_item(project_id: str, item: dict[str, Any]) -> Event:
     )
 
 
-def _batches(events: list[tuple[str, dict[str, Any]]]):
+def _batches(events: list[tuple[str, dict[str, Any]]], reserved_first: int = 0):
+    """Events in transaction-sized batches; the first leaves room for ``reserved_first`` more writes
+    (the change's records), since a transaction holds at most 100 items in all."""
     batch: list[tuple[str, dict[str, Any]]] = []
-    size = 0
+    size, room = 0, MAX_EVENTS_PER_TRANSACTION - reserved_first
     for name, data in events:
         item_size = len(json.dumps(data)) + 200
-        if batch and (len(batch) >= MAX_EVENTS_PER_TRANSACTION or size + item_size > MAX_TRANSACTION_BYTES):
+        if batch and (len(batch) >= room or size + item_size > MAX_TRANSACTION_BYTES):
             yield batch
-            batch, size = [], 0
+            batch, size, room = [], 0, MAX_EVENTS_PER_TRANSACTION
         batch.append((name, data))
         size += item_size
     if batch:
