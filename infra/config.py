@@ -40,6 +40,7 @@ class InfraConfig:
     executor_image: ExecutorImage
     executor_cpu: int
     executor_memory_mib: int
+    executor_ephemeral_storage_gib: int
     lambda_memory_mb: int
     log_retention_days: int
     ws_throttle_rate: int
@@ -83,6 +84,8 @@ class InfraConfig:
             ),
             executor_cpu=ctx.integer("executorCpu", 1024),
             executor_memory_mib=ctx.integer("executorMemoryMiB", 4096),
+            # The task's own disk (Fargate: 21-200 GiB) holds the run's workspace and checkout.
+            executor_ephemeral_storage_gib=ctx.integer("executorEphemeralStorageGiB", 50),
             lambda_memory_mb=ctx.integer("lambdaMemoryMb", 512),
             log_retention_days=ctx.integer("logRetentionDays", 30),
             ws_throttle_rate=ctx.integer("wsThrottleRate", 100),

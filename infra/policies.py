@@ -1,10 +1,11 @@
 """IAM statements this project grants, as plain functions the stack composes.
 
 Tenant isolation in IAM: every tenant-owned item's partition key starts with ``T#{tenantId}``
-(``cloutagent.adapters.dynamo.keys``), so item-level table access is conditioned on
-``dynamodb:LeadingKeys`` matching ``T#*``. A role holding it cannot touch any partition outside the
-tenant keyspace. It cannot tell one tenant from another: that needs the tenant as an STS session tag
-(``T#${aws:PrincipalTag/tenantId}*``), a known gap recorded in docs/operations.md.
+(``cloutagent.adapters.dynamo.keys``). Function roles are conditioned on ``dynamodb:LeadingKeys``
+matching ``T#*``: they cannot touch any partition outside the tenant keyspace, but cannot tell one
+tenant from another (the code does, from the authorizer's tenant id). The executor's data role is
+assumed with the run's tenant as the STS session tag ``tenantId``, so its ``session_tenant_*``
+statements name that one tenant (``${aws:PrincipalTag/tenantId}``, resolved by IAM per request).
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from aws_cdk import Aws, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from infra.nag import acknowledge
 
 TENANT_PARTITIONS = "T#*"
+# An IAM policy variable, not a CDK token: it reaches the template verbatim.
+SESSION_TENANT = "${aws:PrincipalTag/tenantId}"
+# The tenant's own partition and its projects' (T#{t}#P#{p}...), and no other tenant's.
+SESSION_TENANT_PARTITIONS = (f"T#{SESSION_TENANT}", f"T#{SESSION_TENANT}#*")
 ITEM_READ_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -44,6 +50,16 @@ def tenant_items(table: dynamodb.ITable, *, write: bool) -> iam.PolicyStatement:
         actions=[*ITEM_READ_ACTIONS, *(ITEM_WRITE_ACTIONS if write else ())],
         resources=[table.table_arn],
         conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TENANT_PARTITIONS]}},
+    )
+
+
+def session_tenant_items(table: dynamodb.ITable, *, write: bool) -> iam.PolicyStatement:
+    """Item-level access to the partitions of the session's tenant (its ``tenantId`` tag) only."""
+    return iam.PolicyStatement(
+        sid="SessionTenantItems",
+        actions=[*ITEM_READ_ACTIONS, *(ITEM_WRITE_ACTIONS if write else ())],
+        resources=[table.table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(SESSION_TENANT_PARTITIONS)}},
     )
 
 
@@ -92,17 +108,57 @@ def project_key(key: kms.IKey, *, actions: Sequence[str]) -> iam.PolicyStatement
     )
 
 
-def post_to_connections(role: iam.IRole, connections_arn: str) -> None:
+def session_tenant_project_key(key: kms.IKey, *, actions: Sequence[str]) -> iam.PolicyStatement:
+    """Use of the project key only under an encryption context naming the session's tenant."""
+    return iam.PolicyStatement(
+        sid="SessionTenantProjectKey",
+        actions=list(actions),
+        resources=[key.key_arn],
+        conditions={
+            "StringEquals": {"kms:EncryptionContext:tenantId": SESSION_TENANT},
+            "Null": {f"kms:EncryptionContext:{name}": "false" for name in PROJECT_CONTEXT_KEYS},
+        },
+    )
+
+
+def session_tenant_objects(role: iam.IRole, bucket: s3.IBucket, *, folders: Sequence[str]) -> None:
+    """Get/Put/Delete and List under ``<folder><session tenant>/`` of one bucket, for each folder."""
+    patterns = [f"{folder}{SESSION_TENANT}/*" for folder in folders]
+    objects = [bucket.arn_for_objects(pattern) for pattern in patterns]
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="SessionTenantObjects", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources=objects
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="SessionTenantList",
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": patterns}},
+        )
+    )
+    for folder, resource in zip(folders, objects):
+        acknowledge_wildcard(
+            role,
+            resource,
+            f"Object keys are created at run time under {folder}<tenantId>/, and the tenant is the "
+            "session's own tag: object-level Get/Put/Delete in that tenant's folder only.",
+        )
+
+
+CONNECTION_IDS_ARE_MINTED = (
+    "Connection ids are minted by API Gateway at $connect time; the grant is limited to POST on "
+    "this API's own stage, and which connections a tenant may reach is decided from the table."
+)
+
+
+def post_to_connections(role: iam.IRole, connections_arn: str, *, reason: str = CONNECTION_IDS_ARE_MINTED) -> None:
     """execute-api:ManageConnections POST (send a frame) to any connection of the stage."""
     role.add_to_principal_policy(
         iam.PolicyStatement(sid="PostToConnections", actions=["execute-api:ManageConnections"], resources=[connections_arn])
     )
-    acknowledge_wildcard(
-        role,
-        connections_arn,
-        "Connection ids are minted by API Gateway at $connect time; the grant is limited to POST on "
-        "this API's own stage, and which connections a tenant may reach is decided from the table.",
-    )
+    acknowledge_wildcard(role, connections_arn, reason)
 
 
 def close_connections(role: iam.IRole, connections_arn: str) -> None:

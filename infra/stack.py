@@ -27,12 +27,14 @@ from infra.constructs.layers import SharedLayers
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
 from infra.constructs.websocket_api import WebSocketApi
-from infra.constructs.workspaces import Workspaces
 from infra.definitions import LAYER_ROOT, Definitions
 
 WORKSPACE_ROOT = "/mnt/workspaces"
 EXECUTOR_CONTAINER = "executor"
-SESSIONS_PREFIX = "sessions/"
+# The executor's folders of the sessions bucket, each followed by the tenant id: transcripts
+# (S3SessionStore), workspace snapshots and runs' diffs.
+TENANT_FOLDERS = ("sessions/", "workspaces/", "diffs/")
+DIFFS_FOLDER = "diffs/"
 
 # Table access per function: "read" or "write" (write includes read). Absent: no table access.
 TABLE_ACCESS = {
@@ -79,10 +81,6 @@ class CloutagentStack(Stack):
             self, "Data", stage=config.stage, table_definition=definitions.table,
             sessions_expiration_days=config.sessions_expiration_days, removal_policy=removal,
         )
-        workspaces = Workspaces(
-            self, "Workspaces", vpc=network.vpc, subnets=network.task_subnet_selection,
-            key=data.data_key, removal_policy=removal,
-        )
         identity = Identity(
             self, "Identity", stage=config.stage, allowed_origins=config.allowed_origins,
             require_mfa=config.require_mfa, plus_tier=config.cognito_plus_tier, removal_policy=removal,
@@ -113,10 +111,9 @@ class CloutagentStack(Stack):
             log_retention=retention, removal_policy=removal,
         )
         executions = Executions(
-            self, "Executions", stage=config.stage, vpc=network.vpc, file_system=workspaces.file_system,
-            access_point=workspaces.access_point, image=config.executor_image, cpu=config.executor_cpu,
-            memory_mib=config.executor_memory_mib, container_name=EXECUTOR_CONTAINER,
-            workspace_root=WORKSPACE_ROOT,
+            self, "Executions", stage=config.stage, vpc=network.vpc, image=config.executor_image,
+            cpu=config.executor_cpu, memory_mib=config.executor_memory_mib,
+            ephemeral_storage_gib=config.executor_ephemeral_storage_gib, container_name=EXECUTOR_CONTAINER,
             environment={
                 "CLOUTAGENT_STAGE": config.stage,
                 "CLOUTAGENT_TABLE_NAME": data.table.table_name,
@@ -136,7 +133,6 @@ class CloutagentStack(Stack):
         identity.user_pool.add_trigger(
             cognito.UserPoolOperation.POST_CONFIRMATION, functions["post_confirmation"]
         )
-        workspaces.file_system.connections.allow_default_port_from(network.executor_security_group)
         functions.add_environment(
             {
                 "CLOUTAGENT_USER_POOL_ID": identity.user_pool.user_pool_id,
@@ -149,6 +145,7 @@ class CloutagentStack(Stack):
                 "CLOUTAGENT_TABLE_NAME": data.table.table_name,
                 "CLOUTAGENT_CONNECTIONS_URL": websocket.connections_url,
                 "CLOUTAGENT_KMS_KEY_ID": data.project_key.key_arn,
+                "CLOUTAGENT_SESSIONS_BUCKET": data.sessions_bucket.bucket_name,
                 "CLOUTAGENT_ECS_CLUSTER": executions.cluster.cluster_arn,
                 "CLOUTAGENT_TASK_DEFINITION": executions.task_definition.task_definition_arn,
                 "CLOUTAGENT_TASK_CONTAINER_NAME": executions.container.container_name,
@@ -161,7 +158,7 @@ class CloutagentStack(Stack):
 
         self._grant(
             functions=functions, data=data, identity=identity, websocket=websocket,
-            billing=billing, executions=executions, workspaces=workspaces,
+            billing=billing, executions=executions,
         )
 
         Monitoring(
@@ -193,7 +190,6 @@ class CloutagentStack(Stack):
         websocket: WebSocketApi,
         billing: Billing,
         executions: Executions,
-        workspaces: Workspaces,
     ) -> None:
         connections_arn = websocket.connections_arn("POST")
         for name, access in TABLE_ACCESS.items():
@@ -223,45 +219,35 @@ class CloutagentStack(Stack):
             policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt"])
         )
         self._grant_launcher(functions["executions"].role, executions)
+        self._grant_diff_reads(functions["executions"].role, data)
+        self._grant_executor(executions, data=data, connections_arn=connections_arn)
 
-        task_role = executions.task_role
-        task_role.add_to_principal_policy(policies.tenant_items(data.table, write=True))
-        task_role.add_to_principal_policy(
-            policies.data_key_via(data.data_key, services=["dynamodb", "s3"], write=True)
+    @staticmethod
+    def _grant_diff_reads(role: iam.IRole, data: Data) -> None:
+        """execution.diff reads runs' diffs; the key names the caller's tenant (services/executions.py)."""
+        diffs = data.sessions_bucket.arn_for_objects(f"{DIFFS_FOLDER}*")
+        role.add_to_principal_policy(iam.PolicyStatement(sid="ReadRunDiffs", actions=["s3:GetObject"], resources=[diffs]))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadRunDiffsKey", actions=["kms:Decrypt"], resources=[data.data_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Stack.of(role).region}.amazonaws.com"}},
+        ))
+        policies.acknowledge_wildcard(role, diffs, "Diffs are written at run time as diffs/<tenantId>/<executionId>.diff; "
+                                      "the function reads only the caller's tenant's key, after finding the execution.")
+
+    def _grant_executor(self, executions: Executions, *, data: Data, connections_arn: str) -> None:
+        """The task role may only become the data role; that role reaches the tagged tenant's data only."""
+        executions.tenant_data_role.grant(executions.task_role, "sts:AssumeRole", "sts:TagSession")
+        role = executions.tenant_data_role
+        role.add_to_principal_policy(policies.session_tenant_items(data.table, write=True))
+        role.add_to_principal_policy(policies.data_key_via(data.data_key, services=["dynamodb", "s3"], write=True))
+        role.add_to_principal_policy(policies.session_tenant_project_key(data.project_key, actions=["kms:Decrypt"]))
+        policies.session_tenant_objects(role, data.sessions_bucket, folders=TENANT_FOLDERS)
+        policies.post_to_connections(
+            role,
+            connections_arn,
+            reason="Connection ids are minted by API Gateway at $connect time, so this grant cannot be "
+            "tenant-scoped: it is POST on this API's own stage; the tenant's connections come from its table items.",
         )
-        task_role.add_to_principal_policy(policies.project_key(data.project_key, actions=["kms:Decrypt"]))
-        # The executor keeps transcripts under sessions/<tenantId>/ (S3SessionStore).
-        session_objects = data.sessions_bucket.arn_for_objects(f"{SESSIONS_PREFIX}*")
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="SessionObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[session_objects],
-            )
-        )
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="SessionList",
-                actions=["s3:ListBucket"],
-                resources=[data.sessions_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{SESSIONS_PREFIX}*"]}},
-            )
-        )
-        policies.acknowledge_wildcard(
-            task_role,
-            session_objects,
-            "Transcript keys are created at run time under sessions/<tenantId>/; the grant is "
-            "object-level Get/Put/Delete under that prefix of the one sessions bucket.",
-        )
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="WorkspaceMount",
-                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                resources=[workspaces.file_system.file_system_arn],
-                conditions={"StringEquals": {"elasticfilesystem:AccessPointArn": workspaces.access_point.access_point_arn}},
-            )
-        )
-        policies.post_to_connections(task_role, websocket.connections_arn("POST"))
 
     def _grant_launcher(self, role: iam.IRole, executions: Executions) -> None:
         """The executions function starts, stops and inspects executor tasks, and nothing else in ECS."""

@@ -35,7 +35,7 @@ class ClaudeBackend:
     description: str
     executor_env: dict[str, str] = field(default_factory=dict)
     model: ModelServer | None = None
-    isolation: str = "none"  # "bubblewrap": every run's CLI in a sandbox (cloutagent_executor.sandbox)
+    isolation: str = "none"  # how every run's CLI is kept apart: cloutagent_executor.sandbox
 
     @property
     def model_url(self) -> str | None:
@@ -48,7 +48,7 @@ class ClaudeBackend:
 
 def start_claude_backend() -> ClaudeBackend:
     settings = get_dev_settings()
-    isolation = "bubblewrap" if sandbox_works() else "none"
+    isolation = choose_isolation()
     env = {**_root_env(), "CLOUTAGENT_SANDBOX": isolation}
     if settings.has_claude_credentials:
         # The executor inherits the developer's credentials from this process, as in AWS it gets
@@ -57,6 +57,15 @@ def start_claude_backend() -> ClaudeBackend:
     model = ModelServer().start()
     return ClaudeBackend(f"scripted model at {model.url} (set ANTHROPIC_API_KEY for the real API)",
                          executor_env={**cli_env(model.url), **env}, model=model, isolation=isolation)
+
+
+def choose_isolation() -> str:
+    """The strongest this machine allows: bubblewrap, else (as root) the agent's own uid as on Fargate."""
+    if sandbox_works():
+        return "bubblewrap"
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and os.access(sandbox.SETPRIV, os.X_OK):
+        return "user"
+    return "none"
 
 
 def sandbox_works() -> bool:
@@ -71,6 +80,6 @@ def sandbox_works() -> bool:
 
 
 def _root_env() -> dict[str, str]:
-    # The CLI refuses bypassPermissions as root unless told it runs in a sandbox. A Fargate task
-    # runs as uid 10001 and never needs this; a laptop or CI run as root does.
+    # The CLI refuses bypassPermissions as root unless told it runs in a sandbox. On Fargate it
+    # runs as the agent's uid and never needs this; a laptop or CI run as root does.
     return {"IS_SANDBOX": "1"} if hasattr(os, "geteuid") and os.geteuid() == 0 else {}

@@ -18,6 +18,7 @@ class LocalResources:
     user_pool_client_id: str
     kms_key_id: str
     sessions_bucket: str
+    tenant_role_arn: str
     stripe_secret_name: str = STRIPE_SECRET  # for CLOUTAGENT_STRIPE_SECRET_NAME
 
 
@@ -88,6 +89,18 @@ def create_platform_secrets(secretsmanager: Any) -> None:
         secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
 
 
+def create_tenant_role(iam: Any) -> str:
+    """The role executors assume with their tenant as a session tag, as in AWS.
+
+    moto answers AssumeRole but does not evaluate policies, so locally this proves the code path
+    (every executor call made with the tagged session), while tests/infra proves the policy.
+    """
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                     "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+    role = iam.create_role(RoleName="cloutagent-local-tenant-data", AssumeRolePolicyDocument=json.dumps(trust))
+    return role["Role"]["Arn"]
+
+
 def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalResources:
     create_table(clients.client("dynamodb"), table_name)
     pool_id, client_id = create_user_pool(clients.client("cognito-idp"))
@@ -95,4 +108,5 @@ def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalRes
     bucket = "cloutagent-sessions-local"
     clients.client("s3").create_bucket(Bucket=bucket)
     create_platform_secrets(clients.client("secretsmanager"))
-    return LocalResources(table_name, pool_id, client_id, key_id, bucket)
+    role_arn = create_tenant_role(clients.client("iam"))
+    return LocalResources(table_name, pool_id, client_id, key_id, bucket, role_arn)

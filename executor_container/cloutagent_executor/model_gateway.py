@@ -1,6 +1,8 @@
 """The run's model gateway: the sandboxed CLI's only way to a model, and only with this run's token.
 
-It listens on a Unix socket in the run's directory (bound into the sandbox), checks each request
+It listens on a Unix socket in the run's directory (bound into a bubblewrap sandbox), or on a
+loopback port when the CLI runs as the agent's own uid beside the executor (no network namespace
+to bind a socket into: Fargate). Either way it checks each request
 against a token made for this run, swaps it for the platform's real credential and forwards the
 request upstream (the Anthropic API, or the scripted model locally), streaming the answer back.
 When the run ends the gateway closes and its token is worth nothing: the real key never entered
@@ -50,9 +52,10 @@ def new_run_token() -> str:
 
 
 class ModelGateway:
-    def __init__(self, socket_path: Path, token: str, upstream: str, credential: UpstreamCredential,
+    def __init__(self, socket_path: Path | None, token: str, upstream: str, credential: UpstreamCredential,
                  limits: Limits | None = None):
-        self.socket_path = socket_path
+        self.socket_path = socket_path  # None: a loopback port, then ``url`` says where
+        self.url = ""
         self.token = token
         self.upstream = (upstream or DEFAULT_UPSTREAM).rstrip("/")
         self.credential = credential
@@ -68,7 +71,12 @@ class ModelGateway:
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        await web.UnixSite(self._runner, str(self.socket_path)).start()
+        if self.socket_path is None:
+            await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+            host, port = self._runner.addresses[0][:2]
+            self.url = f"http://{host}:{port}"
+        else:
+            await web.UnixSite(self._runner, str(self.socket_path)).start()
         self._session = ClientSession(timeout=UPSTREAM_TIMEOUT, auto_decompress=False)
         return self
 
@@ -77,7 +85,8 @@ class ModelGateway:
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
-        self.socket_path.unlink(missing_ok=True)
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)
 
     def accepts(self, request: web.Request) -> bool:
         offered = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")

@@ -1,7 +1,16 @@
-"""Claude Code inside a bubblewrap sandbox: the agent sees its workspace and nothing else.
+"""Claude Code apart from the executor: in a bubblewrap sandbox, or as the agent's own uid.
 
 The SDK spawns ``cli_path``; in a sandboxed run that is a small shim (``write_shim``) that runs
-``python -m cloutagent_executor.sandbox CONFIG ARGS…``, which replaces itself with ``bwrap``:
+``python -m cloutagent_executor.sandbox CONFIG ARGS…``, which replaces itself with the CLI, either
+
+**as the agent's uid** (``kind="user"``: Fargate, where no namespace can be made) through
+``setpriv``: another uid than the executor's (root), no groups, no capabilities, no new privileges,
+an environment rebuilt from nothing. It cannot read the executor's ``/proc/*/environ`` or files, so
+neither the task's credentials URI nor the Anthropic key; the gateway is on a loopback port and
+the token it holds is good for this run only. The task holds one run, so there is nothing of
+another project or tenant on its disk; or
+
+**in bubblewrap** (``kind="bubblewrap"``: the local stack, CI):
 - its own mount, PID, IPC, UTS and network namespaces: no other process is visible (no
   ``/proc/<executor>/environ``), and no address of the host answers (no moto, no
   ``@connections``, no metadata endpoint);
@@ -24,6 +33,7 @@ from pathlib import Path
 from typing import Mapping
 
 BWRAP = "/usr/bin/bwrap"
+SETPRIV = "/usr/bin/setpriv"
 SOCAT = "/usr/bin/socat"
 CLI_INSIDE = "/opt/claude/claude"
 SOCKET_INSIDE = "/run/cloutagent/model.sock"
@@ -45,6 +55,9 @@ class SandboxConfig:
     socket: str  # the run's model gateway, on the host
     token: str  # the run's gateway token: the CLI's ANTHROPIC_API_KEY inside
     secret_names: tuple[str, ...] = ()
+    kind: str = "bubblewrap"  # or "user"
+    gateway_url: str = ""  # kind "user": the gateway's loopback address
+    agent_uid: int = 0  # kind "user": the uid the CLI runs as
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
@@ -81,7 +94,7 @@ def inside_env(config: SandboxConfig, outside: Mapping[str, str]) -> dict[str, s
     env.update({
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": outside["CLAUDE_CONFIG_DIR"],
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{GATEWAY_PORT_INSIDE}",
+        "ANTHROPIC_BASE_URL": config.gateway_url or f"http://127.0.0.1:{GATEWAY_PORT_INSIDE}",
         "ANTHROPIC_API_KEY": config.token,
     })
     return env
@@ -108,10 +121,21 @@ def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str
     return argv + ["--", "/bin/sh", "-c", forward, "claude", *cli_args]
 
 
+def setpriv_argv(config: SandboxConfig, cli_args: list[str]) -> list[str]:
+    """The setpriv command line that runs the CLI as the agent's uid, with nothing of root's."""
+    if config.agent_uid <= 0:
+        raise ValueError("the agent's uid must not be root's")
+    uid = str(config.agent_uid)
+    return [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+            "--inh-caps=-all", "--", config.cli, *cli_args]
+
+
 def main(argv: list[str]) -> None:
     config = SandboxConfig.load(argv[0])
     env = inside_env(config, os.environ)
     Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+    if config.kind == "user":
+        os.execve(SETPRIV, setpriv_argv(config, argv[1:]), env)  # nosec B606 - a fixed binary and argv
     # bwrap itself starts with an empty environment: as PID 1 of the sandbox its own environ
     # is readable from inside, so it must hold nothing of the executor's.
     os.execve(BWRAP, bwrap_argv(config, env, argv[1:]), {})  # nosec B606 - a fixed binary and argv, no host shell

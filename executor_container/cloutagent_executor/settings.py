@@ -19,11 +19,20 @@ class ExecutorSettings(BaseSettings):
     project_id: str = Field(min_length=1)
     execution_id: str = Field(min_length=1)
     workspace_root: str = "/mnt/workspaces"
-    sessions_bucket: str = ""  # empty: sessions stay on local disk (no resume on another machine)
+    # Transcripts (sessions/<tenant>/) and workspace snapshots (workspaces/<tenant>/). Empty:
+    # sessions stay on local disk and every run starts from an empty workspace.
+    sessions_bucket: str = ""
     claude_cli_path: str = ""  # empty: the CLI bundled with claude-agent-sdk
     # "bubblewrap": the CLI runs in a sandbox with a model gateway of its own (sandbox.py);
+    # "user": it runs as ``agent_uid`` beside a root executor, with a gateway too (Fargate);
     # "none": it runs as the executor's own process, with the executor's reach.
-    sandbox: Literal["none", "bubblewrap"] = "none"
+    sandbox: Literal["none", "bubblewrap", "user"] = "none"
+    agent_uid: int = Field(default=10002, gt=0)
+    # The role whose tenant-tagged session makes every AWS call (tenant_session.py); empty: the
+    # process's own credentials.
+    tenant_role_arn: str = ""
+    # Repositories at http://127.0.0.1 (the dev stack's Git server); never set in AWS.
+    allow_loopback_repositories: bool = False
     # Where the model is and the platform's credential for it. In a sandboxed run only the
     # gateway (model_gateway.py) holds them; empty base URL: the Anthropic API.
     anthropic_base_url: str = Field(default="", validation_alias="ANTHROPIC_BASE_URL")

@@ -6,6 +6,12 @@ executor_container/, is the build context because the image also installs the do
 layers/cloutagent; ``IMAGE_CONTEXT`` lists the only paths sent to Docker. Synthesis never needs
 Docker in either mode: it only stages those files.
 
+Isolation (docs/operations.md, "Security model and known gaps"): the task has no shared file
+system, only its own ephemeral storage; its role may do nothing but assume the tenant data role,
+tagged with the run's tenant, whose grants all name ``${aws:PrincipalTag/tenantId}`` (the stack
+adds them); and the executor, root only to drop privileges, starts Claude Code as ``AGENT_UID``
+(executor_container/Dockerfile), so the agent cannot read the executor's environment or files.
+
 When a task stops, ECS emits a task-state-change event; a rule sends it to the ``task_state``
 function, which finishes executions whose task died without reporting (OOM, spot reclaim, crash).
 """
@@ -20,7 +26,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_efs as efs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -46,7 +51,18 @@ IMAGE_CONTEXT = (
     "**/__pycache__",
     "**/*.pyc",
 )
-WORKSPACES_VOLUME = "workspaces"
+# The agent's uid: the `agent` user of executor_container/Dockerfile.
+AGENT_UID = 10002
+# All the executor itself needs as root: chown a run's folder to the agent, read and clean up what
+# the agent left, switch to its uid (setpriv), and signal it. Everything else is dropped.
+EXECUTOR_CAPABILITIES = frozenset({
+    ecs.Capability.CHOWN, ecs.Capability.DAC_OVERRIDE, ecs.Capability.FOWNER,
+    ecs.Capability.SETUID, ecs.Capability.SETGID, ecs.Capability.KILL,
+})
+DROPPED_CAPABILITIES = tuple(
+    c for c in ecs.Capability if c is not ecs.Capability.ALL and c not in EXECUTOR_CAPABILITIES
+)
+TENANT_TAG = "tenantId"
 
 
 def _placeholder_secret(scope: Construct, id: str, name: str, description: str, removal_policy: RemovalPolicy):
@@ -73,13 +89,11 @@ class Executions(Construct):
         *,
         stage: str,
         vpc: ec2.IVpc,
-        file_system: efs.IFileSystem,
-        access_point: efs.IAccessPoint,
         image: ExecutorImage,
         cpu: int,
         memory_mib: int,
+        ephemeral_storage_gib: int,
         container_name: str,
-        workspace_root: str,
         environment: Mapping[str, str],
         on_task_stopped: lambda_.IFunction,
         log_retention: logs.RetentionDays,
@@ -109,40 +123,43 @@ class Executions(Construct):
                 },
             ),
         )
+        self.tenant_data_role = self._tenant_data_role(stage)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
             family=f"cloutagent-{stage}-executor",
             cpu=cpu,
             memory_limit_mib=memory_mib,
+            # Workspaces live here for one run only (snapshots go to the sessions bucket): no file
+            # system is shared between tasks, so none is shared between tenants.
+            ephemeral_storage_gib=ephemeral_storage_gib,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.ARM64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
             task_role=self.task_role,
-            volumes=[
-                ecs.Volume(
-                    name=WORKSPACES_VOLUME,
-                    efs_volume_configuration=ecs.EfsVolumeConfiguration(
-                        file_system_id=file_system.file_system_id,
-                        transit_encryption="ENABLED",
-                        authorization_config=ecs.AuthorizationConfig(
-                            access_point_id=access_point.access_point_id, iam="ENABLED"
-                        ),
-                    ),
-                )
-            ],
         )
         task_logs = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         self.anthropic_secret = self._anthropic_secret(stage, removal_policy)
+        linux_parameters = ecs.LinuxParameters(self, "LinuxParameters", init_process_enabled=True)
+        linux_parameters.drop_capabilities(*DROPPED_CAPABILITIES)
         self.container = self.task_definition.add_container(
             container_name,
             container_name=container_name,
             image=self._image(image),
             essential=True,
-            environment=dict(environment),
-            # The platform's Claude credentials reach the agent as an ECS secret: resolved by ECS at
-            # start, never part of RunTask overrides, the task definition's plain environment or logs.
+            environment={
+                **environment,
+                "CLOUTAGENT_TENANT_ROLE_ARN": self.tenant_data_role.role_arn,
+                # The CLI runs as the agent uid with an environment of its own, never this one.
+                "CLOUTAGENT_SANDBOX": "user",
+                "CLOUTAGENT_AGENT_UID": str(AGENT_UID),
+            },
+            # Root only to drop to AGENT_UID; an init process reaps what the agent leaves behind.
+            user="0",
+            linux_parameters=linux_parameters,
+            # The platform's Claude credentials reach the executor (never the CLI) as an ECS secret:
+            # resolved by ECS at start, never in RunTask overrides, the plain environment or logs.
             secrets={"ANTHROPIC_API_KEY": ecs.Secret.from_secrets_manager(self.anthropic_secret, "apiKey")},
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="executor",
@@ -153,14 +170,12 @@ class Executions(Construct):
             ),
             stop_timeout=Duration.seconds(60),
         )
-        self.container.add_mount_points(
-            ecs.MountPoint(container_path=workspace_root, source_volume=WORKSPACES_VOLUME, read_only=False)
-        )
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",
-            "The environment holds identifiers only (table, bucket, key ARN, URLs, stage). Credentials "
-            "come from the task role; project secrets are decrypted at run time under KMS.",
+            "The environment holds identifiers only (table, bucket, key ARN, role ARN, URLs, stage). "
+            "Credentials come from the tenant data role; project secrets are decrypted at run time "
+            "under KMS.",
         )
         execution_role = self.task_definition.obtain_execution_role()
         acknowledge(
@@ -208,6 +223,17 @@ class Executions(Construct):
                     max_event_age=Duration.hours(6),
                 )
             ],
+        )
+
+    def _tenant_data_role(self, stage: str) -> iam.Role:
+        """What a run may touch: assumed by the task role only, and only tagged with a tenant."""
+        return iam.Role(
+            self,
+            "TenantDataRole",
+            description=f"cloutagent {stage} executor data access, scoped to the session's tenantId tag",
+            assumed_by=iam.ArnPrincipal(self.task_role.role_arn)
+            .with_session_tags()
+            .with_conditions({"StringLike": {f"aws:RequestTag/{TENANT_TAG}": "?*"}}),
         )
 
     def _anthropic_secret(self, stage: str, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:

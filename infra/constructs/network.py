@@ -1,7 +1,7 @@
-"""The VPC the executor tasks and the workspace file system live in.
+"""The VPC the executor tasks live in.
 
-Lambdas stay outside it: none of them reaches EFS, and outside a VPC they cold-start faster and
-need no NAT to call Stripe or Cognito.
+Lambdas stay outside it: none of them needs a private resource, and outside a VPC they cold-start
+faster and need no NAT to call Stripe or Cognito.
 """
 
 from __future__ import annotations
@@ -52,13 +52,10 @@ class Network(Construct):
             self,
             "ExecutorSecurityGroup",
             vpc=self.vpc,
+            # Kept as worded when tasks still mounted EFS: changing a description replaces the group.
             description="Claude Code executor tasks: no inbound, outbound to the internet and EFS",
             allow_all_outbound=True,
         )
-
-    @property
-    def task_subnet_selection(self) -> ec2.SubnetSelection:
-        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
     @property
     def task_subnets(self) -> ec2.SelectedSubnets:

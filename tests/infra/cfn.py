@@ -79,3 +79,15 @@ def function_ids(resources: dict[str, dict[str, Any]], handlers: dict[str, str])
         r["Properties"].get("Handler"): lid for lid, r in resources.items() if r["Type"] == "AWS::Lambda::Function"
     }
     return {name: by_handler[handler] for name, handler in handlers.items()}
+
+
+def container_environment(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["Name"]: e["Value"] for e in container.get("Environment", [])}
+
+
+def executor_roles(resources: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    """(task role, tenant data role) logical ids: the role the task runs as, the one it is told to assume."""
+    (task,) = [r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    data_role = getatt(container_environment(container)["CLOUTAGENT_TENANT_ROLE_ARN"])
+    return getatt(task["Properties"]["TaskRoleArn"])[0], data_role[0]

@@ -6,9 +6,11 @@ import pytest
 
 from infra.constructs.functions import WILDCARD_RESOURCE_ACTIONS
 from infra.definitions import load_definitions
-from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, TENANT_PARTITIONS
+from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, SESSION_TENANT_PARTITIONS, TENANT_PARTITIONS
 from infra.stack import CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, TABLE_ACCESS
-from tests.infra.cfn import ITEM_ACTIONS, actions, as_list, function_roles, getatt, refs, statements_by_role
+from tests.infra.cfn import (
+    ITEM_ACTIONS, actions, as_list, executor_roles, function_roles, getatt, refs, statements_by_role,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -35,9 +37,9 @@ def table_id(synth) -> str:
 
 
 @pytest.fixture(scope="module")
-def task_role(synth) -> str:
-    (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
-    return getatt(task["Properties"]["TaskRoleArn"])[0]
+def data_role(synth) -> str:
+    """The role the executor's AWS calls are made as (tagged with the run's tenant)."""
+    return executor_roles(synth.resources)[1]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def test_no_role_anywhere_can_scan(policies):
             assert not any(a.startswith("dynamodb:PartiQL") for a in granted), f"{role_id}: PartiQL bypasses keys"
 
 
-def test_item_level_table_access_is_confined_to_tenant_partitions(policies, table_id):
+def test_item_level_table_access_is_confined_to_tenant_partitions(policies, table_id, data_role):
     # Every grant of item-level actions on the table, in any role, carries the LeadingKeys condition.
     checked = 0
     for role_id, statements in policies.items():
@@ -85,6 +87,11 @@ def test_item_level_table_access_is_confined_to_tenant_partitions(policies, tabl
                     # the one exception: exactly the webhook's idempotency partition, no wildcard
                     assert statement["Condition"] == {
                         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDEMPOTENCY_PARTITION]}}
+                    continue
+                if role_id == data_role:
+                    # the executor: only the partitions of the tenant its session is tagged with
+                    assert statement["Condition"] == {
+                        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(SESSION_TENANT_PARTITIONS)}}
                     continue
                 assert statement.get("Condition") == {
                     "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TENANT_PARTITIONS]}
@@ -140,8 +147,8 @@ def _requires_project_context(statement: dict) -> bool:
     return all(null.get(f"kms:EncryptionContext:{key}") == "false" for key in PROJECT_CONTEXT_KEYS)
 
 
-def test_task_role_decrypts_only_under_a_project_encryption_context(policies, task_role, keys):
-    decrypts = _decrypt_statements(policies[task_role])
+def test_the_executor_decrypts_only_under_a_project_encryption_context(policies, data_role, keys):
+    decrypts = _decrypt_statements(policies[data_role])
     assert decrypts
 
     for statement in decrypts:

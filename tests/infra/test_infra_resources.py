@@ -18,7 +18,7 @@ pytestmark = pytest.mark.infra
 DEFINITIONS = load_definitions()
 ROUTES = DEFINITIONS.routes
 FUNCTION_SETTINGS = {
-    "TABLE_NAME", "CONNECTIONS_URL", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "KMS_KEY_ID",
+    "TABLE_NAME", "CONNECTIONS_URL", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "KMS_KEY_ID", "SESSIONS_BUCKET",
     "ECS_CLUSTER", "TASK_DEFINITION",
     "TASK_CONTAINER_NAME", "SUBNETS", "SECURITY_GROUPS", "STRIPE_SECRET_NAME", "STRIPE_PRICES", "STAGE",
 }
@@ -94,18 +94,6 @@ def test_the_sessions_bucket_is_private_encrypted_expiring_and_ssl_only(synth):
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     )
-
-
-def test_workspaces_live_on_encrypted_efs_mounted_through_the_access_point(synth):
-    synth.template.has_resource_properties("AWS::EFS::FileSystem", {"Encrypted": True})
-    synth.template.has_resource_properties(
-        "AWS::EFS::AccessPoint", {"RootDirectory": Match.object_like({"Path": "/workspaces"})}
-    )
-    (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
-    (volume,) = task["Properties"]["Volumes"]
-    config = volume["EFSVolumeConfiguration"]
-    assert config["TransitEncryption"] == "ENABLED"
-    assert config["AuthorizationConfig"]["IAM"] == "ENABLED"
 
 
 # -- identity ---------------------------------------------------------------------------------
@@ -190,7 +178,6 @@ def test_the_executor_runs_on_fargate_arm64(synth):
             "ContainerDefinitions": [Match.object_like({
                 "Name": "executor",
                 "LogConfiguration": Match.object_like({"LogDriver": "awslogs"}),
-                "MountPoints": [{"ContainerPath": "/mnt/workspaces", "ReadOnly": False, "SourceVolume": "workspaces"}],
             })],
         },
     )

@@ -26,9 +26,13 @@ def _session() -> Any:
 @lru_cache(maxsize=None)
 def client(service: str, endpoint_url: str | None = None, max_retries: int = 5) -> Any:
     """A shared client; boto3 clients are thread-safe once created, creation is not."""
+    return client_of(_session(), service, endpoint_url, max_retries)
+
+
+def client_of(session: Any, service: str, endpoint_url: str | None = None, max_retries: int = 5) -> Any:
+    """A client of ``session`` with the platform's timeouts, retries and pool size."""
     from botocore.config import Config
 
-    settings = get_settings()
     config = Config(
         retries={"max_attempts": max_retries, "mode": "standard"},  # retries after the first try
         max_pool_connections=64,
@@ -36,8 +40,8 @@ def client(service: str, endpoint_url: str | None = None, max_retries: int = 5) 
         read_timeout=10,
     )
     with _lock:
-        return _session().client(
-            service, region_name=settings.region, endpoint_url=endpoint_url or None, config=config
+        return session.client(
+            service, region_name=get_settings().region, endpoint_url=endpoint_url or None, config=config
         )
 
 

@@ -1,0 +1,70 @@
+"""AWS clients whose every call is made as one tenant: an STS role session tagged with it.
+
+The executor's task role may do nothing but assume the tenant data role, and only with a
+``tenantId`` session tag; that role's policies admit only keys, encryption contexts and object
+prefixes naming ``${aws:PrincipalTag/tenantId}`` (infra/constructs/executions.py). So even code
+that goes wrong in the executor cannot reach another tenant's items, secrets or transcripts.
+
+Credentials are fetched on first use and refreshed by botocore before they expire, so a run longer
+than one session duration keeps working. Locally the role lives in moto, over the same code path.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from cloutagent.adapters.aws import CONNECTIONS_MAX_RETRIES, client_of
+from cloutagent.settings import get_settings
+
+TENANT_TAG = "tenantId"
+SESSION_SECONDS = 3600
+
+
+def tenant_session_request(role_arn: str, tenant_id: str, execution_id: str) -> dict[str, Any]:
+    """The AssumeRole arguments: the tenant as a session tag, the execution in the session name."""
+    return {
+        "RoleArn": role_arn,
+        # Names appear in CloudTrail; 64 characters at most, and the execution id says which run.
+        "RoleSessionName": f"run-{execution_id}"[:64],
+        "DurationSeconds": SESSION_SECONDS,
+        "Tags": [{"Key": TENANT_TAG, "Value": tenant_id}],
+    }
+
+
+def tenant_boto3_session(role_arn: str, tenant_id: str, execution_id: str) -> Any:
+    import boto3
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    source = botocore.session.get_session()
+    source.set_config_variable("region", get_settings().region)  # STS is regional, like the data
+    request = tenant_session_request(role_arn, tenant_id, execution_id)
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=source.create_client,
+        source_credentials=source.get_credentials(),
+        role_arn=request.pop("RoleArn"),
+        extra_args=request,
+    )
+    tagged = botocore.session.get_session()
+    tagged.set_config_variable("region", get_settings().region)
+    tagged._credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials,
+                                                        method="assume-role")
+    return boto3.session.Session(botocore_session=tagged)
+
+
+class TenantClients:
+    """The same interface as ``cloutagent.adapters.aws`` (what ``Container`` calls), as one tenant."""
+
+    def __init__(self, role_arn: str, tenant_id: str, execution_id: str):
+        self.session = tenant_boto3_session(role_arn, tenant_id, execution_id)
+        self.client = lru_cache(maxsize=None)(self._client)
+
+    def _client(self, service: str, endpoint_url: str | None = None, max_retries: int = 5) -> Any:
+        return client_of(self.session, service, endpoint_url, max_retries)
+
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    def connections_api(self) -> Any:
+        return self.client("apigatewaymanagementapi", get_settings().connections_url, CONNECTIONS_MAX_RETRIES)
