@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AsyncIterator
 
 from cloutagent_client.errors import BadRequest, ProjectNotFound
 
@@ -28,9 +28,11 @@ class Api:
 
     async def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
         return (await self.request("project.create", {"name": name, **fields}))["project"]
+        """Fields as in the Project object: description, path, agent, limits, repository (a dict)."""
 
     async def update_project(self, project_id: str, **fields: Any) -> dict[str, Any]:
         return (await self.request("project.update", {"projectId": project_id, **fields}))["project"]
+        """Replace the given fields; ``repository=None`` removes the repository (sent as ``null``)."""
 
     async def delete_project(self, project_id: str) -> dict[str, Any]:
         return await self.request("project.delete", {"projectId": project_id})
@@ -50,10 +52,16 @@ class Api:
         raise ProjectNotFound(f"No project with the id or name {ref!r}")
 
     # -- executions ---------------------------------------------------------------------------------
-    async def execute(self, project_id: str, prompt: str, **options: Any) -> dict[str, Any]:
-        """Start a run; options: maxTokens, maxCostUsd, timeoutSeconds, model."""
+    async def execute(self, project_id: str, prompt: str, *, branch: str | None = None,
+                      pull_request: bool | None = None, **options: Any) -> dict[str, Any]:
+        """Start a run; options: maxTokens, maxCostUsd, timeoutSeconds, model. ``branch`` and
+        ``pull_request`` apply to a project with a repository only."""
         data: dict[str, Any] = {"projectId": project_id, "prompt": prompt}
         options = {k: v for k, v in options.items() if v is not None}
+        if branch is not None:
+            data["branch"] = branch
+        if pull_request is not None:
+            data["pullRequest"] = pull_request
         if options:
             data["options"] = options
         return (await self.request("execute", data))["execution"]

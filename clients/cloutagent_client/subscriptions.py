@@ -31,6 +31,7 @@ class Subscription:
         self._on_close = on_close
         self._gap_grace = gap_grace
         self._filler: asyncio.Task | None = None
+        self._last_item: Any = None  # the end marker or error, once taken from the queue
         self.finished = False
 
     # -- feeding ------------------------------------------------------------------------------------
@@ -109,12 +110,10 @@ class Subscription:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        item = await self._queue.get()
+        item = self._last_item if self._last_item is not None else self._take(await self._queue.get())
         if item is _END:
-            self._queue.put_nowait(_END)  # stay ended for later calls
-            raise StopAsyncIteration
+            raise StopAsyncIteration  # and stays ended for later calls
         if isinstance(item, BaseException):
-            self._queue.put_nowait(item)
             raise item
         return item
 

@@ -70,7 +70,7 @@ def snapshot_items_instead_of_tables() -> None:
                 table.items[hash_key] = item
 
     def transact_write_items(self: Any, transact_items: list) -> None:
-        saved = snapshot(self, transact_items)
+        saved, ends = snapshot(self, transact_items), stream_ends(self)
         dynamodb_models.copy = _TablesAreNotCopied()
         try:
             return original(self, transact_items)
@@ -86,6 +86,7 @@ def snapshot_items_instead_of_tables() -> None:
 def honour_client_request_tokens() -> None:
     """DynamoDB answers a TransactWriteItems retried with the same ClientRequestToken (botocore
     sets one and reuses it across its retries) with success, without applying it again, for 10
+            drop_records_after(ends)
     minutes. moto ignores the token, so a retry after a timed-out success fails its conditions."""
     import hashlib
     import json
@@ -164,3 +165,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    bound_shard_iterators()

@@ -17,6 +17,7 @@ from aiohttp import ClientSession, web
 from cloutagent_dev.billing import LocalBilling
 from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
+from cloutagent_dev.git_server import GitServer
 from cloutagent_dev.lambdas import Invoker
 from cloutagent_dev.launcher import install_local_container
 from cloutagent_dev.moto import MotoServer
@@ -90,6 +91,7 @@ class LocalStack:
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port)
+        self.gateway.extra_http.extend(self.git.routes())
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
         http_url = f"http://{self.options.host}:{port}"
@@ -98,6 +100,7 @@ class LocalStack:
         self.claude = await asyncio.get_running_loop().run_in_executor(None, start_claude_backend)
         await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
         self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
+        self.git.base_url = http_url
         self.billing.start_reporter()
         self._write_ready_file()
         return self.ready
@@ -106,7 +109,7 @@ class LocalStack:
         from cloutagent.adapters import aws
         from cloutagent_dev.provision import provision
 
-        resources = provision(aws)
+        resources = self.resources = provision(aws)
         stripe_env = self.billing.provision(aws)
         workspace = Path(self.options.workspace_root).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
@@ -139,7 +142,8 @@ class LocalStack:
             "tenantId": dev["tenantId"], "userId": dev["userId"], "token": dev["token"], "apiKey": dev["apiKey"],
             "awsEndpointUrl": self.moto.url, "tableName": settings.table_name,
             "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
-            "region": settings.region,
+            "region": settings.region, "sessionsBucket": self.resources.sessions_bucket,
+            "tenantRoleArn": self.resources.tenant_role_arn,
             **self.billing.ready_info(),
             "claude": self.claude.description, "modelUrl": self.claude.model_url,
             "isolation": self.claude.isolation,
@@ -215,6 +219,8 @@ async def console_asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
+    "user": "agent uid (as on Fargate): runs cannot read the stack's processes or files, but can reach its "
+            "services on this machine (install bubblewrap and socat for full isolation)",
 def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
@@ -244,6 +250,7 @@ async def serve(options: DevOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         ready = await stack.start()
+        f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         if not options.quiet:
             print(banner(ready), flush=True)
         await stop.wait()

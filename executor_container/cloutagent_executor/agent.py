@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from dataclasses import replace
 
 from .agent_run import AgentRun, OnMessage

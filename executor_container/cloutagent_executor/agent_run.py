@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import traceback
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from claude_agent_sdk import ClaudeSDKClient, ResultMessage, SystemMessage
 

@@ -1,8 +1,8 @@
 """The executor: one execution per process (a Fargate task in AWS, a child process locally).
 
-Asks the execution service to begin its run (the launch carries ids only), drives Claude Code,
-relays every message as an event, and finishes the execution exactly once — cancelled on
-SIGTERM, failed on any error of its own.
+Asks the execution service to begin its run (the launch carries ids only), lives it
+(``lifecycle.py``: workspace, agent, delivery), and finishes the execution exactly once —
+cancelled on SIGTERM, failed on any error of its own.
 """
 
 from __future__ import annotations
@@ -10,29 +10,20 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from pathlib import Path
 
 from pydantic import ValidationError
 
-from cloutagent.domain.executions import Outcome, RunBrief, Usage
 from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
-from .agent import AgentOutcome, AgentRequest, run_agent
-from .confinement import confined
+from .lifecycle import RunLife
 from .relay import EventRelay
 from .settings import ExecutorSettings
-from .usage import UsageMeter
 
 
-def workspace_for(root: str, tenant_id: str, project_path: str) -> Path:
-    folder = Path(root) / tenant_id / project_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def session_store(container: Container, settings: ExecutorSettings):
-    if not settings.sessions_bucket:
+def clients_for(settings: ExecutorSettings):
+    """Every AWS call as the run's tenant when a tenant role is set (always, in AWS)."""
+    if not settings.tenant_role_arn:
         return None
     from .session_store import S3SessionStore
 
@@ -84,17 +75,7 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     if brief is None:
         return 0
     relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
-    async with confined(agent_request(brief, settings, container), settings) as run:
-        # Live usage: what the gateway metered when there is one, else what the CLI streamed.
-        meter = run.gateway.meter if run.gateway else UsageMeter()
-        relay.watch_usage(meter)
-        agent = run.settle(await run_agent(run.request, relay.push, cancel, None if run.gateway else meter))
-    try:
-        await relay.close()
-        relay_error = None
-    except Exception as exc:  # events could not be stored: the run cannot be reported as a success
-        relay_error = f"Agent output could not be stored ({type(exc).__name__})"
-    outcome = outcome_of(agent, relay_error)
+    outcome = await RunLife(brief, settings, container, relay, cancel).outcome()
     service.finish(brief.execution, outcome)
     logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "cost_usd": outcome.cost_usd})
     return 0
@@ -107,7 +88,7 @@ def main() -> int:
         missing = ", ".join(f"CLOUTAGENT_{str(e['loc'][0]).upper()}" for e in exc.errors())
         print(f"cloutagent-executor: {missing} must be set", file=sys.stderr)
         return 2
-    container = Container()
+    container = Container(clients=clients_for(settings))
     try:
         return asyncio.run(execute(container, settings))
     except Exception:

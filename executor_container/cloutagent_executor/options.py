@@ -26,7 +26,8 @@ EXECUTOR_ONLY_ENV = (
 )
 
 
-def build_options(request: "AgentRequest", stderr: Callable[[str], None]) -> ClaudeAgentOptions:
+def build_options(request: "AgentRequest", stderr: Callable[[str], None],
+                  can_use_tool: Callable | None = None) -> ClaudeAgentOptions:
     return ClaudeAgentOptions(
         cwd=request.cwd,
         model=request.model,

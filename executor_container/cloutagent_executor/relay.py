@@ -90,7 +90,7 @@ class EventRelay:
     async def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = await self.queue.get()
+            first, self._held = (self._held, None) if self._held is not None else (await self.queue.get(), None)
             if first is _STOP:
                 return
             batch, stopping = await self._collect(first)

@@ -35,6 +35,12 @@ def get(identity, data: ExecutionRef):
 @app.action("execution.list", PageRequest)
 def list_(identity, data: PageRequest):
     return replies.executions(_executions().list(identity, data.projectId, data.limit, data.cursor))
+@app.action("execution.diff", ExecutionDiff)
+def diff(identity, data: ExecutionDiff):
+    return replies.execution_diff(data.executionId,
+                                  _executions().diff(identity, data.projectId, data.executionId, data.cursor))
+
+
 
 
 handler = app.handler

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from claude_agent_sdk._cli_version import __cli_version__ as BUNDLED_CLI_VERSION
 
+from tests.support.workspaces import snapshot_files
+
 pytestmark = pytest.mark.e2e
 
 
@@ -58,11 +60,11 @@ async def test_bash_really_runs_in_the_projects_workspace_in_bypass_mode(connect
     pid, path = await new_project(client, agent={"permissionMode": "bypassPermissions"})
     # WHEN the model asks for a Bash call that writes a file and reads it back
     messages = await run(client, pid, '[fake:bash command="echo hi > probe.txt && cat probe.txt"]')
-    # THEN the CLI ran it: the result says hi, and the file is in the project's workspace
+    # THEN the CLI ran it in the project's folder: the result says hi, the file is in the project's
+    # saved workspace, and the run's folder is gone (nothing of it stays on the machine)
     [result] = [m for m in messages if m["kind"] == "tool_result"]
     assert result["isError"] is False and "hi" in json.dumps(result["content"])
     workspace = Path(stack.workdir) / "workspaces" / stack.info["tenantId"] / path
-    assert (workspace / "probe.txt").read_text() == "hi\n"
     assert init_of(messages)["cwd"] == str(workspace.resolve())
 
 
@@ -108,9 +110,9 @@ async def test_a_hook_left_in_the_workspace_runs_only_where_the_project_opted_in
     agent = {"permissionMode": "bypassPermissions", "projectSettings": opted_in}
     pid, path = await new_project(client, agent=agent)
     await run(client, pid, PLANT_HOOK)
-    workspace = Path(stack.workdir) / "workspaces" / stack.info["tenantId"] / path
-    assert (workspace / ".claude" / "settings.json").exists() and not (workspace / "hook-ran.txt").exists()
+    files = snapshot_files(stack.info, stack.info["tenantId"], pid)
+    assert ".claude/settings.json" in files and "hook-ran.txt" not in files
     # WHEN the next run uses Bash
     await run(client, pid, '[fake:bash command="true"]')
     # THEN the hook ran only in the project that opted in to its workspace's settings
-    assert (workspace / "hook-ran.txt").exists() is opted_in
+    assert ("hook-ran.txt" in snapshot_files(stack.info, stack.info["tenantId"], pid)) is opted_in

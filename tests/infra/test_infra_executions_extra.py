@@ -1,5 +1,7 @@
 """The executor gets Claude credentials as an ECS secret, never as plain environment."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.infra
@@ -13,7 +15,8 @@ def test_the_anthropic_key_reaches_the_executor_only_as_an_ecs_secret(synth):
 
 
 def test_the_usage_reporter_wakes_only_for_pending_meter_records_and_is_swept_every_5_minutes(synth):
-    [mapping] = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    [mapping] = [m for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+                 if "METER#" in json.dumps(m["Properties"].get("FilterCriteria"))]
     [pattern] = mapping["Properties"]["FilterCriteria"]["Filters"]
     assert '"prefix":"METER#"' in pattern["Pattern"].replace(" ", "") and "pending" in pattern["Pattern"]
     schedules = [r for r in synth.of_type("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]

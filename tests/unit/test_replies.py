@@ -47,7 +47,7 @@ def test_an_execution_list_shows_summaries_with_a_prompt_preview():
     assert list(summary) == [
         "projectId", "executionId", "status", "model", "maxTokens", "maxCostUsd", "timeoutSeconds", "createdBy",
         "createdAt", "startedAt", "finishedAt", "usage", "costUsd", "durationMs", "numTurns", "sessionId", "error",
-        "promptPreview",
+        "errorCode", "branch", "pullRequest", "git", "promptPreview",
     ]
     assert summary["promptPreview"] == "p" * 200 and summary["status"] == "starting"
 

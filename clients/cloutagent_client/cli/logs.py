@@ -40,7 +40,7 @@ async def logs(client: Client, args: Any, out: Output) -> int:
         filters["events"] = args.events.split(",")
     last = args.since_seq
     async for event in client.history(project_id, args.since_seq, **filters):
-        _show(event, out, style, args.execution)
+        _show(event, out, style, args.execution, kinds)
         last = max(last, event["seq"])
     if not args.follow:
         return exit_codes.OK
@@ -49,12 +49,13 @@ async def logs(client: Client, args: Any, out: Output) -> int:
     async with await client.subscribe(project_id, since_seq=start) as events:
         async for event in events:  # until Ctrl-C (exit 130) or the project is deleted
             if not args.events or event.get("event") in filters["events"]:
-                _show(event, out, style, args.execution)
+                _show(event, out, style, args.execution, kinds)
     return exit_codes.OK
 
 
-def _show(event: dict[str, Any], out: Output, style: Style, execution: str | None) -> None:
-    if execution and (event.get("data") or {}).get("executionId") != execution:
+def _show(event: dict[str, Any], out: Output, style: Style, execution: str | None, kinds: dict[str, str]) -> None:
+    data = event.get("data") or {}
+    if execution and data.get("executionId") != execution:
         return
     if out.json:
         out.item(event)

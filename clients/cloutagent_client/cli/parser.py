@@ -42,6 +42,29 @@ def _limits(parser: argparse.ArgumentParser) -> None:
 
 
 def add_client_commands(sub: Any) -> None:
+def _pull_request(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--pr", dest="pull_request", action=argparse.BooleanOptionalAction, default=None,
+                        help=help_text)
+
+
+def _repository(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", metavar="URL", help="the project's Git repository (https://host/owner/name.git)")
+    parser.add_argument("--repo-branch", metavar="BRANCH", help="the branch runs start from (default: the repository's)")
+    parser.add_argument("--repo-token-secret", metavar="NAME",
+                        help="the project secret holding the repository's access token")
+    parser.add_argument("--repo-provider", choices=["github", "gitlab", "generic"],
+                        help="the host's pull-request API (default: known from the host)")
+    _pull_request(parser, "open or update a pull request after each run that changed something")
+
+
+def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
+    parser.add_argument("--description")
+    parser.add_argument("--path", help=path_help)
+    parser.add_argument("--system-prompt")
+    _limits(parser)
+    _repository(parser)
+
+
     from cloutagent_client.cli import logs, projects, run, secrets, usage
     from cloutagent_client.cli.login import login, logout
 
@@ -54,15 +77,18 @@ def add_client_commands(sub: Any) -> None:
     _leaf(sub, "logout", None, "forget the saved login").set_defaults(fn=logout)
     _leaf(sub, "whoami", projects.whoami, "who the credentials are, in which tenant")
 
-    group = sub.add_parser("projects", help="list, create and delete projects")
+    group = sub.add_parser("projects", help="list, create, update and delete projects")
     verbs = group.add_subparsers(dest="verb", required=True)
     _leaf(verbs, "list", projects.list_projects, "list the tenant's projects")
     create = _leaf(verbs, "create", projects.create_project, "create a project")
     create.add_argument("name")
-    create.add_argument("--description")
-    create.add_argument("--path", help="workspace folder (default: from the name)")
-    create.add_argument("--system-prompt")
-    _limits(create)
+    _project_fields(create, "workspace folder (default: from the name)")
+    update = _leaf(verbs, "update", projects.update_project,
+                   "change a project: what is not given stays (an empty --repo-branch or --repo-token-secret clears it)")
+    update.add_argument("project", help="project id or unique name")
+    update.add_argument("--name", help="a new name")
+    _project_fields(update, "a new workspace folder")
+    update.add_argument("--no-repo", action="store_true", help="remove the project's repository")
     delete = _leaf(verbs, "delete", projects.delete_project, "delete a project")
     delete.add_argument("project", help="project id or unique name")
 
@@ -71,6 +97,8 @@ def add_client_commands(sub: Any) -> None:
     go.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
     go.add_argument("--new-session", action="store_true", help="start a fresh Claude session first")
     _limits(go)
+    go.add_argument("--branch", help="an existing branch of the project's repository to start from and push to")
+    _pull_request(go, "open or update a pull request for this run (default: the project's setting)")
 
     log = _leaf(sub, "logs", logs.logs, "show a project's event log")
     log.add_argument("project", help="project id or unique name")

@@ -1,4 +1,4 @@
-"""``cloutagent projects list|create|delete`` and ``whoami``."""
+"""``cloutagent projects list|create|update|delete`` and ``whoami``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from typing import Any
 
 from cloutagent_client.cli import exit_codes
 from cloutagent_client.cli.output import Output
-from cloutagent_client import Client
+from cloutagent_client import BadRequest, Client
 
 _COLUMNS = [("ID", "projectId"), ("NAME", "name"), ("STATE", "state"), ("PATH", "path"), ("LAST SEQ", "lastSeq")]
+# --repo… flag (argparse dest) → field of the project's repository
+_REPO_FLAGS = {"repo": "url", "repo_branch": "defaultBranch", "repo_token_secret": "tokenSecret",
+               "repo_provider": "provider", "pull_request": "pullRequest"}
+_UNCHANGED = object()
 
 
 async def whoami(client: Client, args: Any, out: Output) -> int:
@@ -26,9 +30,9 @@ async def create_project(client: Client, args: Any, out: Output) -> int:
     fields: dict[str, Any] = {"description": args.description or ""}
     if args.path:
         fields["path"] = args.path
-    agent = {k: v for k, v in {"model": args.model, "systemPrompt": args.system_prompt}.items() if v is not None}
-    limits = {k: v for k, v in {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
-                                "timeoutSeconds": args.timeout_seconds}.items() if v is not None}
+    agent = _merged(None, {"model": args.model, "systemPrompt": args.system_prompt})
+    limits = _merged(None, {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
+                            "timeoutSeconds": args.timeout_seconds})
     if agent:
         fields["agent"] = agent
     if limits:
@@ -43,3 +47,25 @@ async def delete_project(client: Client, args: Any, out: Output) -> int:
     reply = await client.delete_project(project["projectId"])
     out.result(reply, f"deleted {project['projectId']} ({project['name']})")
     return exit_codes.OK
+    repo = repository(args)
+    if repo is not _UNCHANGED:
+        fields["repository"] = repo
+async def update_project(client: Client, args: Any, out: Output) -> int:
+    project = await client.find_project(args.project)
+    fields = {k: v for k, v in {"name": args.name, "description": args.description, "path": args.path}.items()
+              if v is not None}
+    agent = _merged(project.get("agent"), {"model": args.model, "systemPrompt": args.system_prompt})
+    limits = _merged(project.get("limits"), {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
+                                             "timeoutSeconds": args.timeout_seconds})
+    if agent:
+        fields["agent"] = agent
+    if limits:
+        fields["limits"] = limits
+    repo = repository(args, project.get("repository"))
+    if repo is not _UNCHANGED:
+        fields["repository"] = repo
+    updated = await client.update_project(project["projectId"], **fields)
+    out.result(updated, f"updated {updated['projectId']} ({updated['name']})")
+    return exit_codes.OK
+
+

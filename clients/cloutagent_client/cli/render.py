@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+import re
+from typing import Any, TextIO
 
 _TOOL_ARGUMENT = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
                   "Glob": "pattern", "Grep": "pattern", "WebFetch": "url", "WebSearch": "query", "Task": "description"}
@@ -39,8 +41,11 @@ def short(value: Any, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+    def yellow(self, text: str) -> str:
+        return self._wrap("33", text)
+
 def tool_call(name: str, arguments: Any) -> str:
-    key = _TOOL_ARGUMENT.get(name)
+    key = TOOL_ARGUMENT.get(name)
     if isinstance(arguments, dict) and key and isinstance(arguments.get(key), str):
         return f"{name}({short(arguments[key], 80)})"
     return f"{name}({short(arguments or {}, 80)})"
@@ -98,11 +103,68 @@ def event_line(event: dict[str, Any], style: Style) -> str | None:
 def tokens(usage: dict[str, Any] | None) -> int:
     usage = usage or {}
     return sum(int(usage.get(k) or 0) for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"))
+    if name == "execution.git":
+        return f"{head} {git_summary(data, style)}"
 
 
 def summary(finished: dict[str, Any]) -> str:
     parts = [f"{(finished.get('durationMs') or 0) / 1000:.1f}s", f"{tokens(finished.get('usage')):,} tokens",
              f"${float(finished.get('costUsd') or 0):.4f}"]
-    if finished.get("error"):
-        parts.append(short(finished["error"], 160))
+    error, code = finished.get("error"), finished.get("errorCode")
+    if error:  # "… (BRANCH_NOT_FOUND)", as the CLI prints any error
+        parts.append(short(error, 160) + (f" ({code})" if code else ""))
+    elif code:
+        parts.append(str(code))
     return " · ".join(parts)
+
+
+def git_summary(git: dict[str, Any], style: Style) -> str:
+    """What a run delivered to its repository: ``⎇ branch · 1 file +1 -0 · <pull request URL>``."""
+    head = f"⎇ {git.get('branch') or '?'}"
+    if not git.get("headCommit"):
+        return f"{head} · nothing changed"
+    files = int(git.get("files") or 0)
+    changed = (f"{files} file{'' if files == 1 else 's'} {style.green('+' + str(int(git.get('insertions') or 0)))} "
+               f"{style.red('-' + str(int(git.get('deletions') or 0)))}")
+    parts = [head, changed]
+    if git.get("pullRequestUrl"):
+        parts.append(str(git["pullRequestUrl"]))
+    elif not git.get("pushed"):
+        parts.append("not pushed")
+    return " · ".join(parts)
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+class DiffLines:
+    """Which part of a unified diff each line is: ``header``, ``hunk``, ``added``, ``removed`` or
+    ``context``. A hunk is followed for as many lines as its ``@@`` says, so a removed line that
+    reads ``--- x`` is not taken for a file header. Feed the lines in order, across pages."""
+
+    def __init__(self) -> None:
+        self._old = self._new = 0
+
+    def kind(self, line: str) -> str:
+        if self._old <= 0 and self._new <= 0:
+            found = _HUNK.match(line)
+            if not found:
+                return "header"
+            self._old, self._new = (int(n) if n is not None else 1 for n in found.groups())
+            return "hunk"
+        if line.startswith("\\"):  # "\ No newline at end of file"
+            return "context"
+        if line.startswith("+"):
+            self._new -= 1
+            return "added"
+        if line.startswith("-"):
+            self._old -= 1
+            return "removed"
+        self._old -= 1
+        self._new -= 1
+        return "context"
+
+
+def diff_line(line: str, kind: str, style: Style) -> str:
+    painted = {"added": style.green, "removed": style.red, "hunk": style.cyan, "header": style.bold}.get(kind)
+    return painted(line) if painted else line

@@ -57,6 +57,7 @@ class RunView:
         self._tasks: set[asyncio.Task] = set()
 
     def cancel(self) -> None:
+        self.git: dict[str, Any] | None = None  # the run's execution.git data, once it came
         self.cancel_requested = True
         self.status.clear()
         self.out.note("cancelling the run… (Ctrl-C again to quit without waiting)")
@@ -88,8 +89,7 @@ class RunView:
             self.status.update(usage=data.get("usage"), cost=data.get("costUsd"))
         if self.out.json:
             self.out.item(event)
-            return
-        if event.get("event") == "execution.message":
+        elif event.get("event") == "execution.message":
             text = message(data, self.style)
             if text is not None:
                 self.status.clear()
@@ -120,7 +120,8 @@ async def run(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
     view = RunView(client, project["projectId"], out)
     options = {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
-               "timeoutSeconds": args.timeout_seconds, "model": args.model}
+               "timeoutSeconds": args.timeout_seconds, "model": args.model,
+               "branch": args.branch, "pull_request": args.pull_request}
     with Interrupts(view.cancel) as interrupts:
         async with await client.subscribe(project["projectId"]) as events:
             if args.new_session:
@@ -147,3 +148,5 @@ async def run(client: Client, args: Any, out: Output) -> int:
     mark = style.green("■ completed") if status == "completed" else style.red(f"■ {status}")
     view.status.finish(f"{mark} · {summary(finished)} · {view.execution_id}")
     return exit_codes.for_run_status(status)
+    if view.git is not None:
+        view.status.finish(git_summary(view.git, style))

@@ -23,6 +23,7 @@ class StatusLine:
         self.state = "starting"
         self.tokens: int | None = None
         self.cost: float | None = None
+        self.held = False  # a prompt is on the terminal: do not draw over it
         self._frame = 0
         self._shown = False
         self._announced: str | None = None
@@ -45,7 +46,7 @@ class StatusLine:
         return f"{self.state} · {elapsed:.1f}s · {used} · {cost}"
 
     def draw(self) -> None:
-        if not self.live:
+        if not self.live or self.held:
             return
         self._frame = (self._frame + 1) % len(_SPINNER)
         self.stream.write(f"\r\x1b[2K{self.style.cyan(_SPINNER[self._frame])} {self.style.dim(self.text())}")

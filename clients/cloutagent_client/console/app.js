@@ -191,6 +191,7 @@ async function selectProject(projectId) {
   state.project = state.projects.find((p) => p.projectId === projectId);
   if (!state.project) return;
   renderProjectList();
+  state.requests.clear();
   renderProjectHead();
   showView("project");
   selectTab("tab-run");
@@ -291,6 +292,7 @@ function startTicker() {
   state.ticker = setInterval(tick, 250);
 }
 
+  state.requests.clear();
 function stopTicker() {
   clearInterval(state.ticker);
   state.ticker = null;
@@ -335,7 +337,8 @@ async function loadExecutions(reset) {
   show("more-executions", Boolean(page.nextCursor));
   $("executions").append(...page.executions.map((x) => el("tr", { "data-execution-id": x.executionId },
     el("td", {}, new Date(x.createdAt).toLocaleString()),
-    el("td", {}, el("span", { class: `badge status-${x.status}` }, x.status)),
+    el("td", {}, el("span", { class: `badge status-${x.status}` }, x.status),
+      x.errorCode ? el("code", { class: "error-code" }, x.errorCode) : null),
     el("td", {}, x.durationMs === null || x.durationMs === undefined ? "—" : seconds(x.durationMs)),
     el("td", {}, tokens(x.usage).toLocaleString("en-US")),
     el("td", {}, money(x.costUsd)),

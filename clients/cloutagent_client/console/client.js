@@ -304,6 +304,17 @@ export class Client extends EventTarget {
     }
   }
 
+  // A run's unified diff, page by page (execution.diff, paged with nextCursor).
+  async *diff(projectId, executionId) {
+    let data = { projectId, executionId };
+    for (;;) {
+      const page = await this.request("execution.diff", data);
+      if (page.diff) yield page.diff;
+      if (!page.nextCursor) return;
+      data = { ...data, cursor: page.nextCursor };
+    }
+  }
+
   // Follow a project: events after sinceSeq (replayed first), or only new ones when null.
   async subscribe(projectId, { sinceSeq = null, onEvent }) {
     const sub = new Subscription(this, projectId, sinceSeq, onEvent);

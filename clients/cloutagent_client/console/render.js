@@ -84,7 +84,8 @@ export function seconds(ms) {
 export function summary(finished) {
   const parts = [finished.status, seconds(finished.durationMs), `${tokens(finished.usage).toLocaleString("en-US")} tokens`,
     money(finished.costUsd)];
-  if (finished.error) parts.push(finished.error);
+  if (finished.error) parts.push(finished.errorCode ? `${finished.error} (${finished.errorCode})` : finished.error);
+  else if (finished.errorCode) parts.push(finished.errorCode);
   return parts.join(" · ");
 }
 
@@ -97,3 +98,73 @@ export function facts(list, value, prefix = "") {
   list.append(el("dt", {}, prefix || "value"), el("dd", {}, Array.isArray(value) ? value.join(", ") : String(value ?? "—")));
   return list;
 }
+// A link target only if it is http(s): a javascript: or data: URL from the wire stays text.
+export function webUrl(value) {
+  try {
+    const url = new URL(String(value));
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+// execution.git: "⎇ branch · 1 file changed +1 −0 · Pull request · [View diff]". onViewDiff(button, pane)
+// fills the pane; it is called on every click (the caller toggles).
+export function gitSummary(data, onViewDiff) {
+  const box = el("div", { class: "msg git", "data-execution-id": data.executionId });
+  const line = el("p", { class: "git-summary" }, el("span", { class: "git-branch" }, "⎇ ", el("code", {}, data.branch || "?")));
+  box.append(line);
+  if (!data.headCommit) {
+    line.append(el("span", { class: "git-files" }, "nothing changed"));
+    return box;
+  }
+  const files = Number(data.files) || 0;
+  line.append(el("span", { class: "git-files" }, `${files} ${files === 1 ? "file" : "files"} changed`),
+    el("span", { class: "git-insertions", "aria-label": "insertions" }, `+${Number(data.insertions) || 0}`),
+    el("span", { class: "git-deletions", "aria-label": "deletions" }, `−${Number(data.deletions) || 0}`));
+  if (data.pullRequestUrl) {
+    const href = webUrl(data.pullRequestUrl);
+    line.append(href
+      ? el("a", { class: "git-pr", href, target: "_blank", rel: "noopener noreferrer" }, "Pull request")
+      : el("span", { class: "git-pr" }, `Pull request: ${data.pullRequestUrl}`));
+  } else if (!data.pushed) {
+    line.append(el("span", { class: "git-files" }, "not pushed"));
+  }
+  const pane = el("div", { class: "diff", role: "region", "aria-label": `Diff of ${data.executionId}`, hidden: true });
+  const button = el("button", { type: "button", class: "small", "aria-expanded": "false",
+    onclick: () => onViewDiff(button, pane) }, "View diff");
+  line.append(button);
+  box.append(pane);
+  return box;
+}
+
+const HUNK = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/;
+
+// Which part of a unified diff each line is: header, hunk, added, removed or context. A hunk is
+// followed for as many lines as its @@ says, so a removed "--- x" is not taken for a file header.
+// The same rules as the CLI's (cli/render.py, DiffLines). Feed lines in order, across pages.
+export class DiffLines {
+  constructor() { this.oldLeft = 0; this.newLeft = 0; }
+
+  kind(line) {
+    if (this.oldLeft <= 0 && this.newLeft <= 0) {
+      const found = HUNK.exec(line);
+      if (!found) return "header";
+      this.oldLeft = found[1] === undefined ? 1 : Number(found[1]);
+      this.newLeft = found[2] === undefined ? 1 : Number(found[2]);
+      return "hunk";
+    }
+    if (line.startsWith("\\")) return "context"; // "\ No newline at end of file"
+    if (line.startsWith("+")) { this.newLeft -= 1; return "added"; }
+    if (line.startsWith("-")) { this.oldLeft -= 1; return "removed"; }
+    this.oldLeft -= 1;
+    this.newLeft -= 1;
+    return "context";
+  }
+}
+
+// One page of a diff (whole lines) as elements, one per line.
+export function diffLines(page, lines) {
+  return page.replace(/\n$/, "").split("\n").map((line) => el("span", { class: `diff-line ${lines.kind(line)}` }, line));
+}
+

@@ -117,7 +117,8 @@ class Container:
     def projects(self):
         from cloutagent.services.projects import ProjectService
 
-        return ProjectService(self.project_store, self.room_store, self.publisher, limits=self.licenses)
+        return ProjectService(self.project_store, self.room_store, self.publisher, limits=self.licenses,
+                              allow_loopback_repositories=self.settings.allow_loopback_repositories)
 
     @cached_property
     def rooms(self):

@@ -53,6 +53,10 @@ class Execution(DomainModel):
     num_turns: int | None = None
     session_id: str | None = None
     error: str | None = None
+    error_code: str | None = None  # a repository failure's code (docs/protocol.md)
+    branch: str | None = None  # the existing branch the run starts from and pushes to
+    pull_request: bool | None = None  # None: the repository's default
+    git: dict[str, Any] | None = None  # what the run delivered: the execution.git event's data
 
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
         return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
@@ -66,12 +70,24 @@ class ExecutionPage:
     next_cursor: str | None
 
 
+DIFF_PAGE_BYTES = 64 * 1024  # a page of execution.diff: well under a frame, a few hundred lines
+
+
+@dataclass(frozen=True)
+class DiffPage:
+    text: str
+    next_cursor: str | None
+    total_bytes: int
+
+
 class RunBrief(DomainModel):
     """Everything an executor needs to run one execution, read once when the run begins."""
 
     execution: Execution
     project: Project
     secrets_env: dict[str, str] = Field(default_factory=dict, repr=False)  # the project's own secrets
+    # The repository's token: for the executor's git only, so never among the agent's secrets.
+    repository_token: str | None = Field(default=None, repr=False)
 
 
 class Outcome(DomainModel):
@@ -84,11 +100,14 @@ class Outcome(DomainModel):
     num_turns: int = 0
     session_id: str | None = None
     error: str | None = Field(default=None, max_length=2_000)
+    error_code: str | None = None
+    git: dict[str, Any] | None = None
 
     def finished_event(self, execution_id: str) -> dict[str, Any]:
-        data = {"executionId": execution_id, **self.to_wire()}
-        if self.error is None:
-            data.pop("error")
+        data = {"executionId": execution_id, **self.to_wire(exclude={"git"})}
+        for optional in ("error", "errorCode"):
+            if data[optional] is None:
+                data.pop(optional)
         return data
 
 

@@ -59,6 +59,7 @@ MIN_ROLE: dict[str, Role] = {
     "execution.list": Role.viewer,
     "member.list": Role.viewer,
     "member.invite": Role.admin,
+    "execution.diff": Role.viewer,
     "member.remove": Role.admin,
     "member.set_role": Role.admin,
     "apikey.create": Role.admin,
@@ -90,3 +91,9 @@ def require_can_set_agent_powers(identity: Identity, before: AgentConfig, after:
     """The agent is untrusted: what it may do unasked (permission mode, tools) is the admins' call."""
     if after.powers() != before.powers() and identity.role < Role.admin:
         raise Forbidden("Only an admin may change the agent's permission mode or tools")
+def require_can_set_repository(identity: Identity) -> None:
+    """Where runs clone from and push to, and with which token, is the admins' call."""
+    if identity.role < Role.admin:
+        raise Forbidden("Only an admin may set or change the project's repository")
+
+

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 ProjectState = Literal["idle", "starting", "running", "cancelling"]

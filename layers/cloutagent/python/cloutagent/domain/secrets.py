@@ -6,7 +6,7 @@ ciphertext copied to another tenant, project or name cannot be opened there.
 
 from __future__ import annotations
 
-from cloutagent.domain.models import DomainModel
+from cloutagent.domain.base import DomainModel
 
 SECRET_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,63}$"
 MAX_SECRET_BYTES = 4096  # also KMS Encrypt's plaintext limit: one call, no envelope needed

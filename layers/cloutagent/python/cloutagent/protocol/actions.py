@@ -38,6 +38,7 @@ class ProjectCreate(ActionData):
     limits: Limits = Field(default_factory=Limits)
 
 
+    repository: Repository | None = None
 class ProjectUpdate(ActionData):
     projectId: ProjectId
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -47,6 +48,7 @@ class ProjectUpdate(ActionData):
     limits: Limits | None = None
 
 
+    repository: Repository | None = None  # an explicit null removes it
 class MessagesGet(ActionData):
     projectId: ProjectId
     sinceSeq: int | None = Field(default=None, ge=0)
@@ -98,6 +100,9 @@ class Execute(ActionData):
     options: ExecuteOptions = Field(default_factory=ExecuteOptions)
 
 
+    # With a repository: start from (and push to) this existing branch instead of a new one.
+    branch: Annotated[str, AfterValidator(check_branch)] | None = Field(default=None, max_length=200)
+    pullRequest: bool | None = None  # None: the repository's default
 class ExecutionRef(ActionData):
     projectId: ProjectId
     executionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")

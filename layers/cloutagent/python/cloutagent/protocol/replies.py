@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.domain.billing import PlanView, UsageReport
-from cloutagent.domain.executions import Execution, ExecutionPage
+from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewApiKey, Project
 from cloutagent.domain.secrets import SecretInfo
@@ -100,6 +100,12 @@ def execution(e: Execution) -> Reply:
 
 
 def executions(page: ExecutionPage) -> Reply:
+def execution_diff(execution_id: str, page: DiffPage) -> Reply:
+    """execution.diff: a page of the run's unified diff."""
+    return {"executionId": execution_id, "diff": page.text, "nextCursor": page.next_cursor,
+            "totalBytes": page.total_bytes}
+
+
     """execution.list: a page of execution summaries (a preview instead of the prompt)."""
     return {"executions": [_summary(e) for e in page.executions], "nextCursor": page.next_cursor}
 

@@ -7,37 +7,43 @@ from typing import Any
 
 from cloutagent.errors import ExpectationFailed
 from cloutagent.domain.changes import ExecutionCreated, ExecutionFinished, ExecutionMoved, ProjectChange
-from cloutagent.domain.executions import Execution, ExecutionPage, LaunchFailed, Outcome, RunBrief, effective_limits
+from cloutagent.domain.executions import (
+    DIFF_PAGE_BYTES, DiffPage, Execution, ExecutionPage, LaunchFailed, Outcome, RunBrief, effective_limits,
+)
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import Project
-from cloutagent.errors import Conflict, ProjectBusy, ProjectNotFound
+from cloutagent.errors import BadRequest, Conflict, ProjectBusy, ProjectNotFound
 from cloutagent.ids import new_id, now_iso
 from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute
 from cloutagent.services.publisher import Publisher
-from cloutagent.services.ports import ExecutionStore, Launcher, ProjectStore
+from cloutagent.services.ports import DiffStore, ExecutionStore, Launcher, ProjectStore
 
 
 class ExecutionService:
     def __init__(self, projects: ProjectStore, executions: ExecutionStore, publisher: Publisher, launcher: Launcher,
-                 limits: Any = None):
+                 limits: Any = None, diffs: DiffStore | None = None):
         self.projects = projects
         self.executions = executions
         self.publisher = publisher
         self.launcher = launcher
         self.limits = limits  # the license manager, when billing is wired in
+        self.diffs = diffs
 
     # -- client actions --------------------------------------------------------------------------
     def start(self, identity: Identity, data: Execute) -> Execution:
         project = self.projects.get(identity.tenant_id, data.projectId)
         if project.state != "idle":
             raise ProjectBusy()
+        if project.repository is None and (data.branch or data.pullRequest):
+            raise BadRequest("branch and pullRequest need a project with a repository (project.update {repository})")
         limits = effective_limits(project, data.options)
         if self.limits is not None:
             limits = self.limits.check_execute(identity.tenant_id, limits)
         execution = Execution(
             tenant_id=identity.tenant_id, project_id=project.project_id, execution_id=new_id("x_"),
-            prompt=data.prompt, created_by=identity.user_id, created_at=now_iso(), **limits,
+            prompt=data.prompt, created_by=identity.user_id, created_at=now_iso(), branch=data.branch,
+            pull_request=data.pullRequest, **limits,
         )
         try:
             self.publisher.publish(
@@ -103,6 +109,21 @@ class ExecutionService:
         self.projects.get(identity.tenant_id, project_id)  # another tenant's project: not found
         return self.executions.get(identity.tenant_id, project_id, execution_id)
 
+    def diff(self, identity: Identity, project_id: str, execution_id: str, cursor: str | None) -> DiffPage:
+        """A page of the run's unified diff, cut at a line's end; empty when it changed nothing."""
+        execution = self.get(identity, project_id, execution_id)
+        offset = int(cursor or 0)
+        found = self.diffs.read(identity.tenant_id, execution.execution_id, offset, DIFF_PAGE_BYTES) if self.diffs else None
+        if found is None:
+            return DiffPage(text="", next_cursor=None, total_bytes=0)
+        chunk, total = found
+        end = offset + len(chunk)
+        if end < total and b"\n" in chunk:  # end the page on a whole line; the rest comes next
+            chunk = chunk[: chunk.rindex(b"\n") + 1]
+            end = offset + len(chunk)
+        return DiffPage(text=chunk.decode(errors="replace"), next_cursor=str(end) if end < total else None,
+                        total_bytes=total)
+
     def list(self, identity: Identity, project_id: str, limit: int, cursor: str | None) -> ExecutionPage:
         self.projects.get(identity.tenant_id, project_id)
         return ExecutionPage(*self.executions.list(identity.tenant_id, project_id, limit, cursor))
@@ -126,7 +147,9 @@ class ExecutionService:
             logger.error("project secrets could not be decrypted", extra={"error": type(exc).__name__})
             self.finish(execution, Outcome(status="failed", error="The project's secrets could not be decrypted"))
             return None
-        return RunBrief(execution=execution, project=project, secrets_env=secrets_env)
+        token_name = project.repository.token_secret if project.repository else None
+        token = secrets_env.pop(token_name, "") if token_name else None
+        return RunBrief(execution=execution, project=project, secrets_env=secrets_env, repository_token=token)
 
     def mark_running(self, execution: Execution) -> bool:
         """starting -> running; False if it was cancelled (or finished) before it began."""

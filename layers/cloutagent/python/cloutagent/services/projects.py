@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.domain.changes import ProjectChange
-from cloutagent.domain.identity import Identity, require_can_set_agent_powers
+from cloutagent.domain.identity import Identity, require_can_set_agent_powers, require_can_set_repository
 from cloutagent.domain.models import AgentConfig, Event, Project
 from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
-from cloutagent.errors import ExpectationFailed, ProjectBusy, ProjectNotFound, StaleWrite
+from cloutagent.domain.repositories import Repository, check_url
+from cloutagent.errors import BadRequest, ExpectationFailed, ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import new_id, now_iso
 from cloutagent.protocol.actions import ProjectCreate, ProjectUpdate
 from cloutagent.services.publisher import Publisher
@@ -18,14 +19,27 @@ MAX_DELETE_ATTEMPTS = 5
 
 
 class ProjectService:
-    def __init__(self, store: ProjectStore, room_store: RoomStore, publisher: Publisher, limits: Any = None):
+    def __init__(self, store: ProjectStore, room_store: RoomStore, publisher: Publisher, limits: Any = None,
+                 *, allow_loopback_repositories: bool = False):
         self.store = store
         self.room_store = room_store
         self.publisher = publisher
         self.limits = limits  # the license manager, when billing is wired in
+        self.allow_loopback_repositories = allow_loopback_repositories
+
+    def _checked_repository(self, identity: Identity, repository: Repository | None) -> Repository | None:
+        require_can_set_repository(identity)
+        if repository is not None:
+            try:
+                check_url(repository.url, allow_loopback_http=self.allow_loopback_repositories)
+            except ValueError as exc:
+                raise BadRequest(str(exc), details={"field": "repository.url"}) from exc
+        return repository
 
     def create(self, identity: Identity, data: ProjectCreate) -> Project:
         require_can_set_agent_powers(identity, AgentConfig(), data.agent)
+        if data.repository is not None:
+            self._checked_repository(identity, data.repository)
         tenant, existing = self.store.overview(identity.tenant_id)
         if self.limits is not None:
             self.limits.check_project_create(identity.tenant_id, tenant, len(existing))
@@ -38,7 +52,8 @@ class ProjectService:
         now = now_iso()
         project = Project(
             tenant_id=identity.tenant_id, project_id=new_id("p_"), name=data.name, description=data.description,
-            path=path, agent=data.agent, limits=data.limits, created_at=now, updated_at=now, last_seq=1,
+            path=path, agent=data.agent, limits=data.limits, repository=data.repository,
+            created_at=now, updated_at=now, last_seq=1,
         )
         event = Event(project_id=project.project_id, seq=1, event="project.created", ts=now,
                       data={"project": project.to_wire(), "by": identity.user_id})
@@ -64,6 +79,9 @@ class ProjectService:
             changes["agent"] = data.agent.to_wire()
         if data.limits is not None:
             changes["limits"] = data.limits.to_wire()
+        if "repository" in data.model_fields_set and data.repository != project.repository:
+            repository = self._checked_repository(identity, data.repository)
+            changes["repository"] = repository.to_wire() if repository else None
         if data.path is not None and data.path != project.path:
             if project.state != "idle":
                 raise ProjectBusy("The workspace path cannot change while an execution runs")

@@ -8,7 +8,7 @@ from typing import Any
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.adapters.dynamo.changes import project_attributes, record_ops, set_attributes
-from cloutagent.adapters.dynamo.codec import to_attr, to_item
+from cloutagent.adapters.dynamo.codec import from_item, to_attr, to_item
 from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
 from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.models import Event
@@ -88,11 +88,11 @@ class DynamoEventLog:
         try:
             self.table.transact(ops)
         except Exception as exc:  # botocore ClientError, without importing botocore eagerly
-            if error_code(exc) == "TransactionCanceledException" and cancellation_codes(exc)[0] in (
-                "ConditionalCheckFailed",
-                "TransactionConflict",
-            ):
+            codes = cancellation_codes(exc) if error_code(exc) == "TransactionCanceledException" else []
+            if codes and codes[0] in ("ConditionalCheckFailed", "TransactionConflict"):
                 raise SeqConflict() from exc
+            if "ConditionalCheckFailed" in codes[1:]:  # a record's own condition (e.g. answered already)
+                raise ExpectationFailed(None) from exc
             if error_code(exc) == "TransactionConflictException":
                 raise SeqConflict() from exc
             raise

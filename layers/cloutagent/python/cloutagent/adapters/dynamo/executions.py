@@ -24,13 +24,14 @@ def put_execution_op(execution: Execution) -> dict[str, Any]:
 
 def finish_execution_op(execution: Execution, outcome: Outcome, finished_at: str) -> dict[str, Any]:
     values = {":st": outcome.status, ":fa": finished_at, ":u": outcome.usage.to_wire(), ":c": outcome.cost_usd,
-              ":d": outcome.duration_ms, ":n": outcome.num_turns, ":s": outcome.session_id, ":e": outcome.error}
+              ":d": outcome.duration_ms, ":n": outcome.num_turns, ":s": outcome.session_id, ":e": outcome.error,
+              ":ec": outcome.error_code, ":g": outcome.git}
     return {
         "Update": {
             "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
                     "SK": {"S": keys.execution_sk(execution.execution_id)}},
             "UpdateExpression": "SET #status = :st, finishedAt = :fa, #usage = :u, costUsd = :c, durationMs = :d, "
-                                "numTurns = :n, sessionId = :s, #error = :e",
+                                "numTurns = :n, sessionId = :s, #error = :e, errorCode = :ec, git = :g",
             "ExpressionAttributeNames": {"#status": "status", "#usage": "usage", "#error": "error"},
             "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
         }

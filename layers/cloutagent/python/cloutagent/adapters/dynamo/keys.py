@@ -21,6 +21,14 @@ def seq_sk(seq: int) -> str:
     return str(seq).zfill(SEQ_WIDTH)
 
 
+def parse_events_pk(pk: str) -> tuple[str, str] | None:
+    """(tenantId, projectId) of an event-log partition key, or None for any other key."""
+    if not (pk.startswith("T#") and pk.endswith("#EV")):
+        return None
+    tenant_id, sep, project_id = pk[2:-3].partition("#P#")
+    return (tenant_id, project_id) if sep and tenant_id and project_id else None
+
+
 TENANT_SK = "TENANT"
 PROJECT_PREFIX = "PROJECT#"
 USER_PREFIX = "USER#"
