@@ -27,6 +27,7 @@ MEASUREMENTS = {
     "gateway": "bench.gateway_rt",
     "data": "bench.data_rt",
     "relay": "bench.relay_latency",
+    "approval": "bench.approval_latency",
     "fanout": "bench.fanout",
     "aws_calls": "bench.aws_calls",
     "package": "bench.package_size",

@@ -20,10 +20,12 @@ from cloutagent_client.errors import (
     ProjectNotFound, RateLimited, RequestTimeout, SecretsUnavailable, Unauthorized, UnknownAction, error_from_wire,
 )
 from cloutagent_client.options import ClientOptions, Credentials
+from cloutagent_client.steering import Decision, PermissionRequest, PermissionResolved, Question, Scope
 from cloutagent_client.subscriptions import Subscription
 
 __all__ = [
     "Client", "ClientOptions", "Credentials", "Subscription", "error_from_wire",
+    "Decision", "Scope", "PermissionRequest", "PermissionResolved", "Question",
     "CloutagentError", "BadRequest", "UnknownAction", "Unauthorized", "Forbidden", "ProjectNotFound", "NotFound",
     "ProjectBusy", "InvalidPath", "Conflict", "LimitExceeded", "PaymentRequired", "BillingNotConfigured",
     "BillingUnavailable",    "RateLimited", "MessageTooLarge", "SecretsUnavailable", "InternalError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator
 
 from cloutagent_client.errors import BadRequest, ProjectNotFound
+from cloutagent_client.steering import Decision, PermissionResolved, Scope
 
 
 class Api:
@@ -78,6 +79,42 @@ class Api:
     async def list_executions(self, project_id: str, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"projectId": project_id, "limit": limit, **({"cursor": cursor} if cursor else {})}
         return await self.request("execution.list", data)
+
+    async def execution_diff_pages(self, project_id: str, execution_id: str) -> AsyncIterator[str]:
+        """The run's unified diff, page by page (``execution.diff``, paged with ``nextCursor``)."""
+        data: dict[str, Any] = {"projectId": project_id, "executionId": execution_id}
+        while True:
+            page = await self.request("execution.diff", data)
+            if page.get("diff"):
+                yield page["diff"]
+            if not page.get("nextCursor"):
+                return
+            data = {**data, "cursor": page["nextCursor"]}
+
+    async def execution_diff(self, project_id: str, execution_id: str) -> str:
+        """The run's whole unified diff; ``""`` when it changed nothing or the project has no repository."""
+        return "".join([page async for page in self.execution_diff_pages(project_id, execution_id)])
+
+    # -- steering a run -----------------------------------------------------------------------------
+    async def respond(self, project_id: str, request_id: str, decision: Decision, scope: Scope = "once",
+                      message: str | None = None, answers: dict[str, str] | None = None) -> PermissionResolved:
+        """Answer a permission request (``permission.respond``); the first answer wins, a later one
+        raises ``Conflict`` whose ``details`` say which decision stood and who gave it. A question is
+        answered with ``decision="allow"`` and ``answers``: question text -> label(s) or free text."""
+        data: dict[str, Any] = {"projectId": project_id, "requestId": request_id, "decision": decision, "scope": scope}
+        if message is not None:
+            data["message"] = message
+        if answers is not None:
+            data["answers"] = answers
+        return await self.request("permission.respond", data)  # type: ignore[return-value]
+
+    async def send(self, project_id: str, text: str) -> dict[str, Any]:
+        """A follow-up for the running agent (``agent.send``): the next user message of the same run."""
+        return await self.request("agent.send", {"projectId": project_id, "text": text})
+
+    async def interrupt(self, project_id: str) -> dict[str, Any]:
+        """End the agent's current turn, not the run (``agent.interrupt``)."""
+        return await self.request("agent.interrupt", {"projectId": project_id})
 
     # -- secrets, plan and usage ---------------------------------------------------------------------
     async def set_secret(self, project_id: str, name: str, value: str) -> dict[str, Any]:

@@ -23,10 +23,12 @@ from cloutagent_client.connection import Connection
 from cloutagent_client.errors import (FATAL_HANDSHAKE, ClientClosed, CloutagentError, ConnectionLost,
                                       RequestTimeout)
 from cloutagent_client.options import ClientOptions, Credentials, CredentialsProvider, resolve
+from cloutagent_client.steering import STEERING_EVENTS, OpenRequests, PermissionRequest
 from cloutagent_client.subscriptions import Subscription
 
 log = logging.getLogger("cloutagent_client")
 _STABLE_SECONDS = 5.0  # a connection that lived this long resets the backoff
+_RUNNING = ("starting", "running", "waiting", "cancelling")  # project states with a current run
 
 
 class Client(Api):
@@ -137,6 +139,47 @@ class Client(Api):
             if not page.get("nextCursor"):
                 return
             data = {**data, "cursor": page["nextCursor"]}
+
+    async def open_requests(self, project_id: str) -> list[PermissionRequest]:
+        """The current run's permission requests that nobody has answered yet, oldest first (read
+        from the log: ``project.get``, ``execution.get``, then ``messages.get`` from its start)."""
+        return list(await self._open_in_log(await self.get_project(project_id)))
+
+    async def pending_requests(self, project_id: str) -> AsyncIterator[PermissionRequest]:
+        """Each permission request of the project while it is open: the current run's first, then
+        new ones as they come, from any run. One answered before its turn is skipped. It runs until
+        the project is deleted or you stop (``contextlib.aclosing`` leaves the room at once)."""
+        project = await self.get_project(project_id)
+        start = int(project.get("lastSeq") or 0)
+        async with await self.subscribe(project_id, since_seq=start) as events:
+            tracker = await self._open_in_log(project, until_seq=start)
+            tracker.execution_id = None  # from here on, every run's requests
+            given: set[str] = set()
+            while True:
+                for event in events.ready():  # what came while the caller was busy with the last one
+                    tracker.feed(event)
+                request = next((r for r in tracker if r["requestId"] not in given), None)
+                if request is None:
+                    try:
+                        tracker.feed(await events.__anext__())
+                    except StopAsyncIteration:
+                        return
+                    continue
+                given = {r["requestId"] for r in tracker if r["requestId"] in given} | {request["requestId"]}
+                yield request
+
+    async def _open_in_log(self, project: dict[str, Any], until_seq: int | None = None) -> OpenRequests:
+        execution_id = project.get("executionId")
+        tracker = OpenRequests(execution_id)
+        if project.get("state") not in _RUNNING or not execution_id:
+            return tracker
+        execution = await self.get_execution(project["projectId"], execution_id)
+        filters = {"events": list(STEERING_EVENTS), "since": execution["createdAt"]}
+        async for event in self.history(project["projectId"], 0, **filters):
+            if until_seq is not None and event["seq"] > until_seq:
+                break
+            tracker.feed(event)
+        return tracker
 
     def _on_event(self, frame: dict[str, Any]) -> None:
         for sub in list(self._subs.get(str(frame.get("projectId")), ())):

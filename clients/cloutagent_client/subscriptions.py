@@ -117,6 +117,20 @@ class Subscription:
             raise item
         return item
 
+    def ready(self) -> list[dict[str, Any]]:
+        """The events delivered but not consumed yet, without waiting (the end stays for ``__anext__``)."""
+        events: list[dict[str, Any]] = []
+        while self._last_item is None and not self._queue.empty():
+            item = self._take(self._queue.get_nowait())
+            if item is not _END and not isinstance(item, BaseException):
+                events.append(item)
+        return events
+
+    def _take(self, item: Any) -> Any:
+        if item is _END or isinstance(item, BaseException):
+            self._last_item = item
+        return item
+
     async def __aenter__(self) -> "Subscription":
         return self
 

@@ -37,8 +37,9 @@ RESULT_GRACE_S = 10.0
 
 class AgentRun:
     def __init__(self, request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
-                 meter: UsageMeter | None = None) -> None:
+                 meter: UsageMeter | None = None, steering: Any = None) -> None:
         self.request = request
+        self.steering = steering  # permission requests, follow-ups, interrupts (steering.py)
         self.state = RunState(meter=meter or UsageMeter())
         self._on_message = on_message
         self._cancel = cancel
@@ -50,10 +51,12 @@ class AgentRun:
 
     async def execute(self) -> None:
         """Converse until the result, or until told to stop; re-raises a failed conversation."""
-        options = build_options(self.request, stderr_logger(logger, self._redactor.scrub))
+        can_use_tool = self.steering.can_use_tool if self.steering else None
+        options = build_options(self.request, stderr_logger(logger, self._redactor.scrub), can_use_tool)
         client = ClaudeSDKClient(options)
         conversation = asyncio.create_task(self._converse(client))
         watcher = asyncio.create_task(self._watch())
+        interrupter = asyncio.create_task(self._interrupt_turns(client)) if self.steering else None
         try:
             await asyncio.wait({conversation, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if not conversation.done():
@@ -62,6 +65,8 @@ class AgentRun:
                 conversation.result()
         finally:
             watcher.cancel()
+            if interrupter is not None:
+                interrupter.cancel()
             conversation.cancel()
             await self._disconnect(client)
 
@@ -75,12 +80,32 @@ class AgentRun:
         logger.debug("%s", self._redactor.scrub("".join(traceback.format_exception(error))))
 
     async def _converse(self, client: ClaudeSDKClient) -> None:
+        """The prompt's turn, then one turn per follow-up the team sent, until none is queued."""
         await client.connect()
-        await client.query(self.request.prompt)
-        # Only now can an interrupt land: before the prompt there is no turn to stop.
-        self._prompt_sent = True
-        async for message in client.receive_response():
-            await self._take(message)
+        prompt: str | None = self.request.prompt
+        while prompt is not None:
+            self.state.turn_interrupted = False
+            await client.query(prompt)
+            # Only now can an interrupt land: before the prompt there is no turn to stop.
+            self._prompt_sent = True
+            async for message in client.receive_response():
+                await self._take(message)
+            prompt = await self._next_input()
+
+    async def _next_input(self) -> str | None:
+        """A follow-up queued during the turn, or None: the run is over (steering.last_call)."""
+        if self.steering is None or self._cancel.is_set():
+            return None
+        return await self.steering.last_call()
+
+    async def _interrupt_turns(self, client: ClaudeSDKClient) -> None:
+        """The team's interrupts: end the current turn (not the run); queued input runs next."""
+        while True:
+            await self.steering.interrupt.wait()
+            self.steering.interrupt.clear()
+            if self._prompt_sent:
+                self.state.turn_interrupted = True
+                await self._interrupt(client)
 
     async def _take(self, message: object) -> None:
         self.state.meter.observe(message)

@@ -27,39 +27,7 @@ def clients_for(settings: ExecutorSettings):
         return None
     from .session_store import S3SessionStore
 
-    return S3SessionStore(container.clients.client("s3"), settings.sessions_bucket,
-                          prefix=f"sessions/{settings.tenant_id}/")
-
-
-def agent_request(brief: RunBrief, settings: ExecutorSettings, container: Container) -> AgentRequest:
-    execution, project = brief.execution, brief.project
-    return AgentRequest(
-        prompt=execution.prompt,
-        cwd=str(workspace_for(settings.workspace_root, execution.tenant_id, project.path)),
-        model=execution.model,
-        system_prompt=project.agent.system_prompt,
-        allowed_tools=project.agent.allowed_tools,
-        disallowed_tools=project.agent.disallowed_tools,
-        permission_mode=project.agent.permission_mode,
-        project_settings=project.agent.project_settings,
-        max_turns=project.agent.max_turns,
-        resume_session_id=project.session_id,
-        max_tokens=execution.max_tokens,
-        max_cost_usd=execution.max_cost_usd,
-        timeout_seconds=execution.timeout_seconds,
-        env=brief.secrets_env,
-        cli_path=settings.claude_cli_path or None,
-        session_store=session_store(container, settings),
-    )
-
-
-def outcome_of(agent: AgentOutcome, relay_error: str | None) -> Outcome:
-    return Outcome(
-        status="failed" if relay_error else agent.status,
-        usage=Usage.model_validate(agent.usage),
-        cost_usd=agent.cost_usd, duration_ms=agent.duration_ms, num_turns=agent.num_turns,
-        session_id=agent.session_id, error=relay_error or agent.error,
-    )
+    return TenantClients(settings.tenant_role_arn, settings.tenant_id, settings.execution_id)
 
 
 async def execute(container: Container, settings: ExecutorSettings) -> int:

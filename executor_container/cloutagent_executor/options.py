@@ -49,6 +49,8 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None],
         # written; the budget check needs them (usage.UsageMeter). They are not relayed.
         include_partial_messages=True,
         stderr=stderr,
+        # What the permission mode and rules leave undecided is asked of the team (steering.py).
+        can_use_tool=can_use_tool,
     )
 
 

@@ -29,6 +29,7 @@ class RunState:
     stop_status: str | None = None  # cancelled | timeout | budget_exceeded, set by the executor
     stop_detail: str | None = None
     failure: str | None = None
+    turn_interrupted: bool = False  # the team interrupted the last turn: its end is not a failure
 
     def stop(self, status: str, detail: str) -> bool:
         """Record the first reason to stop; later ones lose. True if this one won."""
@@ -58,7 +59,7 @@ def _status(state: RunState) -> tuple[str, str | None]:
         return state.stop_status, state.stop_detail
     if result is not None and result.subtype == "error_max_budget_usd":
         return "budget_exceeded", "maxCostUsd reached (stopped by Claude Code)"
-    if result is not None and result.is_error:
+    if result is not None and result.is_error and not state.turn_interrupted:
         return "failed", describe_result(result)
     if result is not None:
         return "completed", None

@@ -28,6 +28,14 @@ MAX_EVENT_TEXT_CHARS = 250_000  # DynamoDB items stop at 400 KB; longer texts be
 _STOP = object()
 
 
+class _Now:
+    """Events that must be stored on their own, with a change, before the caller goes on."""
+
+    def __init__(self, events: list, change: ProjectChange):
+        self.events, self.change = events, change
+        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
+
+
 def split_oversized(data: dict[str, Any]) -> list[dict[str, Any]]:
     """A text longer than one item can hold becomes several messages marked part/parts."""
     text = data.get("text")
@@ -51,6 +59,7 @@ class EventRelay:
         self._meter: UsageMeter | None = None
         self._usage_task: asyncio.Task | None = None
         self._reported: dict[str, Any] | None = None
+        self._held: Any = None  # a _Now that ended the batch being collected
 
     def start(self) -> "EventRelay":
         self._task = asyncio.create_task(self._run())
@@ -59,6 +68,20 @@ class EventRelay:
     async def push(self, data: dict[str, Any]) -> None:
         for part in split_oversized(data):
             self.queue.put_nowait(("execution.message", {"executionId": self.execution_id, **part}))
+
+    def publish(self, event: str, data: dict[str, Any]) -> None:
+        """An event of the executor's own (``execution.git``), in order with the agent's."""
+        self.queue.put_nowait((event, {"executionId": self.execution_id, **data}))
+
+    async def publish_now(self, events: list[tuple[str, dict[str, Any]]], change: ProjectChange) -> None:
+        """Store ``events`` with ``change`` in order after everything pushed so far, and wait.
+
+        For a state change the executor must see committed (a permission request and its pending
+        record): ``ExpectationFailed`` comes back to the caller, and is not retried.
+        """
+        now = _Now(events, change)
+        self.queue.put_nowait(now)
+        await now.done
 
     def watch_usage(self, meter: UsageMeter) -> None:
         """Report ``meter``'s totals as ``execution.usage`` events while the run goes on:
@@ -93,8 +116,28 @@ class EventRelay:
             first, self._held = (self._held, None) if self._held is not None else (await self.queue.get(), None)
             if first is _STOP:
                 return
+            if isinstance(first, _Now):
+                await self._store_now(first)
+                continue
             batch, stopping = await self._collect(first)
             await self._store(batch)
+
+    async def _store_now(self, now: _Now) -> None:
+        def store_once() -> list:
+            return self.publisher.publish(self.tenant_id, self.project_id, now.events, last_seq=self.last_seq,
+                                          change=now.change)
+
+        try:
+            events = await asyncio.to_thread(store_once)
+        except Exception as exc:  # noqa: BLE001 - ExpectationFailed and the rest: the caller decides
+            self.last_seq = None  # the project is read again, and so its seq
+            if not now.done.done():  # the caller may have stopped waiting (a run being stopped)
+                now.done.set_exception(exc)
+            return
+        self.last_seq = events[-1].seq
+        self.stored += len(events)
+        if not now.done.done():
+            now.done.set_result(None)
 
     async def _collect(self, first: Any) -> tuple[list, bool]:
         batch = [first]
@@ -113,6 +156,9 @@ class EventRelay:
                     break
             if item is _STOP:
                 return batch, True
+            if isinstance(item, _Now):
+                self._held = item
+                return batch, False
             batch.append(item)
         return batch, False
 

@@ -1,8 +1,11 @@
-"""execute / agent.kill / agent.new_session / execution.get / execution.list."""
+"""execute / agent.kill / agent.new_session / execution.get / execution.list / execution.diff;
+steering a run: permission.respond / agent.send / agent.interrupt."""
 
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.protocol import replies
-from cloutagent.protocol.actions import Execute, ExecutionRef, PageRequest, ProjectRef
+from cloutagent.protocol.actions import (
+    AgentSend, Execute, ExecutionDiff, ExecutionRef, PageRequest, PermissionRespond, ProjectRef,
+)
 from cloutagent.wiring import get_container
 
 app = WebSocketApp()
@@ -38,6 +41,24 @@ def list_(identity, data: PageRequest):
 @app.action("execution.diff", ExecutionDiff)
 def diff(identity, data: ExecutionDiff):
     return replies.execution_diff(data.executionId,
+@app.action("execution.list", PageRequest)
+def list_(identity, data: PageRequest):
+    return replies.executions(_executions().list(identity, data.projectId, data.limit, data.cursor))
+
+
+@app.action("permission.respond", PermissionRespond)
+def respond(identity, data: PermissionRespond):
+    return get_container().steering.respond(identity, data)
+
+
+@app.action("agent.send", AgentSend)
+def send(identity, data: AgentSend):
+    return get_container().steering.send(identity, data)
+
+
+@app.action("agent.interrupt", ProjectRef)
+def interrupt(identity, data: ProjectRef):
+    return get_container().steering.interrupt(identity, data)
                                   _executions().diff(identity, data.projectId, data.executionId, data.cursor))
 
 

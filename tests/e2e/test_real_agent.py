@@ -66,6 +66,19 @@ async def test_bash_really_runs_in_the_projects_workspace_in_bypass_mode(connect
     assert result["isError"] is False and "hi" in json.dumps(result["content"])
     workspace = Path(stack.workdir) / "workspaces" / stack.info["tenantId"] / path
     assert init_of(messages)["cwd"] == str(workspace.resolve())
+    assert snapshot_files(stack.info, stack.info["tenantId"], pid) == {"probe.txt": b"hi\n"}
+    assert not workspace.exists()
+
+
+async def test_the_next_run_starts_from_what_the_last_one_left(connect, stack):
+    client = await connect()
+    pid, _ = await new_project(client, agent={"permissionMode": "bypassPermissions"})
+    await run(client, pid, '[fake:bash command="mkdir -p notes && echo one > notes/a.txt && ln -s /etc/passwd leak"]')
+    messages = await run(client, pid, '[fake:bash command="cat notes/a.txt; ls -a"]')
+    result = [m for m in messages if m["kind"] == "tool_result"][-1]
+    listing = json.dumps(result["content"])
+    # The file came back; the link to a file outside the workspace was dropped, not followed
+    assert "one" in listing and "leak" not in listing
 
 
 async def test_the_projects_agent_settings_reach_the_model(connect, ready):
@@ -86,8 +99,10 @@ async def test_the_projects_agent_settings_reach_the_model(connect, ready):
 
 
 async def test_without_approval_a_writing_command_is_refused_and_the_model_is_told(connect, ready):
+    # Nobody answers the permission request (tests/e2e/test_steering.py answers them), so it is
+    # denied when the project's approval timeout passes
     client = await connect()
-    pid, path = await new_project(client)
+    pid, path = await new_project(client, agent={"approvalTimeoutSeconds": 5})
     messages = await run(client, pid, '[fake:bash command="touch refused.txt"]')
     [result] = [m for m in messages if m["kind"] == "tool_result"]
     assert result["isError"] is True

@@ -39,6 +39,7 @@ async def logs(client: Client, args: Any, out: Output) -> int:
     if args.events:
         filters["events"] = args.events.split(",")
     last = args.since_seq
+    kinds: dict[str, str] = {}  # request id -> kind, so that a question's resolution says "answered"
     async for event in client.history(project_id, args.since_seq, **filters):
         _show(event, out, style, args.execution, kinds)
         last = max(last, event["seq"])
@@ -60,6 +61,8 @@ def _show(event: dict[str, Any], out: Output, style: Style, execution: str | Non
     if out.json:
         out.item(event)
         return
-    text = event_line(event, style)
+    if event.get("event") == "permission.request":
+        kinds[str(data.get("requestId"))] = str(data.get("kind"))
+    text = event_line(event, style, kinds)
     if text is not None:
         out.line(text)

@@ -1,5 +1,5 @@
-"""``cloutagent``: the client commands (``login``, ``projects``, ``run``, ``logs``, ``secrets``,
-``usage``; see docs/clients.md), plus whatever installed extras add (the dev stack: ``dev``, ``invoke``)."""
+"""``cloutagent``: the client commands (``login``, ``projects``, ``run``, ``diff``, ``approve``, ``deny``,
+``answer``, ``send``, ``interrupt``, ``pending``, ``logs``, ``secrets``, ``usage``; see docs/clients.md), plus whatever installed extras add (the dev stack: ``dev``, ``invoke``)."""
 
 from __future__ import annotations
 

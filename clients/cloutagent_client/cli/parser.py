@@ -1,4 +1,5 @@
-"""The client subcommands' arguments: login, whoami, projects, run, logs, secrets, usage."""
+"""The client subcommands' arguments: login, whoami, projects, run, diff, logs, steering (approve, deny,
+answer, send, interrupt, pending), secrets, usage."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
     _repository(parser)
 
 
-    from cloutagent_client.cli import logs, projects, run, secrets, usage
+def add_client_commands(sub: Any) -> None:
+    from cloutagent_client.cli import diff, logs, projects, run, secrets, steer, usage
     from cloutagent_client.cli.login import login, logout
 
     log_in = _leaf(sub, "login", None, "remember a deployment (Cognito user/password or API key) or the local stack")
@@ -97,6 +99,13 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
     go.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
     go.add_argument("--new-session", action="store_true", help="start a fresh Claude session first")
     _limits(go)
+    _limits(go)
+
+    changes = _leaf(sub, "diff", diff.diff, "show the unified diff a run committed to the project's repository")
+    changes.add_argument("project", help="project id or unique name")
+    changes.add_argument("execution", nargs="?", help="the run (default: the project's latest)")
+
+    _steering_commands(sub, steer)
     go.add_argument("--branch", help="an existing branch of the project's repository to start from and push to")
     _pull_request(go, "open or update a pull request for this run (default: the project's setting)")
 
@@ -119,5 +128,29 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
     remove.add_argument("project")
     remove.add_argument("name")
 
+
+
+def _steering_commands(sub: Any, steer: Any) -> None:
+    def request(name: str, fn: Callable, help_text: str) -> argparse.ArgumentParser:
+        parser = _leaf(sub, name, fn, help_text)
+        parser.add_argument("project", help="project id or unique name")
+        parser.add_argument("request", help="the request id (pr_…), from the run or `cloutagent pending`")
+        return parser
+
+    allow = request("approve", steer.approve, "allow what the running agent asked to do")
+    allow.add_argument("--always", action="store_true", help="allow this tool for the rest of the run")
+    refuse = request("deny", steer.deny, "refuse what the running agent asked to do")
+    refuse.add_argument("--message", "-m", help="tell the agent why, or what to do instead")
+    reply = request("answer", steer.answer, "answer the running agent's question")
+    reply.add_argument("--answer", "-a", action="append", required=True, metavar='"QUESTION=ANSWER"',
+                       help="a question (its text, header or number) and the answer: an option's label or your "
+                            "own words; once per question; a lone question needs no QUESTION=")
+    follow_up = _leaf(sub, "send", steer.send, "send the running agent a follow-up: it runs next in the same run")
+    follow_up.add_argument("project", help="project id or unique name")
+    follow_up.add_argument("text", help='the message ("-" reads it from stdin)')
+    stop = _leaf(sub, "interrupt", steer.interrupt, "end the agent's current turn (not the run: see run's Ctrl-C)")
+    stop.add_argument("project", help="project id or unique name")
+    waiting = _leaf(sub, "pending", steer.pending, "list the current run's requests that wait for an answer")
+    waiting.add_argument("project", help="project id or unique name")
     spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
     spend.add_argument("--month", help="YYYY-MM (default: this month)")

@@ -26,6 +26,30 @@ async def list_projects(client: Client, args: Any, out: Output) -> int:
     return exit_codes.OK
 
 
+def repository(args: Any, current: dict[str, Any] | None = None) -> Any:
+    """The ``repository`` the --repo… flags ask for, on top of the ``current`` one (the wire replaces
+    it whole); ``None`` for --no-repo, ``_UNCHANGED`` without any of them. An empty string clears a field."""
+    given = {wire: (value or None) if isinstance(value, str) else value
+             for flag, wire in _REPO_FLAGS.items() if (value := getattr(args, flag, None)) is not None}
+    if getattr(args, "no_repo", False):
+        if given:
+            raise BadRequest("--no-repo removes the repository: it takes no other --repo… flag or --pr",
+                             {"field": "repository"})
+        return None
+    if not given:
+        return _UNCHANGED
+    merged = {**(current or {}), **given}
+    if not merged.get("url"):
+        raise BadRequest("--repo URL is needed: the project has no repository", {"field": "repository.url"})
+    return merged
+
+
+def _merged(current: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any] | None:
+    """The wire replaces ``agent`` and ``limits`` whole: keep what the flags do not change."""
+    given = {k: v for k, v in given.items() if v is not None}
+    return {**(current or {}), **given} if given else None
+
+
 async def create_project(client: Client, args: Any, out: Output) -> int:
     fields: dict[str, Any] = {"description": args.description or ""}
     if args.path:

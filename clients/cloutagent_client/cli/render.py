@@ -7,7 +7,9 @@ import os
 import re
 from typing import Any, TextIO
 
-_TOOL_ARGUMENT = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
+from cloutagent_client.steering import questions
+
+TOOL_ARGUMENT = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
                   "Glob": "pattern", "Grep": "pattern", "WebFetch": "url", "WebSearch": "query", "Task": "description"}
 _RESULT_LINES = 4
 
@@ -83,8 +85,9 @@ def message(data: dict[str, Any], style: Style) -> str | None:
     return None  # init, result and other bookkeeping: the status line covers them
 
 
-def event_line(event: dict[str, Any], style: Style) -> str | None:
-    """One stored event for ``cloutagent logs``: seq, time, and what happened."""
+def event_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None = None) -> str | None:
+    """One stored event for ``cloutagent logs``: seq, time, and what happened. ``kinds`` (request id
+    -> ``permission`` or ``question``) lets a resolution say "answered" for a question."""
     data = event.get("data") or {}
     head = style.dim(f"#{event.get('seq')} {str(event.get('ts', ''))[11:19]}")
     name = event.get("event")
@@ -104,7 +107,58 @@ def tokens(usage: dict[str, Any] | None) -> int:
     usage = usage or {}
     return sum(int(usage.get(k) or 0) for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"))
     if name == "execution.git":
+    steering = steering_line(event, style, kinds)
+    if steering is not None:
+        return f"{head} {steering}"
         return f"{head} {git_summary(data, style)}"
+
+
+def request_line(data: dict[str, Any], style: Style) -> str:
+    """A permission request in one line: ``? allow Bash(ls)? · pr_…``, or a question and its options."""
+    if data.get("kind") == "question":
+        asked = [f"{q.get('question', '?')} ({' / '.join(str(o.get('label')) for o in q.get('options') or [])})"
+                 for q in questions(data)]
+        return f"{style.yellow('? ' + short('; '.join(asked) or 'a question', 160))} · {data.get('requestId')}"
+    call = tool_call(str(data.get("toolName")), data.get("input"))
+    return f"{style.yellow(f'? allow {call}?')} · {data.get('requestId')}"
+
+
+def waiting_line(data: dict[str, Any], project_id: str, style: Style) -> str:
+    """A request this terminal does not ask about, and how to answer it from elsewhere."""
+    request_id = data.get("requestId")
+    how = (f'cloutagent answer {project_id} {request_id} --answer "QUESTION=ANSWER"' if data.get("kind") == "question"
+           else f"cloutagent approve|deny {project_id} {request_id}")
+    return f"{request_line(data, style)} {style.dim('— waiting for an answer: ' + how)}"
+
+
+def resolved_line(data: dict[str, Any], style: Style, kind: str | None = None) -> str:
+    """How a request was resolved: ``✓ pr_… allowed by u_…``, ``✗ pr_… denied: timeout``, …"""
+    request_id = data.get("requestId")
+    if data.get("reason") == "timeout":
+        return style.red(f"✗ {request_id} denied: timeout (nobody answered)")
+    if data.get("reason") == "cancelled":
+        return style.red(f"✗ {request_id} cancelled with the run")
+    by = f" by {data.get('by')}" if data.get("by") else ""
+    if data.get("decision") == "allow":
+        verb = "answered" if kind == "question" else "allowed for this run" if data.get("scope") == "run" else "allowed"
+        return style.green(f"✓ {request_id} {verb}{by}")
+    told = f": {short(data['message'], 160)}" if data.get("message") else ""
+    return style.red(f"✗ {request_id} denied{by}{told}")
+
+
+def steering_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None = None) -> str | None:
+    """A steering event (request, resolution, follow-up, interrupt) as text, None for any other."""
+    data = event.get("data") or {}
+    name = event.get("event")
+    if name == "permission.request":
+        return request_line(data, style)
+    if name == "permission.resolved":
+        return resolved_line(data, style, (kinds or {}).get(str(data.get("requestId"))))
+    if name == "execution.input":
+        return style.dim(f"› follow-up from {data.get('by')}: {short(data.get('text', ''), 160)}")
+    if name == "execution.interrupt":
+        return style.yellow(f"⏸ turn interrupted by {data.get('by')}")
+    return None
 
 
 def summary(finished: dict[str, Any]) -> str:

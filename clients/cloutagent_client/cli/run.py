@@ -13,7 +13,8 @@ from typing import Any
 
 from cloutagent_client.cli import exit_codes
 from cloutagent_client.cli.output import Output
-from cloutagent_client.cli.render import Style, message, summary
+from cloutagent_client.cli.ask import Asker, TerminalLines
+from cloutagent_client.cli.render import Style, git_summary, message, steering_line, summary, waiting_line
 from cloutagent_client.cli.status import StatusLine
 from cloutagent_client import Client, CloutagentError, Conflict, Subscription
 
@@ -45,7 +46,7 @@ class Interrupts:
 
 
 class RunView:
-    def __init__(self, client: Client, project_id: str, out: Output):
+    def __init__(self, client: Client, project_id: str, out: Output, *, ask: bool = False):
         self.client = client
         self.project_id = project_id
         self.out = out
@@ -58,6 +59,8 @@ class RunView:
 
     def cancel(self) -> None:
         self.git: dict[str, Any] | None = None  # the run's execution.git data, once it came
+        self.asker = Asker(client, project_id, out, self.status, TerminalLines(sys.stdin.fileno())) if ask else None
+        self.kinds: dict[str, str] = {}  # request id -> permission or question
         self.cancel_requested = True
         self.status.clear()
         self.out.note("cancelling the run… (Ctrl-C again to quit without waiting)")
@@ -98,12 +101,44 @@ class RunView:
 
     async def follow(self, events: Subscription) -> dict[str, Any]:
         """Show this run's events until it finishes; the ``execution.finished`` data."""
-        async for event in events:
-            if (event.get("data") or {}).get("executionId") != self.execution_id:
-                continue  # someone else's activity in the room, or an earlier run
-            self.show(event)
-            if event.get("event") == "execution.finished":
-                return event["data"]
+        self.steer(event)
+
+    def steer(self, event: dict[str, Any]) -> None:
+        """Requests, their resolutions, follow-ups and interrupts: on stderr, for the people."""
+        data = event.get("data") or {}
+        name = event.get("event")
+        style = self.status.style
+        if name == "permission.request":
+            self.kinds[str(data.get("requestId"))] = str(data.get("kind"))
+            if self.asker is not None and self.asker.can_answer:
+                self.asker.offer(data)
+                return
+            self._note(waiting_line(data, self.project_id, style))
+            return
+        if name == "permission.resolved" and self.asker is not None and self.asker.resolved(
+                data, self.kinds.get(str(data.get("requestId")))):
+            return  # the withdrawn prompt said who answered
+        text = steering_line(event, style, self.kinds)
+        if text is not None:
+            self._note(text)
+
+    def _note(self, text: str) -> None:
+        self.status.clear()
+        self.out.note(text)
+        self.status.draw()
+        asking = asyncio.create_task(self.asker.run()) if self.asker is not None else None
+        try:
+            async for event in events:
+                if (event.get("data") or {}).get("executionId") != self.execution_id:
+                    continue  # someone else's activity in the room, or an earlier run
+                self.show(event)
+                if event.get("event") == "execution.git":
+                    self.git = event.get("data") or {}
+                if event.get("event") == "execution.finished":
+                    return event["data"]
+        finally:
+            if asking is not None:
+                asking.cancel()  # a prompt still open is moot now
         raise CloutagentError("The event stream ended before the run finished", code="STREAM_ENDED")
 
     async def tick(self) -> None:
@@ -118,7 +153,8 @@ def _prompt(value: str) -> str:
 
 async def run(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
-    view = RunView(client, project["projectId"], out)
+    # Ask inline only with a person at the terminal, and not when the prompt itself came from stdin.
+    view = RunView(client, project["projectId"], out, ask=sys.stdin.isatty() and args.prompt != "-")
     options = {"maxCostUsd": args.max_cost_usd, "maxTokens": args.max_tokens,
                "timeoutSeconds": args.timeout_seconds, "model": args.model,
                "branch": args.branch, "pull_request": args.pull_request}

@@ -1,19 +1,24 @@
-// The cloutagent web console: sign in, projects, runs streamed live, history, secrets, plan.
+// The cloutagent web console: sign in, projects, runs streamed live and steered (permission
+// requests, questions, follow-ups, interrupts), history, secrets, plan.
 // Vanilla JS modules, no build step. The protocol client (reconnect, replay, dedupe) is client.js.
 
 import { Client } from "./client.js";
-import { el, facts, message, money, seconds, summary, tokens } from "./render.js";
+import { DiffLines, diffLines, el, facts, gitSummary, message, money, requestCard, resolveCard, seconds, steeringNote, summary,
+  tokens } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = "cloutagent.session";
 const PKCE_KEY = "cloutagent.pkce";
 const RECENT_EVENTS = 500; // how much of a project's log to replay when it is opened
-const ACTIVE = new Set(["starting", "running", "cancelling"]);
+const ACTIVE = new Set(["starting", "running", "waiting", "cancelling"]);
+const STEERING = new Set(["starting", "running", "waiting"]); // a run that takes answers, follow-ups, interrupts
+const STEERS = new Set(["owner", "admin", "member"]); // viewers watch only
 
 const state = {
   client: null, local: null, me: null,
   projects: [], project: null, sub: null,
   run: null, ticker: null, executionsCursor: null,
+  requests: new Map(), // the run's permission requests: requestId -> their card
 };
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -38,6 +43,8 @@ async function act(fn) {
 }
 
 function request(action, data) { return state.client.request(action, data); }
+
+function canSteer() { return STEERS.has(state.me?.role); }
 
 // ---- configuration and sign-in -------------------------------------------------------------------
 async function localConfig() {
@@ -209,6 +216,11 @@ function renderProjectHead() {
   $("project-state").className = `badge state-${p.state}`;
   $("kill").disabled = !ACTIVE.has(p.state);
   $("run").disabled = ACTIVE.has(p.state);
+  const steerable = STEERING.has(p.state) && canSteer();
+  $("interrupt").disabled = !steerable;
+  show("steer-form", STEERING.has(p.state));
+  $("follow-up").disabled = !steerable;
+  $("send").disabled = !steerable;
 }
 
 function setProjectState(projectState) {
@@ -242,6 +254,21 @@ function onProjectEvent(projectId, event) {
     case "execution.usage":
       // Tokens and cost so far, at most once a second while the run goes on.
       if (data.executionId === state.run?.executionId) Object.assign(state.run, { tokens: tokens(data.usage), cost: data.costUsd });
+      break;
+    case "execution.git":
+      if (data.executionId === state.run?.executionId) appendTo($("output"), gitBlock(data));
+      break;
+    case "permission.request":
+      if (data.executionId === state.run?.executionId) showRequest(data);
+      break;
+    case "permission.resolved": {
+      const card = state.requests.get(data.requestId);
+      if (card) resolveCard(card, data, state.me?.userId);
+      break;
+    }
+    case "execution.input":
+    case "execution.interrupt":
+      if (data.executionId === state.run?.executionId) appendTo($("output"), steeringNote(event.event, data, state.me?.userId));
       break;
     case "execution.finished":
       if (data.executionId === state.run?.executionId) finishRun(data);
@@ -286,7 +313,8 @@ function startTicker() {
     const status = $("run-status");
     status.dataset.status = run.state;
     const used = run.tokens === null ? "— tokens" : `${run.tokens.toLocaleString("en-US")} tokens`;
-    status.textContent = `${run.state} · ${seconds(Date.now() - run.startedAt)} · ${used} · ${money(run.cost)}`;
+    const now = run.state === "waiting" ? "waiting for an answer" : run.state;
+    status.textContent = `${now} · ${seconds(Date.now() - run.startedAt)} · ${used} · ${money(run.cost)}`;
   };
   tick();
   state.ticker = setInterval(tick, 250);
@@ -296,6 +324,82 @@ function startTicker() {
 function stopTicker() {
   clearInterval(state.ticker);
   state.ticker = null;
+}
+
+// ---- steering the run: requests and questions, follow-ups, interrupts ------------------------------
+function showRequest(data) {
+  if (state.requests.has(data.requestId)) return;
+  const steer = canSteer();
+  const card = requestCard(data, {
+    onAnswer: steer ? (reply) => act(() => answerRequest(card, data.requestId, reply)) : null,
+    note: steer ? null : "Members, admins and owners answer; viewers watch.",
+  });
+  state.requests.set(data.requestId, card);
+  appendTo($("output"), card);
+}
+
+// The first answer from anyone wins; a later one is a CONFLICT that says who answered.
+async function answerRequest(card, requestId, reply) {
+  const controls = [...card.querySelectorAll("button, input")];
+  const outcome = card.querySelector(".request-outcome");
+  controls.forEach((control) => { control.disabled = true; });
+  outcome.textContent = "Sending…";
+  try {
+    await request("permission.respond", { projectId: state.project.projectId, requestId, ...reply });
+    if (!card.classList.contains("resolved")) outcome.textContent = "Sent.";
+  } catch (error) {
+    if (error.code === "CONFLICT" && error.details?.by) {
+      const by = error.details.by === state.me?.userId ? "you" : error.details.by;
+      outcome.textContent = `Already answered: ${error.details.decision} by ${by}.`;
+      return;
+    }
+    controls.forEach((control) => { control.disabled = false; });
+    outcome.textContent = "";
+    throw error;
+  }
+}
+
+async function sendFollowUp(event) {
+  event.preventDefault();
+  const text = $("follow-up").value.trim();
+  if (!text || !state.project) return;
+  const reply = await act(() => request("agent.send", { projectId: state.project.projectId, text }));
+  if (reply) $("follow-up").value = "";
+}
+
+async function interrupt() {
+  if (!state.project) return;
+  await act(() => request("agent.interrupt", { projectId: state.project.projectId }));
+}
+
+// ---- what a run delivered to the repository -------------------------------------------------------
+function gitBlock(data) {
+  const projectId = state.project.projectId;
+  return gitSummary(data, (button, pane) => act(() => toggleDiff(projectId, data.executionId, button, pane)));
+}
+
+// The first click fetches every page of the diff; later ones show or hide it.
+async function toggleDiff(projectId, executionId, button, pane) {
+  try {
+    if (pane.dataset.loaded) {
+      pane.hidden = !pane.hidden;
+      return;
+    }
+    button.disabled = true;
+    button.textContent = "Loading diff…";
+    const lines = new DiffLines();
+    const shown = document.createDocumentFragment(); // no spreading: a diff can have many thousand lines
+    for await (const page of state.client.diff(projectId, executionId)) {
+      for (const line of diffLines(page, lines)) shown.append(line);
+    }
+    pane.replaceChildren(shown.childNodes.length ? shown : el("span", { class: "hint" }, "No changes."));
+    pane.dataset.loaded = "true";
+    pane.hidden = false;
+  } finally {
+    button.disabled = false;
+    button.textContent = pane.hidden ? "View diff" : "Hide diff";
+    button.setAttribute("aria-expanded", String(!pane.hidden));
+  }
 }
 
 async function runPrompt(event) {
@@ -352,11 +456,20 @@ async function showTranscript(executionId) {
   log.replaceChildren();
   show("transcript-section", true);
   $("transcript-title").textContent = `Transcript of ${executionId}`;
-  const filters = { events: ["execution.message", "execution.finished"] };
+  const filters = { events: ["execution.message", "execution.git", "execution.finished", "permission.request",
+    "permission.resolved", "execution.input", "execution.interrupt"] };
+  const cards = new Map();
   for await (const event of state.client.history(state.project.projectId, 0, filters)) {
     if (event.data?.executionId !== executionId) continue;
     if (event.event === "execution.finished") log.append(el("p", { class: "msg meta" }, summary(event.data)));
-    else appendTo(log, message(event.data));
+    else if (event.event === "execution.git") appendTo(log, gitBlock(event.data));
+    else if (event.event === "permission.request") {
+      cards.set(event.data.requestId, requestCard(event.data));
+      appendTo(log, cards.get(event.data.requestId));
+    } else if (event.event === "permission.resolved") {
+      if (cards.has(event.data.requestId)) resolveCard(cards.get(event.data.requestId), event.data, state.me?.userId);
+    } else if (event.event === "execution.message") appendTo(log, message(event.data));
+    else appendTo(log, steeringNote(event.event, event.data, state.me?.userId));
   }
   log.focus();
 }
@@ -469,6 +582,8 @@ function wire() {
     if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) $("run-form").requestSubmit();
   });
   $("kill").addEventListener("click", kill);
+  $("interrupt").addEventListener("click", interrupt);
+  $("steer-form").addEventListener("submit", sendFollowUp);
   $("more-executions").addEventListener("click", () => act(() => loadExecutions(false)));
   $("secret-form").addEventListener("submit", saveSecret);
   $("show-account").addEventListener("click", () => act(showAccount));

@@ -1,4 +1,7 @@
-// DOM for what an agent produces (execution.message data, docs/protocol.md "Executions").
+// DOM for what an agent produces (execution.message data, docs/protocol.md "Executions"), what
+// a run delivered to the project's repository (execution.git, execution.diff: "Repositories"), and
+// what the team steers it with (permission.request, permission.resolved, …: "Steering a run").
+// Text only: whatever came over the wire goes in through textContent, never innerHTML.
 
 const TOOL_ARGUMENT = { Bash: "command", Read: "file_path", Write: "file_path", Edit: "file_path",
   Glob: "pattern", Grep: "pattern", WebFetch: "url", WebSearch: "query", Task: "description" };
@@ -65,6 +68,116 @@ export function message(data) {
     default:
       return null;
   }
+}
+
+// ---- steering a run ------------------------------------------------------------------------------
+
+// What the tool would do, in full: the command (path, URL, …) as it is, then its other fields.
+export function toolInput(data) {
+  const input = { ...(data.input || {}) };
+  const key = TOOL_ARGUMENT[data.toolName];
+  const parts = [];
+  if (key && typeof input[key] === "string") {
+    parts.push(input[key]);
+    delete input[key];
+  }
+  if (input.description === data.description) delete input.description; // shown above already
+  if (Object.keys(input).length) parts.push(JSON.stringify(input, null, 2));
+  return parts.join("\n");
+}
+
+// "Allowed by you", "Allowed for this run by u_…", "Denied by u_…: not in main", "Denied: timeout".
+export function resolution(data, kind, me) {
+  if (data.reason === "timeout") return "Denied: timeout (nobody answered)";
+  if (data.reason === "cancelled") return "Cancelled with the run";
+  const by = data.by ? ` by ${data.by === me ? "you" : data.by}` : "";
+  if (data.decision === "allow") {
+    if (kind === "question") return `Answered${by}`;
+    return `Allowed${data.scope === "run" ? " for this run" : ""}${by}`;
+  }
+  return `Denied${by}${data.message ? `: ${data.message}` : ""}`;
+}
+
+function questionForm(data, onAnswer, note) {
+  const questions = Array.isArray(data.input?.questions) ? data.input.questions : [];
+  const form = el("form", { class: "request-form" });
+  const fields = questions.map((q, i) => {
+    const name = `${data.requestId}-q${i}`;
+    const choices = (q.options || []).map((option) => el("input", { type: q.multiSelect ? "checkbox" : "radio", name,
+      value: String(option.label) }));
+    const own = el("input", { type: "text", name: `${name}-own`, maxlength: 10000, autocomplete: "off" });
+    form.append(el("fieldset", { class: "question" },
+      el("legend", {}, q.header ? `${q.header}: ${q.question}` : String(q.question)),
+      ...(q.options || []).map((option, k) => el("label", { class: "inline option" }, choices[k], String(option.label),
+        option.description ? el("span", { class: "hint" }, ` — ${option.description}`) : null)),
+      el("label", { class: "own" }, "Or in your own words", own)));
+    return { question: String(q.question), choices, own };
+  });
+  form.append(el("button", { type: "submit", class: "primary" }, "Submit"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const answers = {};
+    for (const { question, choices, own } of fields) {
+      // Own words win; several chosen labels are joined with ", " (docs/protocol.md).
+      const answer = own.value.trim() || choices.filter((c) => c.checked).map((c) => c.value).join(", ");
+      if (!answer) {
+        note.textContent = `Answer "${question}" first.`;
+        return;
+      }
+      answers[question] = answer;
+    }
+    onAnswer({ decision: "allow", answers });
+  });
+  return form;
+}
+
+function permissionActions(onAnswer) {
+  const why = el("input", { type: "text", class: "deny-message", maxlength: 2000, autocomplete: "off",
+    placeholder: "Why not? (told to the agent)", "aria-label": "Message for the agent when denying" });
+  return el("div", { class: "row request-actions" },
+    el("button", { type: "button", class: "primary", onclick: () => onAnswer({ decision: "allow", scope: "once" }) }, "Allow"),
+    el("button", { type: "button", onclick: () => onAnswer({ decision: "allow", scope: "run" }) }, "Allow for this run"),
+    why,
+    el("button", { type: "button", class: "danger",
+      onclick: () => onAnswer({ decision: "deny", ...(why.value.trim() ? { message: why.value.trim() } : {}) }) }, "Deny"));
+}
+
+// A permission.request as a card. onAnswer(reply) sends permission.respond with reply's decision,
+// scope, message or answers; without it (a viewer, a transcript) the card has no controls.
+export function requestCard(data, { onAnswer = null, note = null } = {}) {
+  const question = data.kind === "question";
+  const card = el("article", { class: `request ${question ? "question" : "permission"}`, "data-request-id": data.requestId,
+    "aria-label": `${question ? "Question" : "Permission request"} ${data.requestId}` });
+  card.append(el("p", { class: "request-head" },
+    question ? "The agent asks" : el("span", {}, "The agent wants to use ", el("strong", { class: "tool-name" }, data.toolName)),
+    " ", el("code", { class: "request-id" }, data.requestId)));
+  for (const extra of [data.title, data.description, data.reason]) if (extra) card.append(el("p", { class: "hint" }, extra));
+  if (!question) card.append(el("pre", { class: "request-input" }, toolInput(data)));
+  const outcome = el("p", { class: "request-outcome", role: "status" });
+  if (onAnswer) card.append(question ? questionForm(data, onAnswer, outcome) : permissionActions(onAnswer));
+  else if (question) {
+    for (const q of data.input?.questions || []) {
+      card.append(el("p", {}, q.question, el("span", { class: "hint" }, ` (${(q.options || []).map((o) => o.label).join(" / ")})`)));
+    }
+  }
+  if (note) card.append(el("p", { class: "hint" }, note));
+  card.append(outcome);
+  return card;
+}
+
+// The card once answered: its controls go, the outcome says how and by whom.
+export function resolveCard(card, data, me) {
+  card.querySelectorAll(".request-form, .request-actions").forEach((node) => node.remove());
+  card.classList.add("resolved", data.decision === "allow" ? "allowed" : "denied");
+  card.querySelector(".request-outcome").textContent = resolution(data, card.classList.contains("question") ? "question" : "permission", me);
+}
+
+// execution.input and execution.interrupt, as lines of the run.
+export function steeringNote(name, data, me) {
+  const by = data.by === me ? "you" : data.by;
+  if (name === "execution.input") return el("div", { class: "msg user follow-up" }, `› ${data.text}`, el("span", { class: "hint" }, ` (follow-up from ${by})`));
+  if (name === "execution.interrupt") return el("div", { class: "msg warn" }, `⏸ Turn interrupted by ${by}`);
+  return null;
 }
 
 export function tokens(usage) {

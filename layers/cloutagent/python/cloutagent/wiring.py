@@ -57,6 +57,12 @@ class Container:
         return DynamoExecutionStore(self.table)
 
     @cached_property
+    @cached_property
+    def steering_store(self):
+        from cloutagent.adapters.dynamo.steering import DynamoSteering
+
+        return DynamoSteering(self.table)
+
     def launcher(self):
         """The injected launcher (the local stack's child processes), else ECS RunTask."""
         if self._launcher is not None:
@@ -136,7 +142,20 @@ class Container:
     def executions(self):
         from cloutagent.services.executions import ExecutionService
 
-        return ExecutionService(self.project_store, self.execution_store, self.publisher, self.launcher, limits=self.licenses)
+        return ExecutionService(self.project_store, self.execution_store, self.publisher, self.launcher,
+                                limits=self.licenses, diffs=self.diffs)
+
+    @cached_property
+    def steering(self):
+        from cloutagent.services.steering import SteeringService
+
+        return SteeringService(self.project_store, self.steering_store, self.publisher)
+
+    @cached_property
+    def diffs(self):
+        from cloutagent.adapters.s3_diffs import S3Diffs
+
+        return S3Diffs(self.clients.client("s3"), self.settings.sessions_bucket)
 
     @cached_property
     def secrets(self):

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Union
 
 from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome, Usage
 from cloutagent.domain.secrets import SealedSecret
+from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from cloutagent.domain.models import DomainModel, Limits, Project
 
 ExecutionStatus = Literal["starting", "running", "cancelling", "completed", "failed", "cancelled", "timeout", "budget_exceeded"]
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "timeout", "budget_exceeded"})
-ACTIVE_PROJECT_STATES = ("starting", "running", "cancelling")
+ACTIVE_PROJECT_STATES = ("starting", "running", "waiting", "finishing", "cancelling")
 DEFAULT_TIMEOUT_SECONDS = 900
 
 

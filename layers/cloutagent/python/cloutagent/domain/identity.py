@@ -55,6 +55,9 @@ MIN_ROLE: dict[str, Role] = {
     "execute": Role.member,
     "agent.kill": Role.member,
     "agent.new_session": Role.member,
+    "permission.respond": Role.member,
+    "agent.send": Role.member,
+    "agent.interrupt": Role.member,
     "execution.get": Role.viewer,
     "execution.list": Role.viewer,
     "member.list": Role.viewer,
@@ -87,13 +90,13 @@ def require_can_grant(identity: Identity, role: Role) -> None:
         raise Forbidden(f"Your role ({identity.role.name}) may not grant {role.name}")
 
 
-def require_can_set_agent_powers(identity: Identity, before: AgentConfig, after: AgentConfig) -> None:
-    """The agent is untrusted: what it may do unasked (permission mode, tools) is the admins' call."""
-    if after.powers() != before.powers() and identity.role < Role.admin:
-        raise Forbidden("Only an admin may change the agent's permission mode or tools")
 def require_can_set_repository(identity: Identity) -> None:
     """Where runs clone from and push to, and with which token, is the admins' call."""
     if identity.role < Role.admin:
         raise Forbidden("Only an admin may set or change the project's repository")
 
 
+def require_can_set_agent_powers(identity: Identity, before: AgentConfig, after: AgentConfig) -> None:
+    """The agent is untrusted: what it may do unasked (permission mode, tools) is the admins' call."""
+    if after.powers() != before.powers() and identity.role < Role.admin:
+        raise Forbidden("Only an admin may change the agent's permission mode or tools")

@@ -14,8 +14,8 @@ ProjectState = Literal["idle", "starting", "running", "cancelling"]
 class DomainModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
-    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude=exclude)
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+ProjectState = Literal["idle", "starting", "running", "waiting", "finishing", "cancelling"]
 
 
 class AgentConfig(DomainModel):
@@ -25,6 +25,8 @@ class AgentConfig(DomainModel):
     disallowed_tools: list[str] = Field(default_factory=list, max_length=100)
     permission_mode: PermissionMode | None = None
     max_turns: int | None = Field(default=None, ge=1, le=500)
+    # How long a permission request or question waits for the team before it is denied.
+    approval_timeout_seconds: int = Field(default=300, ge=5, le=3_600)
     # Whether the workspace's own .claude/settings.json and CLAUDE.md apply. Off by default: those
     # files come from earlier runs and repositories, and settings can run hooks and widen tools.
     project_settings: bool = False

@@ -110,6 +110,26 @@ class ExecutionRef(ActionData):
 
 # -- secrets ------------------------------------------------------------------------------------
 SecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN)]
+class PermissionRespond(ActionData):
+    projectId: ProjectId
+    requestId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    decision: Literal["allow", "deny"]
+    scope: Literal["once", "run"] = "once"
+    message: str | None = Field(default=None, max_length=2_000)  # told to the agent on deny
+    # For a question (AskUserQuestion): each question's text -> the answer.
+    answers: dict[Annotated[str, Field(max_length=2_000)], Annotated[str, Field(max_length=10_000)]] | None = Field(
+        default=None, max_length=20)
+
+
+class AgentSend(ActionData):
+    projectId: ProjectId
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class ExecutionDiff(ExecutionRef):
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,12}$")  # where the last page ended
+
+
 
 
 def _env_safe_value(value: SecretStr) -> SecretStr:

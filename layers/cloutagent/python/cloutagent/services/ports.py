@@ -109,6 +109,20 @@ class SocketPoster(Protocol):
     def disconnect(self, connection_id: str) -> None: ...
 
 
+class PermissionStore(Protocol):
+    """Permission requests and runs' inboxes (adapters/dynamo/steering.py)."""
+
+    def get(self, tenant_id: str, project_id: str, request_id: str) -> dict[str, Any] | None: ...
+
+    def inbox_after(self, tenant_id: str, project_id: str, execution_id: str, after: str | None) -> list[dict[str, Any]]: ...
+
+
+class DiffStore(Protocol):
+    """Runs' unified diffs, written by the executor under the tenant's prefix."""
+
+    def read(self, tenant_id: str, execution_id: str, offset: int, size: int) -> tuple[bytes, int] | None: ...
+
+
 class Launcher(Protocol):
     """Starts and stops the executor of one execution (ECS RunTask, or a local process)."""
 

@@ -18,6 +18,7 @@ from cloutagent.domain.changes import (
 )
 
 
+from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
 def project_attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Domain field names and values -> the project item's attribute names and values."""
     return {to_camel(name): _stored(value) for name, value in fields.items()}

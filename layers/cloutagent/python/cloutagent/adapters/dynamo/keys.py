@@ -98,3 +98,16 @@ def user_lookup(user_id: str) -> str:
 
 def apikey_lookup(key_hash: str) -> str:
     return f"APIKEYHASH#{key_hash}"
+
+
+PERMISSION_PREFIX = "PERM#"
+INBOX_PREFIX = "INBOX#"
+
+
+def permission_sk(request_id: str) -> str:
+    return PERMISSION_PREFIX + request_id
+
+
+def inbox_prefix(execution_id: str) -> str:
+    """A run's inbox; its messages sort in the order they were sent (time-sortable ids)."""
+    return f"{INBOX_PREFIX}{execution_id}#"

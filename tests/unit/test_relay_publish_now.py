@@ -1,0 +1,70 @@
+"""The relay's publish_now: stored after everything pushed before it, on its own, with its change."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from cloutagent.domain.changes import ProjectChange
+from cloutagent.errors import ExpectationFailed
+from cloutagent_executor.relay import EventRelay
+
+
+@dataclass
+class Stored:
+    seq: int
+
+
+class RecordingPublisher:
+    """Keeps each publish call; refuses a change whose expect says {"fail": True}."""
+
+    def __init__(self):
+        self.calls: list[tuple[list, ProjectChange | None]] = []
+        self.seq = 0
+
+    def publish(self, tenant_id, project_id, events, last_seq=None, change=None):
+        if change is not None and change.expect.get("fail"):
+            raise ExpectationFailed(None)
+        self.calls.append(([name for name, _ in events], change))
+        stored = []
+        for _ in events:
+            self.seq += 1
+            stored.append(Stored(self.seq))
+        return stored
+
+
+async def test_a_state_change_is_stored_after_the_messages_before_it_and_alone():
+    publisher = RecordingPublisher()
+    relay = EventRelay(publisher, "t", "p", "x").start()
+    await relay.push({"kind": "text", "text": "one"})
+    await relay.push({"kind": "text", "text": "two"})
+    change = ProjectChange(set_fields={"state": "waiting"})
+    await relay.publish_now([("permission.request", {}), ("project.state", {"state": "waiting"})], change)
+    await relay.push({"kind": "text", "text": "three"})
+    await relay.close()
+    names = [names for names, _ in publisher.calls]
+    assert names[-2:] == [["permission.request", "project.state"], ["execution.message"]]
+    assert [n for batch in names[:-2] for n in batch] == ["execution.message", "execution.message"]
+    assert publisher.calls[-2][1] is change and relay.stored == 5
+
+
+async def test_a_refused_change_comes_back_to_the_caller_and_the_relay_goes_on():
+    publisher = RecordingPublisher()
+    relay = EventRelay(publisher, "t", "p", "x").start()
+    with pytest.raises(ExpectationFailed):
+        await relay.publish_now([("project.state", {})], ProjectChange(expect={"fail": True}))
+    await relay.push({"kind": "text", "text": "after"})
+    await relay.close()
+    assert publisher.calls[-1][0] == ["execution.message"]
+
+
+async def test_a_caller_that_stopped_waiting_does_not_break_the_relay():
+    publisher = RecordingPublisher()
+    relay = EventRelay(publisher, "t", "p", "x").start()
+    waiting = asyncio.create_task(relay.publish_now([("project.state", {})], ProjectChange()))
+    waiting.cancel()
+    await relay.push({"kind": "text", "text": "after"})
+    await relay.close()
+    assert publisher.calls[-1][0] == ["execution.message"]
