@@ -30,6 +30,8 @@ class FunctionDefinition:
     method: str | None = None
     path: str | None = None
     dependency_groups: tuple[str, ...] = ()
+    # A stream consumer's Lambda filter pattern: which table stream records invoke it.
+    stream_filter: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +95,7 @@ def _route_table(raw: Mapping[str, Any]) -> RouteTable:
             method=spec.get("method"),
             path=spec.get("path"),
             dependency_groups=tuple(spec.get("dependencyGroups", ())),
+            stream_filter=spec.get("streamFilter"),
         )
         for name, spec in raw["functions"].items()
     }

@@ -108,6 +108,19 @@ def project_key(key: kms.IKey, *, actions: Sequence[str]) -> iam.PolicyStatement
     )
 
 
+def webhook_secret_key(key: kms.IKey, *, actions: Sequence[str], secret_name: str) -> iam.PolicyStatement:
+    """Use of the project key for projects' webhook signing secrets only (their context's ``name``)."""
+    return iam.PolicyStatement(
+        sid="ProjectKeyForWebhookSecrets",
+        actions=list(actions),
+        resources=[key.key_arn],
+        conditions={
+            "StringEquals": {"kms:EncryptionContext:name": secret_name},
+            "Null": {f"kms:EncryptionContext:{name}": "false" for name in PROJECT_CONTEXT_KEYS},
+        },
+    )
+
+
 def session_tenant_project_key(key: kms.IKey, *, actions: Sequence[str]) -> iam.PolicyStatement:
     """Use of the project key only under an encryption context naming the session's tenant."""
     return iam.PolicyStatement(

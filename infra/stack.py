@@ -26,6 +26,7 @@ from infra.constructs.identity import Identity
 from infra.constructs.layers import SharedLayers
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
+from infra.constructs.notifications import Notifications
 from infra.constructs.websocket_api import WebSocketApi
 from infra.definitions import LAYER_ROOT, Definitions
 
@@ -46,6 +47,8 @@ TABLE_ACCESS = {
     "access": "write",
     "executions": "write",
     "secrets": "write",
+    "notifications": "write",
+    "notifier": "read",
     "billing": "write",
     "stripe_webhook": "write",
     "usage_reporter": "write",
@@ -55,13 +58,17 @@ TABLE_ACCESS = {
 # Functions that find a tenant from outside it (user id / API-key hash) on the lookup index.
 LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "stripe_webhook", "usage_reporter")
 # Functions that publish room events to connected clients.
-CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook")
+CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook",
+                      "notifications", "secrets")
 # Revoking a key, removing a member or changing a role closes that principal's connections.
 CONNECTION_CLOSERS = ("access",)
 # Powertools Idempotency's records for Stripe webhook deliveries (see services/billing/webhooks.py).
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#stripe-webhook"
 # Functions that read the Stripe credentials.
 STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
+# The encryption-context name webhook signing secrets are sealed under (domain/notifications.py):
+# the only project-key use the webhook functions get, so they can open no project secret.
+WEBHOOK_SECRET_CONTEXT_NAME = "@webhook"
 
 
 class CloutagentStack(Stack):
@@ -109,6 +116,10 @@ class CloutagentStack(Stack):
             stripe_secret_name=config.stripe_secret_name,
             throttle_rate=config.webhook_throttle_rate, throttle_burst=config.webhook_throttle_burst,
             log_retention=retention, removal_policy=removal,
+        )
+        Notifications(
+            self, "Notifications", notifier=functions["notifier"], table=data.table,
+            stream_filter=routes.functions["notifier"].stream_filter or {},
         )
         executions = Executions(
             self, "Executions", stage=config.stage, vpc=network.vpc, image=config.executor_image,
@@ -218,6 +229,11 @@ class CloutagentStack(Stack):
         functions["secrets"].role.add_to_principal_policy(
             policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt"])
         )
+        # Webhook signing secrets: sealed when set, opened to sign; no function does both.
+        for name, action in (("notifications", "kms:Encrypt"), ("notifier", "kms:Decrypt")):
+            functions[name].role.add_to_principal_policy(
+                policies.webhook_secret_key(data.project_key, actions=[action], secret_name=WEBHOOK_SECRET_CONTEXT_NAME)
+            )
         self._grant_launcher(functions["executions"].role, executions)
         self._grant_diff_reads(functions["executions"].role, data)
         self._grant_executor(executions, data=data, connections_arn=connections_arn)

@@ -28,12 +28,12 @@ class Api:
         return (await self.request("project.get", {"projectId": project_id}))["project"]
 
     async def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
-        return (await self.request("project.create", {"name": name, **fields}))["project"]
         """Fields as in the Project object: description, path, agent, limits, repository (a dict)."""
+        return (await self.request("project.create", {"name": name, **fields}))["project"]
 
     async def update_project(self, project_id: str, **fields: Any) -> dict[str, Any]:
-        return (await self.request("project.update", {"projectId": project_id, **fields}))["project"]
         """Replace the given fields; ``repository=None`` removes the repository (sent as ``null``)."""
+        return (await self.request("project.update", {"projectId": project_id, **fields}))["project"]
 
     async def delete_project(self, project_id: str) -> dict[str, Any]:
         return await self.request("project.delete", {"projectId": project_id})
@@ -58,11 +58,11 @@ class Api:
         """Start a run; options: maxTokens, maxCostUsd, timeoutSeconds, model. ``branch`` and
         ``pull_request`` apply to a project with a repository only."""
         data: dict[str, Any] = {"projectId": project_id, "prompt": prompt}
-        options = {k: v for k, v in options.items() if v is not None}
         if branch is not None:
             data["branch"] = branch
         if pull_request is not None:
             data["pullRequest"] = pull_request
+        options = {k: v for k, v in options.items() if v is not None}
         if options:
             data["options"] = options
         return (await self.request("execute", data))["execution"]

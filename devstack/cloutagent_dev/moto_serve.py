@@ -69,6 +69,16 @@ def snapshot_items_instead_of_tables() -> None:
             else:
                 table.items[hash_key] = item
 
+    def stream_ends(backend: Any) -> list[tuple[Any, int]]:
+        return [(table.stream_shard, table.stream_shard.starting_sequence_number + len(table.stream_shard.items))
+                for table in backend.tables.values() if table.stream_shard is not None]
+
+    def drop_records_after(ends: list[tuple[Any, int]]) -> None:
+        """moto applies a transaction's writes one by one, streaming each, and undoes them on
+        failure but not their stream records: DynamoDB streams nothing of a failed transaction."""
+        for shard, end in ends:
+            shard.items = [r for r in shard.items if int(r.record["dynamodb"]["SequenceNumber"]) < end]
+
     def transact_write_items(self: Any, transact_items: list) -> None:
         saved, ends = snapshot(self, transact_items), stream_ends(self)
         dynamodb_models.copy = _TablesAreNotCopied()
@@ -76,6 +86,7 @@ def snapshot_items_instead_of_tables() -> None:
             return original(self, transact_items)
         except Exception:
             restore(saved)
+            drop_records_after(ends)
             raise
         finally:
             dynamodb_models.copy = real_copy
@@ -86,7 +97,6 @@ def snapshot_items_instead_of_tables() -> None:
 def honour_client_request_tokens() -> None:
     """DynamoDB answers a TransactWriteItems retried with the same ClientRequestToken (botocore
     sets one and reuses it across its retries) with success, without applying it again, for 10
-            drop_records_after(ends)
     minutes. moto ignores the token, so a retry after a timed-out success fails its conditions."""
     import hashlib
     import json
@@ -114,9 +124,9 @@ def honour_client_request_tokens() -> None:
 
 
 def bound_stream_shards(max_records: int = 1000) -> None:
-    """DynamoDB keeps stream records for 24 hours; moto keeps them forever, in memory, and copies
-    them with the table on every transaction. Locally nothing reads the stream (the usage reporter
-    polls the outbox), so keep only the newest records, with sequence numbers still increasing."""
+    """DynamoDB keeps stream records for 24 hours; moto keeps them forever, in memory. Locally the
+    stream poller (``streams.py``) reads them within a fraction of a second of their writing, so
+    keep only the newest records, with sequence numbers still increasing."""
     from moto.dynamodb.models.table import StreamShard
 
     original = StreamShard.add
@@ -129,6 +139,23 @@ def bound_stream_shards(max_records: int = 1000) -> None:
             self.starting_sequence_number += excess
 
     StreamShard.add = add
+
+
+def bound_shard_iterators(max_iterators: int = 256) -> None:
+    """DynamoDB's shard iterators expire after 15 minutes; moto keeps every one it hands out (one
+    per get_records), which a poller asking five times a second would pile up. Keep the newest."""
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    original = DynamoDBStreamsBackend.get_records
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> Any:
+        result = original(self, iterator_arn, limit)
+        excess = len(self.shard_iterators) - max_iterators
+        for stale in list(self.shard_iterators)[:max(excess, 0)]:  # dicts keep insertion order
+            del self.shard_iterators[stale]
+        return result
+
+    DynamoDBStreamsBackend.get_records = get_records
 
 
 class AtomicApp:
@@ -158,6 +185,7 @@ def main() -> None:
     snapshot_items_instead_of_tables()
     honour_client_request_tokens()
     bound_stream_shards()
+    bound_shard_iterators()
     app = DomainDispatcherApplication(create_backend_app)
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects
     run_simple(args.host, args.port, AtomicApp(app), threaded=True)
@@ -165,4 +193,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    bound_shard_iterators()

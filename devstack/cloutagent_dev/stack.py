@@ -21,6 +21,7 @@ from cloutagent_dev.git_server import GitServer
 from cloutagent_dev.lambdas import Invoker
 from cloutagent_dev.launcher import install_local_container
 from cloutagent_dev.moto import MotoServer
+from cloutagent_dev.streams import StreamPoller
 
 DEV_EMAIL = "dev@cloutagent.local"
 CONSOLE_DIR = Path(cloutagent_client.__file__).with_name("console")  # static files, no build step
@@ -71,6 +72,9 @@ class LocalStack:
         self.ready: dict[str, Any] = {}
         self.billing = LocalBilling(self.invoker, options.host)
         self.claude: ClaudeBackend | None = None
+        self.streams: StreamPoller | None = None  # the table stream's consumers (the notifier)
+        # Repositories live beside the workspaces, in the stack's state directory.
+        self.git = GitServer(Path(options.workspace_root).resolve().parent / "repos")
 
     async def start(self) -> dict[str, Any]:
         self.moto.start()
@@ -87,21 +91,22 @@ class LocalStack:
         self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("DELETE", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("GET", "/console/{name}", console_asset))
+        self.gateway.extra_http.extend(self.git.routes())
         app = self.gateway.build_app(index=console_index)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port)
-        self.gateway.extra_http.extend(self.git.routes())
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
         http_url = f"http://{self.options.host}:{port}"
         self.gateway.domain = f"{self.options.host}:{port}"
+        self.git.base_url = http_url
         await self.billing.start(http_url)
         self.claude = await asyncio.get_running_loop().run_in_executor(None, start_claude_backend)
         await asyncio.get_running_loop().run_in_executor(None, self._provision, http_url)
         self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
-        self.git.base_url = http_url
         self.billing.start_reporter()
+        await self._start_streams()
         self._write_ready_file()
         return self.ready
 
@@ -121,10 +126,19 @@ class LocalStack:
             "CLOUTAGENT_JWKS_URL": f"{self.moto.url}/{resources.user_pool_id}/.well-known/jwks.json",
             "CLOUTAGENT_KMS_KEY_ID": resources.kms_key_id,
             "CLOUTAGENT_SESSIONS_BUCKET": resources.sessions_bucket,
+            "CLOUTAGENT_TENANT_ROLE_ARN": resources.tenant_role_arn,
+            "CLOUTAGENT_ALLOW_LOOPBACK_REPOSITORIES": "true",  # the stack's own Git server
+            "CLOUTAGENT_ALLOW_LOOPBACK_WEBHOOKS": "true",  # webhook receivers on this machine
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
             **stripe_env,
         })
         install_local_container(workspace.parent, self.claude.executor_env)
+
+    async def _start_streams(self) -> None:
+        from cloutagent.adapters import aws
+
+        self.streams = StreamPoller(self.invoker, aws.client("dynamodbstreams"), self.resources.table_name)
+        await self.streams.start(aws.dynamodb())
 
     def _ready_info(self, http_url: str) -> dict[str, Any]:
         from cloutagent_dev.users import create_local_user
@@ -196,6 +210,8 @@ class LocalStack:
         if self.claude:
             self.claude.stop()
         await self.billing.stop()
+        if self.streams:
+            await self.streams.stop()
         if self.runner:
             await self.runner.cleanup()
         self.moto.stop()
@@ -203,6 +219,8 @@ class LocalStack:
 
 ISOLATION_NOTES = {
     "bubblewrap": "bubblewrap: each run sees only its workspace and reaches only its model gateway",
+    "user": "agent uid (as on Fargate): runs cannot read the stack's processes or files, but can reach its "
+            "services on this machine (install bubblewrap and socat for full isolation)",
     "none": "NONE: runs can read this machine's files and reach its services (install bubblewrap and socat)",
 }
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a DNS-rebound name never reads the dev key
@@ -219,8 +237,6 @@ async def console_asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
-    "user": "agent uid (as on Fargate): runs cannot read the stack's processes or files, but can reach its "
-            "services on this machine (install bubblewrap and socat for full isolation)",
 def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
@@ -234,6 +250,7 @@ def banner(ready: dict[str, Any]) -> str:
         *([f"    model requests  GET {ready['httpUrl']}/local/model/requests"] if ready.get("modelUrl") else []),
         f"    isolation       {ISOLATION_NOTES.get(ready['isolation'], ready['isolation'])}",
         f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
+        f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         "",
         f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
         "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",
@@ -250,7 +267,6 @@ async def serve(options: DevOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         ready = await stack.start()
-        f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         if not options.quiet:
             print(banner(ready), flush=True)
         await stop.wait()

@@ -25,7 +25,7 @@ def clients_for(settings: ExecutorSettings):
     """Every AWS call as the run's tenant when a tenant role is set (always, in AWS)."""
     if not settings.tenant_role_arn:
         return None
-    from .session_store import S3SessionStore
+    from cloutagent.adapters.tenant_session import TenantClients
 
     return TenantClients(settings.tenant_role_arn, settings.tenant_id, settings.execution_id)
 

@@ -35,12 +35,12 @@ def get(identity, data: ExecutionRef):
     return replies.execution(_executions().get(identity, data.projectId, data.executionId))
 
 
-@app.action("execution.list", PageRequest)
-def list_(identity, data: PageRequest):
-    return replies.executions(_executions().list(identity, data.projectId, data.limit, data.cursor))
 @app.action("execution.diff", ExecutionDiff)
 def diff(identity, data: ExecutionDiff):
     return replies.execution_diff(data.executionId,
+                                  _executions().diff(identity, data.projectId, data.executionId, data.cursor))
+
+
 @app.action("execution.list", PageRequest)
 def list_(identity, data: PageRequest):
     return replies.executions(_executions().list(identity, data.projectId, data.limit, data.cursor))
@@ -59,9 +59,6 @@ def send(identity, data: AgentSend):
 @app.action("agent.interrupt", ProjectRef)
 def interrupt(identity, data: ProjectRef):
     return get_container().steering.interrupt(identity, data)
-                                  _executions().diff(identity, data.projectId, data.executionId, data.cursor))
-
-
 
 
 handler = app.handler

@@ -169,7 +169,22 @@ def test_only_the_secrets_function_uses_the_project_key_and_only_with_context(po
             if keys["projects"] in set(refs(statement["Resource"])):
                 users.add(name)
                 assert _requires_project_context(statement), name
-    assert users == {"secrets"}
+    assert users == {"secrets", *WEBHOOK_KEY_USERS}
+
+
+WEBHOOK_KEY_USERS = {"notifications": {"kms:Encrypt"}, "notifier": {"kms:Decrypt"}}
+
+
+@pytest.mark.parametrize("name", sorted(WEBHOOK_KEY_USERS))
+def test_the_webhook_functions_use_the_project_key_for_webhook_secrets_only(policies, roles, keys, name):
+    from cloutagent.domain.notifications import WEBHOOK_SECRET_NAME
+    from infra.stack import WEBHOOK_SECRET_CONTEXT_NAME
+
+    assert WEBHOOK_SECRET_CONTEXT_NAME == WEBHOOK_SECRET_NAME  # infra does not import the runtime
+    [statement] = [s for s in _allows(policies[roles[name]]) if keys["projects"] in set(refs(s["Resource"]))]
+    # one direction each (seal when set, open to sign), and never a project secret (another name)
+    assert actions(statement) == WEBHOOK_KEY_USERS[name]
+    assert statement["Condition"]["StringEquals"] == {"kms:EncryptionContext:name": WEBHOOK_SECRET_NAME}
 
 
 def test_executions_launches_only_the_executor_task(synth, policies, roles):

@@ -32,7 +32,7 @@ def since_timestamp(value: str, now: datetime | None = None) -> str:
 async def logs(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
     project_id = project["projectId"]
-    style = Style(color=out.stdout.isatty() and not out.json)
+    style = Style.for_stream(out.stdout, json_mode=out.json)
     filters: dict[str, Any] = {}
     if args.since:
         filters["since"] = since_timestamp(args.since)

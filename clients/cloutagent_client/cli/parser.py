@@ -42,7 +42,6 @@ def _limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="the Claude model")
 
 
-def add_client_commands(sub: Any) -> None:
 def _pull_request(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--pr", dest="pull_request", action=argparse.BooleanOptionalAction, default=None,
                         help=help_text)
@@ -98,7 +97,8 @@ def add_client_commands(sub: Any) -> None:
     go.add_argument("project", help="project id or unique name")
     go.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
     go.add_argument("--new-session", action="store_true", help="start a fresh Claude session first")
-    _limits(go)
+    go.add_argument("--branch", help="an existing branch of the project's repository to start from and push to")
+    _pull_request(go, "open or update a pull request for this run (default: the project's setting)")
     _limits(go)
 
     changes = _leaf(sub, "diff", diff.diff, "show the unified diff a run committed to the project's repository")
@@ -106,8 +106,6 @@ def add_client_commands(sub: Any) -> None:
     changes.add_argument("execution", nargs="?", help="the run (default: the project's latest)")
 
     _steering_commands(sub, steer)
-    go.add_argument("--branch", help="an existing branch of the project's repository to start from and push to")
-    _pull_request(go, "open or update a pull request for this run (default: the project's setting)")
 
     log = _leaf(sub, "logs", logs.logs, "show a project's event log")
     log.add_argument("project", help="project id or unique name")
@@ -128,6 +126,8 @@ def add_client_commands(sub: Any) -> None:
     remove.add_argument("project")
     remove.add_argument("name")
 
+    spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
+    spend.add_argument("--month", help="YYYY-MM (default: this month)")
 
 
 def _steering_commands(sub: Any, steer: Any) -> None:
@@ -152,5 +152,3 @@ def _steering_commands(sub: Any, steer: Any) -> None:
     stop.add_argument("project", help="project id or unique name")
     waiting = _leaf(sub, "pending", steer.pending, "list the current run's requests that wait for an answer")
     waiting.add_argument("project", help="project id or unique name")
-    spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
-    spend.add_argument("--month", help="YYYY-MM (default: this month)")

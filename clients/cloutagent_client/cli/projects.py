@@ -61,19 +61,14 @@ async def create_project(client: Client, args: Any, out: Output) -> int:
         fields["agent"] = agent
     if limits:
         fields["limits"] = limits
+    repo = repository(args)
+    if repo is not _UNCHANGED:
+        fields["repository"] = repo
     project = await client.create_project(args.name, **fields)
     out.result(project, project["projectId"])
     return exit_codes.OK
 
 
-async def delete_project(client: Client, args: Any, out: Output) -> int:
-    project = await client.find_project(args.project)
-    reply = await client.delete_project(project["projectId"])
-    out.result(reply, f"deleted {project['projectId']} ({project['name']})")
-    return exit_codes.OK
-    repo = repository(args)
-    if repo is not _UNCHANGED:
-        fields["repository"] = repo
 async def update_project(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
     fields = {k: v for k, v in {"name": args.name, "description": args.description, "path": args.path}.items()
@@ -93,3 +88,8 @@ async def update_project(client: Client, args: Any, out: Output) -> int:
     return exit_codes.OK
 
 
+async def delete_project(client: Client, args: Any, out: Output) -> int:
+    project = await client.find_project(args.project)
+    reply = await client.delete_project(project["projectId"])
+    out.result(reply, f"deleted {project['projectId']} ({project['name']})")
+    return exit_codes.OK

@@ -18,6 +18,11 @@ class Style:
     def __init__(self, color: bool):
         self.color = color
 
+    @classmethod
+    def for_stream(cls, stream: TextIO, *, json_mode: bool = False) -> "Style":
+        """Colour on a terminal only, and never with --json or NO_COLOR (https://no-color.org)."""
+        return cls(color=stream.isatty() and not json_mode and not os.environ.get("NO_COLOR"))
+
     def _wrap(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color and text else text
 
@@ -36,15 +41,15 @@ class Style:
     def cyan(self, text: str) -> str:
         return self._wrap("36", text)
 
+    def yellow(self, text: str) -> str:
+        return self._wrap("33", text)
+
 
 def short(value: Any, limit: int = 100) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
-
-    def yellow(self, text: str) -> str:
-        return self._wrap("33", text)
 
 def tool_call(name: str, arguments: Any) -> str:
     key = TOOL_ARGUMENT.get(name)
@@ -98,19 +103,14 @@ def event_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None
         return f"{head} {style.bold('▶ run ' + str(data.get('executionId')))} {short(data.get('promptPreview', ''), 80)}"
     if name == "execution.finished":
         return f"{head} {style.bold('■ ' + str(data.get('status')))} {summary(data)}"
+    if name == "execution.git":
+        return f"{head} {git_summary(data, style)}"
     if name == "project.state":
         return f"{head} {style.dim('state ' + str(data.get('state')))}"
-    return f"{head} {style.dim(str(name))} {style.dim(short({k: v for k, v in data.items() if k != 'project'}, 80))}"
-
-
-def tokens(usage: dict[str, Any] | None) -> int:
-    usage = usage or {}
-    return sum(int(usage.get(k) or 0) for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"))
-    if name == "execution.git":
     steering = steering_line(event, style, kinds)
     if steering is not None:
         return f"{head} {steering}"
-        return f"{head} {git_summary(data, style)}"
+    return f"{head} {style.dim(str(name))} {style.dim(short({k: v for k, v in data.items() if k != 'project'}, 80))}"
 
 
 def request_line(data: dict[str, Any], style: Style) -> str:
@@ -159,6 +159,11 @@ def steering_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | N
     if name == "execution.interrupt":
         return style.yellow(f"⏸ turn interrupted by {data.get('by')}")
     return None
+
+
+def tokens(usage: dict[str, Any] | None) -> int:
+    usage = usage or {}
+    return sum(int(usage.get(k) or 0) for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"))
 
 
 def summary(finished: dict[str, Any]) -> str:

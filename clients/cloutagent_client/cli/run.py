@@ -1,4 +1,8 @@
-"""``cloutagent run <project> "<prompt>"``: start a run and stream it as it happens.
+"""``cloutagent run <project> "<prompt>"``: start a run and stream it as it happens, then say what it
+delivered to the project's repository (``execution.git``), if it has one.
+
+When the agent asks (a permission request or a question) and stdin is a terminal, the question is
+put inline (``cli/ask.py``); otherwise it is printed on stderr and the run waits for the team.
 
 Ctrl-C sends ``agent.kill`` and waits for the run to end (exit 1, status ``cancelled``); a second
 Ctrl-C quits at once (exit 130) and leaves the kill to the service.
@@ -50,17 +54,16 @@ class RunView:
         self.client = client
         self.project_id = project_id
         self.out = out
-        self.style = Style(color=out.stdout.isatty() and not out.json)
-        err_tty = out.stderr.isatty()
-        self.status = StatusLine(out.stderr, live=err_tty, style=Style(color=err_tty))
+        self.style = Style.for_stream(out.stdout, json_mode=out.json)
+        self.status = StatusLine(out.stderr, live=out.stderr.isatty(), style=Style.for_stream(out.stderr))
         self.execution_id: str | None = None
+        self.git: dict[str, Any] | None = None  # the run's execution.git data, once it came
         self.cancel_requested = False
+        self.asker = Asker(client, project_id, out, self.status, TerminalLines(sys.stdin.fileno())) if ask else None
+        self.kinds: dict[str, str] = {}  # request id -> permission or question
         self._tasks: set[asyncio.Task] = set()
 
     def cancel(self) -> None:
-        self.git: dict[str, Any] | None = None  # the run's execution.git data, once it came
-        self.asker = Asker(client, project_id, out, self.status, TerminalLines(sys.stdin.fileno())) if ask else None
-        self.kinds: dict[str, str] = {}  # request id -> permission or question
         self.cancel_requested = True
         self.status.clear()
         self.out.note("cancelling the run… (Ctrl-C again to quit without waiting)")
@@ -98,9 +101,6 @@ class RunView:
                 self.status.clear()
                 self.out.line(text)
                 self.status.draw()
-
-    async def follow(self, events: Subscription) -> dict[str, Any]:
-        """Show this run's events until it finishes; the ``execution.finished`` data."""
         self.steer(event)
 
     def steer(self, event: dict[str, Any]) -> None:
@@ -126,6 +126,9 @@ class RunView:
         self.status.clear()
         self.out.note(text)
         self.status.draw()
+
+    async def follow(self, events: Subscription) -> dict[str, Any]:
+        """Show this run's events until it finishes; the ``execution.finished`` data."""
         asking = asyncio.create_task(self.asker.run()) if self.asker is not None else None
         try:
             async for event in events:
@@ -182,7 +185,7 @@ async def run(client: Client, args: Any, out: Output) -> int:
     status = str(finished.get("status"))
     style = view.status.style
     mark = style.green("■ completed") if status == "completed" else style.red(f"■ {status}")
-    view.status.finish(f"{mark} · {summary(finished)} · {view.execution_id}")
-    return exit_codes.for_run_status(status)
     if view.git is not None:
         view.status.finish(git_summary(view.git, style))
+    view.status.finish(f"{mark} · {summary(finished)} · {view.execution_id}")
+    return exit_codes.for_run_status(status)

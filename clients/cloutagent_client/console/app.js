@@ -191,6 +191,7 @@ function leaveProject() {
   state.project = null;
   stopTicker();
   state.run = null;
+  state.requests.clear();
 }
 
 async function selectProject(projectId) {
@@ -198,7 +199,6 @@ async function selectProject(projectId) {
   state.project = state.projects.find((p) => p.projectId === projectId);
   if (!state.project) return;
   renderProjectList();
-  state.requests.clear();
   renderProjectHead();
   showView("project");
   selectTab("tab-run");
@@ -292,6 +292,7 @@ function appendTo(log, node) {
 function beginRun(executionId, ts) {
   if (!executionId || state.run?.executionId === executionId) return;
   state.run = { executionId, startedAt: Date.parse(ts) || Date.now(), state: "starting", tokens: null, cost: null, finished: null };
+  state.requests.clear();
   $("output").replaceChildren();
   $("output").dataset.executionId = executionId;
   startTicker();
@@ -320,7 +321,6 @@ function startTicker() {
   state.ticker = setInterval(tick, 250);
 }
 
-  state.requests.clear();
 function stopTicker() {
   clearInterval(state.ticker);
   state.ticker = null;

@@ -202,15 +202,6 @@ export function summary(finished) {
   return parts.join(" · ");
 }
 
-// Nested objects as label/value pairs, for plan and usage replies whatever their shape.
-export function facts(list, value, prefix = "") {
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) facts(list, inner, prefix ? `${prefix}.${key}` : key);
-    return list;
-  }
-  list.append(el("dt", {}, prefix || "value"), el("dd", {}, Array.isArray(value) ? value.join(", ") : String(value ?? "—")));
-  return list;
-}
 // A link target only if it is http(s): a javascript: or data: URL from the wire stays text.
 export function webUrl(value) {
   try {
@@ -281,3 +272,12 @@ export function diffLines(page, lines) {
   return page.replace(/\n$/, "").split("\n").map((line) => el("span", { class: `diff-line ${lines.kind(line)}` }, line));
 }
 
+// Nested objects as label/value pairs, for plan and usage replies whatever their shape.
+export function facts(list, value, prefix = "") {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) facts(list, inner, prefix ? `${prefix}.${key}` : key);
+    return list;
+  }
+  list.append(el("dt", {}, prefix || "value"), el("dd", {}, Array.isArray(value) ? value.join(", ") : String(value ?? "—")));
+  return list;
+}

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     aws_endpoint_url: str = Field(default="", validation_alias="AWS_ENDPOINT_URL")
 
     table_name: str = "cloutagent-main"
+    # Transcripts, workspace snapshots and run diffs, each under <folder>/<tenantId>/.
+    sessions_bucket: str = ""
+    # Repositories at http://127.0.0.1 (the dev stack's Git server); never set in AWS.
+    allow_loopback_repositories: bool = False
+    # Webhook receivers at http://127.0.0.1 (tests' and developers' own); never set in AWS.
+    allow_loopback_webhooks: bool = False
     # API Gateway management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
     connections_url: str = ""
 

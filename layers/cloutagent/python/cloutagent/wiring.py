@@ -9,6 +9,7 @@ from typing import Any
 from cloutagent.settings import Settings, get_settings
 
 FANOUT_THREADS = 32
+WEBHOOK_THREADS = 10  # the notifier's stream batch size (infra/constructs/notifications.py)
 
 
 class Container:
@@ -57,12 +58,12 @@ class Container:
         return DynamoExecutionStore(self.table)
 
     @cached_property
-    @cached_property
     def steering_store(self):
         from cloutagent.adapters.dynamo.steering import DynamoSteering
 
         return DynamoSteering(self.table)
 
+    @cached_property
     def launcher(self):
         """The injected launcher (the local stack's child processes), else ECS RunTask."""
         if self._launcher is not None:
@@ -162,6 +163,35 @@ class Container:
         from cloutagent.services.secrets import SecretService
 
         return SecretService(self.secret_store, self.secret_cipher, self.publisher, self.pool, limits=self.licenses)
+
+    @cached_property
+    def webhook_store(self):
+        from cloutagent.adapters.dynamo.webhooks import DynamoWebhookStore
+
+        return DynamoWebhookStore(self.table)
+
+    @cached_property
+    def webhook_poster(self):
+        from cloutagent.adapters.webhook_http import HttpWebhookPoster
+
+        return HttpWebhookPoster()
+
+    @cached_property
+    def webhooks(self):
+        from cloutagent.services.webhooks import WebhookService
+
+        return WebhookService(self.project_store, self.secret_cipher, self.publisher,
+                              allow_loopback=self.settings.allow_loopback_webhooks)
+
+    @cached_property
+    def webhook_notifier(self):
+        """Sends project notifications (not ``notifier``: that one posts tenant notices to connections)."""
+        from cloutagent.services.webhooks import WebhookNotifier
+
+        # Its own threads: a slow receiver must not hold up the fan-out's (one process locally).
+        pool = ThreadPoolExecutor(max_workers=WEBHOOK_THREADS, thread_name_prefix="webhooks")
+        return WebhookNotifier(self.project_store, self.webhook_store, self.secret_cipher, self.webhook_poster,
+                               pool, allow_loopback=self.settings.allow_loopback_webhooks)
 
     @cached_property
     def connections(self):

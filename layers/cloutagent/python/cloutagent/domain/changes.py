@@ -61,7 +61,24 @@ class SecretRemoved:
     name: str
 
 
-RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, ExecutionMetered, SecretSealed, SecretRemoved]
+@dataclass(frozen=True)
+class WebhookSecretSealed:
+    """A project webhook's signing secret, sealed (its config travels in ``set_fields``)."""
+
+    tenant_id: str
+    project_id: str
+    ciphertext: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class WebhookSecretRemoved:
+    tenant_id: str
+    project_id: str
+
+
+RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, ExecutionMetered, SecretSealed, SecretRemoved,
+                     PermissionOpened, PermissionAnswered, InboxMessage, WebhookSecretSealed, WebhookSecretRemoved]
 
 
 @dataclass(frozen=True)

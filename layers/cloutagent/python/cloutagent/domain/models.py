@@ -7,12 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
-ProjectState = Literal["idle", "starting", "running", "cancelling"]
-
-
-class DomainModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+from cloutagent.domain.base import DomainModel
+from cloutagent.domain.notifications import WebhookConfig
+from cloutagent.domain.repositories import Repository
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 ProjectState = Literal["idle", "starting", "running", "waiting", "finishing", "cancelling"]
@@ -25,11 +22,11 @@ class AgentConfig(DomainModel):
     disallowed_tools: list[str] = Field(default_factory=list, max_length=100)
     permission_mode: PermissionMode | None = None
     max_turns: int | None = Field(default=None, ge=1, le=500)
-    # How long a permission request or question waits for the team before it is denied.
-    approval_timeout_seconds: int = Field(default=300, ge=5, le=3_600)
     # Whether the workspace's own .claude/settings.json and CLAUDE.md apply. Off by default: those
     # files come from earlier runs and repositories, and settings can run hooks and widen tools.
     project_settings: bool = False
+    # How long a permission request or question waits for the team before it is denied.
+    approval_timeout_seconds: int = Field(default=300, ge=5, le=3_600)
 
     def powers(self) -> tuple:
         """What the agent may do without asking: only admins change these (domain.identity)."""
@@ -50,6 +47,9 @@ class Project(DomainModel):
     path: str
     agent: AgentConfig = Field(default_factory=AgentConfig)
     limits: Limits = Field(default_factory=Limits)
+    repository: Repository | None = None
+    # Admins only see and set it (webhook.*): a URL such as Slack's is itself a credential.
+    webhook: WebhookConfig | None = None
     state: ProjectState = "idle"
     execution_id: str | None = None
     session_id: str | None = None
@@ -58,7 +58,7 @@ class Project(DomainModel):
     last_seq: int = 0
 
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+        return super().to_wire(exclude={"tenant_id", "webhook"} | (exclude or set()))
 
 
 class Event(DomainModel):

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from cloutagent.domain.models import AgentConfig, Limits
+from cloutagent.domain.notifications import ALL_NOTIFICATION_TYPES, MAX_URL_LENGTH, NotificationType, WebhookFormat
+from cloutagent.domain.repositories import Repository, check_branch
 from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -36,9 +38,9 @@ class ProjectCreate(ActionData):
     path: str | None = Field(default=None, max_length=256)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     limits: Limits = Field(default_factory=Limits)
-
-
     repository: Repository | None = None
+
+
 class ProjectUpdate(ActionData):
     projectId: ProjectId
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -46,9 +48,9 @@ class ProjectUpdate(ActionData):
     path: str | None = Field(default=None, max_length=256)
     agent: AgentConfig | None = None
     limits: Limits | None = None
-
-
     repository: Repository | None = None  # an explicit null removes it
+
+
 class MessagesGet(ActionData):
     projectId: ProjectId
     sinceSeq: int | None = Field(default=None, ge=0)
@@ -98,18 +100,16 @@ class Execute(ActionData):
     projectId: ProjectId
     prompt: str = Field(min_length=1, max_length=100_000)
     options: ExecuteOptions = Field(default_factory=ExecuteOptions)
-
-
     # With a repository: start from (and push to) this existing branch instead of a new one.
     branch: Annotated[str, AfterValidator(check_branch)] | None = Field(default=None, max_length=200)
     pullRequest: bool | None = None  # None: the repository's default
+
+
 class ExecutionRef(ActionData):
     projectId: ProjectId
     executionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-# -- secrets ------------------------------------------------------------------------------------
-SecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN)]
 class PermissionRespond(ActionData):
     projectId: ProjectId
     requestId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -130,6 +130,8 @@ class ExecutionDiff(ExecutionRef):
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,12}$")  # where the last page ended
 
 
+# -- secrets ------------------------------------------------------------------------------------
+SecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN)]
 
 
 def _env_safe_value(value: SecretStr) -> SecretStr:
@@ -158,6 +160,15 @@ class SecretSet(ActionData):
 class SecretRef(ActionData):
     projectId: ProjectId
     name: SecretName
+
+
+# -- notifications ------------------------------------------------------------------------------
+class WebhookSet(ActionData):
+    projectId: ProjectId
+    url: str = Field(min_length=8, max_length=MAX_URL_LENGTH)  # the rules: domain.notifications.check_webhook_url
+    format: WebhookFormat = "json"
+    events: list[NotificationType] = Field(default_factory=lambda: list(ALL_NOTIFICATION_TYPES), min_length=1,
+                                           max_length=len(ALL_NOTIFICATION_TYPES))
 
 
 # -- billing ------------------------------------------------------------------------------------

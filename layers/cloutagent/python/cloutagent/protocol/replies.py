@@ -12,6 +12,7 @@ from cloutagent.domain.billing import PlanView, UsageReport
 from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewApiKey, Project
+from cloutagent.domain.notifications import NewWebhook, WebhookConfig
 from cloutagent.domain.secrets import SecretInfo
 from cloutagent.protocol.frames import PROTOCOL_VERSION, stored_event_frame
 
@@ -99,13 +100,13 @@ def execution(e: Execution) -> Reply:
     return {"execution": e.to_wire()}
 
 
-def executions(page: ExecutionPage) -> Reply:
 def execution_diff(execution_id: str, page: DiffPage) -> Reply:
     """execution.diff: a page of the run's unified diff."""
     return {"executionId": execution_id, "diff": page.text, "nextCursor": page.next_cursor,
             "totalBytes": page.total_bytes}
 
 
+def executions(page: ExecutionPage) -> Reply:
     """execution.list: a page of execution summaries (a preview instead of the prompt)."""
     return {"executions": [_summary(e) for e in page.executions], "nextCursor": page.next_cursor}
 
@@ -159,6 +160,22 @@ def secrets(project_id: str, infos: list[SecretInfo]) -> Reply:
 def secret_deleted(project_id: str, name: str) -> Reply:
     """secret.delete: which secret is gone."""
     return {"projectId": project_id, "name": name, "deleted": True}
+
+
+# -- notifications -------------------------------------------------------------------------------
+def webhook_set(project_id: str, created: NewWebhook) -> Reply:
+    """webhook.set: the webhook and, this once, its signing secret."""
+    return {"projectId": project_id, "webhook": created.config.to_wire(), "signingSecret": created.signing_secret}
+
+
+def webhook(project_id: str, config: WebhookConfig | None) -> Reply:
+    """webhook.get: the project's webhook (never its secret), or null."""
+    return {"projectId": project_id, "webhook": config.to_wire() if config else None}
+
+
+def webhook_deleted(project_id: str) -> Reply:
+    """webhook.delete: the project sends no more notifications."""
+    return {"projectId": project_id, "deleted": True}
 
 
 # -- billing -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.executions import Execution
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import ApiKey, Event, Member, Project, Tenant
+from cloutagent.domain.notifications import Delivery
 from cloutagent.domain.secrets import SealedSecret, SecretIndex
 
 
@@ -82,6 +83,12 @@ class SecretStore(Protocol):
     def sealed(self, tenant_id: str, project_id: str) -> list[SealedSecret]: ...
 
 
+class WebhookStore(Protocol):
+    """Reads only: a webhook is written as part of a ProjectChange (its config on the project)."""
+
+    def sealed_secret(self, tenant_id: str, project_id: str) -> str | None: ...
+
+
 class BillingStore(Protocol):
     def get_tenant(self, tenant_id: str) -> Tenant | None: ...
     def grant_plan(self, tenant_id: str, plan: str) -> None: ...
@@ -102,13 +109,6 @@ class BillingStore(Protocol):
 
 
 # -- other services ----------------------------------------------------------------------------
-class SocketPoster(Protocol):
-    """API Gateway's @connections API."""
-
-    def post(self, connection_id: str, text: str) -> bool: ...
-    def disconnect(self, connection_id: str) -> None: ...
-
-
 class PermissionStore(Protocol):
     """Permission requests and runs' inboxes (adapters/dynamo/steering.py)."""
 
@@ -123,6 +123,13 @@ class DiffStore(Protocol):
     def read(self, tenant_id: str, execution_id: str, offset: int, size: int) -> tuple[bytes, int] | None: ...
 
 
+class SocketPoster(Protocol):
+    """API Gateway's @connections API."""
+
+    def post(self, connection_id: str, text: str) -> bool: ...
+    def disconnect(self, connection_id: str) -> None: ...
+
+
 class Launcher(Protocol):
     """Starts and stops the executor of one execution (ECS RunTask, or a local process)."""
 
@@ -133,6 +140,13 @@ class Launcher(Protocol):
 class SecretCipher(Protocol):
     def encrypt(self, plaintext: str, context: dict[str, str]) -> str: ...
     def decrypt(self, ciphertext: str, context: dict[str, str]) -> str: ...
+
+
+class WebhookPoster(Protocol):
+    """HTTP to a project's webhook receiver, through an address the caller has checked."""
+
+    def resolve(self, host: str, port: int) -> list[str]: ...
+    def post(self, url: str, address: str, body: bytes, headers: dict[str, str], timeout: float) -> Delivery: ...
 
 
 class Directory(Protocol):

@@ -12,13 +12,15 @@ from cloutagent.adapters.dynamo.executions import (
     execution_status_op, finish_execution_op, metered_execution_op, put_execution_op,
 )
 from cloutagent.adapters.dynamo.secrets import INDEX_FIELD, delete_secret_op, put_secret_op
+from cloutagent.adapters.dynamo.steering import answer_permission_op, inbox_op, open_permission_op
+from cloutagent.adapters.dynamo.webhooks import delete_webhook_secret_op, put_webhook_secret_op
 from cloutagent.domain.changes import (
     ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved,
-    SecretSealed,
+    SecretSealed, WebhookSecretRemoved, WebhookSecretSealed,
 )
-
-
 from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
+
+
 def project_attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Domain field names and values -> the project item's attribute names and values."""
     return {to_camel(name): _stored(value) for name, value in fields.items()}
@@ -74,3 +76,28 @@ def _(record: SecretSealed) -> dict[str, Any]:
 @record_op.register
 def _(record: SecretRemoved) -> dict[str, Any]:
     return delete_secret_op(record.tenant_id, record.project_id, record.name)
+
+
+@record_op.register
+def _(record: PermissionOpened) -> dict[str, Any]:
+    return open_permission_op(record)
+
+
+@record_op.register
+def _(record: PermissionAnswered) -> dict[str, Any]:
+    return answer_permission_op(record)
+
+
+@record_op.register
+def _(record: InboxMessage) -> dict[str, Any]:
+    return inbox_op(record)
+
+
+@record_op.register
+def _(record: WebhookSecretSealed) -> dict[str, Any]:
+    return put_webhook_secret_op(record)
+
+
+@record_op.register
+def _(record: WebhookSecretRemoved) -> dict[str, Any]:
+    return delete_webhook_secret_op(record)

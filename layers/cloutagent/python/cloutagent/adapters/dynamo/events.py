@@ -137,6 +137,16 @@ class DynamoEventLog:
     def last_seq(self, tenant_id: str, project_id: str) -> int:
         return self._read_checked(tenant_id, project_id, None)
 
+    @staticmethod
+    def from_stream_image(image: dict[str, Any]) -> tuple[str, Event] | None:
+        """The tenant and the event of an event item as the table's stream carries it (attribute
+        values, e.g. ``{"S": ...}``); None for any other item."""
+        item = from_item(image)
+        ids = keys.parse_events_pk(str(item.get("PK", "")))
+        if ids is None or not {"seq", "event", "ts", "data"} <= item.keys():
+            return None
+        return ids[0], _event_from_item(ids[1], item)
+
     def read(
         self,
         tenant_id: str,

@@ -39,6 +39,7 @@ EXEC_PREFIX = "EXEC#"
 USAGE_PREFIX = "USAGE#"  # sorts after TENANT: never inside project.create's PROJECT#..TENANT range
 METER_PREFIX = "METER#"  # the usage outbox; sorts between CONN# and PROJECT#
 SECRET_PREFIX = "SECRET#"
+WEBHOOK_SK = "WEBHOOK"  # a project's webhook signing secret, in the project partition
 
 
 def project_sk(project_id: str) -> str:

@@ -14,14 +14,15 @@ from cloutagent.errors import ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import epoch_seconds
 
 _PROJECT_FIELDS = (
-    "projectId", "name", "description", "path", "agent", "limits", "state", "executionId",
+    "projectId", "name", "description", "path", "agent", "limits", "repository", "webhook", "state", "executionId",
     "sessionId", "createdAt", "updatedAt", "lastSeq",
 )
 
 
 def project_item(project: Project) -> dict[str, Any]:
-    wire = project.to_wire()
-    return {"PK": keys.tenant_pk(project.tenant_id), "SK": keys.project_sk(project.project_id), **wire}
+    # The stored form, not the wire form: the wire leaves out what only admins may read (webhook).
+    stored = project.model_dump(mode="json", by_alias=True, exclude={"tenant_id"})
+    return {"PK": keys.tenant_pk(project.tenant_id), "SK": keys.project_sk(project.project_id), **stored}
 
 
 def project_from_item(tenant_id: str, item: dict[str, Any]) -> Project:
