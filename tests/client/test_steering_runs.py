@@ -93,17 +93,27 @@ async def test_pending_requests_yields_a_request_opened_earlier_and_respond_answ
     assert await client.open_requests(pid) == []
 
 
-async def test_pending_requests_yields_new_requests_as_they_come(sdk):
+async def test_pending_requests_yields_new_requests_as_they_come_and_the_agent_gets_the_answer(sdk):
     client = await sdk()
     pid = (await asking_project(sdk))["projectId"]
-    async with contextlib.aclosing(client.pending_requests(pid)) as pending:
-        waiting = asyncio.create_task(anext(pending))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()  # nothing is open yet
-        await client.execute(pid, ASK)
-        request = await asyncio.wait_for(waiting, 30)
-    assert request["kind"] == "question" and request["input"] == QUESTION
-    await client.respond(pid, request["requestId"], "allow", answers={"Which database?": "Postgres"})
+    async with await client.subscribe(pid) as events:
+        async with contextlib.aclosing(client.pending_requests(pid)) as pending:
+            waiting = asyncio.create_task(anext(pending))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # nothing is open yet
+            await client.execute(pid, ASK)
+            request = await asyncio.wait_for(waiting, 30)
+        assert request["kind"] == "question" and request["input"] == QUESTION
+        await client.respond(pid, request["requestId"], "allow", answers={"Which database?": "Postgres"})
+        # THEN the agent's next message carries the answer
+        texts = []
+        async for event in events:
+            if event["event"] == "execution.message" and event["data"].get("kind") == "text":
+                texts.append(event["data"]["text"])
+            if event["event"] == "execution.finished":
+                assert event["data"]["status"] == "completed"
+                break
+        assert "Postgres" in texts[-1]
 
 
 # -- CLI: answering from another process ---------------------------------------------------------------
