@@ -291,6 +291,9 @@ class Lines:
     def __init__(self, *typed: str):
         self.typed = list(typed)
 
+    def discard_typed_ahead(self) -> None:
+        pass  # what this terminal types comes after each prompt
+
     async def readline(self) -> str | None:
         if self.typed:
             return self.typed.pop(0)

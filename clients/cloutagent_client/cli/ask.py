@@ -80,6 +80,14 @@ class TerminalLines:
     def __init__(self, fd: int):
         self.fd = fd
 
+    def discard_typed_ahead(self) -> None:
+        """Before a prompt is shown: keys typed earlier were not an answer to it. (After it is
+        shown would race a fast answer: the reply could be thrown away and the prompt hang.)"""
+        try:
+            termios.tcflush(self.fd, termios.TCIFLUSH)
+        except termios.error:
+            pass
+
     async def readline(self) -> str | None:
         """The next line, or None at the end of input (Ctrl-D)."""
         loop = asyncio.get_running_loop()
@@ -92,10 +100,6 @@ class TerminalLines:
             if not done.done() and (not chunk or b"\n" in typed):
                 done.set_result(typed.split(b"\n")[0].decode(errors="replace") if b"\n" in typed else None)
 
-        try:
-            termios.tcflush(self.fd, termios.TCIFLUSH)
-        except termios.error:
-            pass
         loop.add_reader(self.fd, readable)
         try:
             return await done
@@ -200,6 +204,7 @@ class Asker:
                 return answer
 
     async def _read(self, prompt: str) -> str | None:
+        self.lines.discard_typed_ahead()
         self.stream.write(self.style.bold(prompt))
         self.stream.flush()
         typed = await self.lines.readline()
