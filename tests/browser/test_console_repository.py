@@ -4,28 +4,15 @@ pull request) and its diff, in a real browser against the local stack and its Gi
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 import uuid
-from typing import Any
 
 import pytest
 
 from cloutagent_client import Client
 
+from tests.support.http import get_json, post_json
+
 pytestmark = pytest.mark.browser
-
-
-def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return json.loads(reply.read())
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as reply:
-        return json.loads(reply.read())
 
 
 async def test_a_run_shows_its_branch_changes_pull_request_and_diff(page, ready, artifacts):

@@ -7,28 +7,17 @@ import base64
 import json
 import os
 import subprocess
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.http import get_json, post_json
+
 pytestmark = pytest.mark.e2e
 
 PROMPT_CHANGE = '[fake:bash command="echo change >> README.md"]'
-
-
-def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return json.loads(reply.read())
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as reply:
-        return json.loads(reply.read())
 
 
 def new_repo(ready: dict[str, Any], **files: str) -> dict[str, Any]:
