@@ -18,6 +18,7 @@ from cloutagent.wiring import Container
 from .agent import AgentOutcome, AgentRequest, run_agent
 from .confinement import confined
 from .git_client import GitFailure
+from .redact import Redactor
 from .relay import EventRelay
 from .repository import RepositoryRun, RunPlan
 from .settings import ExecutorSettings
@@ -144,7 +145,8 @@ class RunLife:
         execution = brief.execution
         steering = Steering(self.container.steering_store, relay,
                             (execution.tenant_id, execution.project_id, execution.execution_id),
-                            brief.project.agent.approval_timeout_seconds, self.cancel).start()
+                            brief.project.agent.approval_timeout_seconds, self.cancel,
+                            Redactor(brief.secrets_env.values()).scrub).start()
         try:
             request = agent_request(brief, settings, self.container, self.workspace.folder)
             async with confined(request, settings) as run:

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from claude_agent_sdk import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext
 
@@ -24,16 +25,27 @@ from cloutagent.errors import ExpectationFailed
 from cloutagent.ids import epoch_seconds, new_id
 from cloutagent.observability import logger
 
+# A request's tool input as the room sees it; a Write of a large file is shown as a preview (an
+# event is one DynamoDB item, and people decide on the start of it anyway).
+MAX_INPUT_CHARS = 50_000
 FAST_POLL_SECONDS = 0.2
 SLOW_POLL_SECONDS = 1.0
 LATE_ANSWER_SECONDS = 5.0  # an answer that beat our own timeout by a hair is read back this long
 EXECUTOR = "cloutagent"  # the "by" of a resolution the executor made itself
 
 
+def shown_input(tool_input: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(tool_input, ensure_ascii=False)
+    if len(text) <= MAX_INPUT_CHARS:
+        return tool_input
+    return {"preview": text[:MAX_INPUT_CHARS], "truncated": True, "chars": len(text)}
+
+
 class Steering:
     def __init__(self, store: Any, relay: Any, ids: tuple[str, str, str], approval_timeout_seconds: float,
-                 cancel: asyncio.Event):
+                 cancel: asyncio.Event, scrub: Callable[[Any], Any] = lambda value: value):
         self.store, self.relay = store, relay
+        self.scrub = scrub  # the run's secret values masked, as in every other event of the run
         self.tenant_id, self.project_id, self.execution_id = ids
         self.timeout = approval_timeout_seconds
         self.cancel = cancel
@@ -143,16 +155,25 @@ class Steering:
     async def _ask(self, request_id: str, tool_name: str, tool_input: dict[str, Any],
                    context: ToolPermissionContext) -> None:
         data = {"requestId": request_id, "executionId": self.execution_id, "toolName": tool_name,
-                "kind": "question" if tool_name == QUESTION_TOOL else "permission", "input": tool_input,
+                "kind": "question" if tool_name == QUESTION_TOOL else "permission", "input": shown_input(tool_input),
                 "toolUseId": context.tool_use_id, "timeoutSeconds": self.timeout,
                 **{k: v for k, v in (("title", context.title), ("description", context.description),
                                       ("reason", context.decision_reason)) if v}}
         opened = PermissionOpened(self.tenant_id, self.project_id, self.execution_id, request_id, tool_name,
                                   epoch_seconds() + int(self.timeout) + 3600)
-        await self.relay.publish_now(
-            [("permission.request", data), ("project.state", {"state": "waiting", "executionId": self.execution_id})],
-            ProjectChange(set_fields={"state": "waiting"}, expect={"execution_id": self.execution_id},
-                          records=(opened,)))
+        events = [("permission.request", self.scrub(data)),
+                  ("project.state", {"state": "waiting", "executionId": self.execution_id})]
+        # Only from running (or waiting, for a second request at once): never over cancelling or
+        # finishing. ExpectationFailed from both: the run is ending.
+        for before in ("running", "waiting"):
+            change = ProjectChange(set_fields={"state": "waiting"},
+                                   expect={"execution_id": self.execution_id, "state": before}, records=(opened,))
+            try:
+                await self.relay.publish_now(events, change)
+                return
+            except ExpectationFailed:
+                if before == "waiting":
+                    raise
 
     async def _answer(self, request_id: str, waiter: asyncio.Future) -> dict[str, Any]:
         stopped = asyncio.create_task(self.cancel.wait())

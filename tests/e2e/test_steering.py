@@ -197,3 +197,14 @@ async def test_allowing_for_the_run_stops_asking_about_that_tool(connect, make_u
     assert end["status"] == "completed", end
     assert len(of(owner, pid, "permission.request", execution_id)) == 1
     assert [r["isError"] for r in tool_results(owner, pid, execution_id)] == [False, False]
+
+
+async def test_a_secret_in_a_requested_command_is_masked_for_the_room(connect, make_user):
+    pid, (owner, member, _) = await team(connect, make_user)
+    value = f"tok-{uuid.uuid4().hex}"
+    await owner.ok("secret.set", {"projectId": pid, "name": "DEPLOY_TOKEN", "value": value})
+    execution_id = await started(owner, pid, f'[fake:bash command="echo {value} > deploy.txt"]')
+    request = await request_of(member, pid, execution_id)
+    assert value not in json.dumps(request) and "[redacted]" in request["input"]["command"]
+    await member.ok("permission.respond", {"projectId": pid, "requestId": request["requestId"], "decision": "deny"})
+    await finished(owner, pid, execution_id)

@@ -35,3 +35,16 @@ def test_nobody_grants_a_role_above_their_own():
     require_can_grant(who("admin"), Role.admin)
     with pytest.raises(Forbidden):
         require_can_grant(who("admin"), Role.owner)
+
+
+def test_every_routed_action_has_a_sample_event_that_names_it():
+    import json
+    from pathlib import Path
+
+    from cloutagent_dev.events import load_event
+
+    for action in [a for a in definitions.routes()["routes"] if not a.startswith("$")]:
+        assert Path(f"events/{action}.json").is_file(), action
+        event = load_event(action, tenant_id="t_a", user_id="u_1", role="owner", connection_id="c_1", project_id="p_1")
+        assert json.loads(event["body"])["action"] == action
+        assert event["requestContext"]["routeKey"] == action

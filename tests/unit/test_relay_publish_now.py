@@ -68,3 +68,13 @@ async def test_a_caller_that_stopped_waiting_does_not_break_the_relay():
     await relay.push({"kind": "text", "text": "after"})
     await relay.close()
     assert publisher.calls[-1][0] == ["execution.message"]
+
+
+def test_a_huge_tool_input_reaches_the_room_as_a_preview():
+    from cloutagent_executor.steering import MAX_INPUT_CHARS, shown_input
+
+    small = {"command": "ls"}
+    assert shown_input(small) is small
+    shown = shown_input({"file_path": "/w/big.txt", "content": "x" * (MAX_INPUT_CHARS * 3)})
+    assert shown["truncated"] is True and len(shown["preview"]) == MAX_INPUT_CHARS
+    assert shown["chars"] > MAX_INPUT_CHARS * 3

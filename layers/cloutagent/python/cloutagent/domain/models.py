@@ -10,6 +10,9 @@ from pydantic import Field
 from cloutagent.domain.base import DomainModel
 from cloutagent.domain.notifications import WebhookConfig
 from cloutagent.domain.repositories import Repository
+from cloutagent.domain.steering import (
+    DEFAULT_APPROVAL_TIMEOUT_SECONDS, MAX_APPROVAL_TIMEOUT_SECONDS, MIN_APPROVAL_TIMEOUT_SECONDS,
+)
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 ProjectState = Literal["idle", "starting", "running", "waiting", "finishing", "cancelling"]
@@ -26,7 +29,8 @@ class AgentConfig(DomainModel):
     # files come from earlier runs and repositories, and settings can run hooks and widen tools.
     project_settings: bool = False
     # How long a permission request or question waits for the team before it is denied.
-    approval_timeout_seconds: int = Field(default=300, ge=5, le=3_600)
+    approval_timeout_seconds: int = Field(default=DEFAULT_APPROVAL_TIMEOUT_SECONDS, ge=MIN_APPROVAL_TIMEOUT_SECONDS,
+                                          le=MAX_APPROVAL_TIMEOUT_SECONDS)
 
     def powers(self) -> tuple:
         """What the agent may do without asking: only admins change these (domain.identity)."""

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from cloutagent.domain.models import AgentConfig, Limits
 from cloutagent.domain.notifications import ALL_NOTIFICATION_TYPES, MAX_URL_LENGTH, NotificationType, WebhookFormat
 from cloutagent.domain.repositories import Repository, check_branch
+from cloutagent.domain.steering import Decision, Scope
 from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -113,8 +114,8 @@ class ExecutionRef(ActionData):
 class PermissionRespond(ActionData):
     projectId: ProjectId
     requestId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    decision: Literal["allow", "deny"]
-    scope: Literal["once", "run"] = "once"
+    decision: Decision
+    scope: Scope = "once"
     message: str | None = Field(default=None, max_length=2_000)  # told to the agent on deny
     # For a question (AskUserQuestion): each question's text -> the answer.
     answers: dict[Annotated[str, Field(max_length=2_000)], Annotated[str, Field(max_length=10_000)]] | None = Field(
