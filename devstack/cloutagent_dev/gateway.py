@@ -4,6 +4,11 @@ Emulates what the handlers rely on in AWS: the REQUEST authorizer on ``$connect`
 refusal), route selection on ``$request.body.action`` with ``$default``, ``$disconnect``, route
 responses back to the sender, the 128 KB message cap (close 1009), idle and lifetime caps, and the
 ``@connections/{id}`` management API (POST, GET, DELETE; 410 when gone) over real HTTP.
+
+Two knobs emulate the network that loopback lacks: every ``@connections`` POST can take an
+emulated round trip (``CLOUTAGENT_DEV_POST_DELAY_MS``), and a client can ask at ``$connect`` for
+its own (``?devPostDelayMs=500``: a slow subscriber). Both wait without using CPU, so a poster's
+overlap of round trips is measured as it would be against API Gateway.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +29,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from cloutagent import definitions
 from cloutagent.ids import iso_millis
 from cloutagent_dev.lambdas import Invoker
+from cloutagent_dev.settings import get_dev_settings
 from cloutagent.observability import logger
 from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES
 
@@ -38,6 +46,7 @@ class LocalConnection:
     connected_at: float = field(default_factory=time.time)
     last_active: float = field(default_factory=time.time)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    post_delay_seconds: float | None = None  # asked for at $connect; None: the gateway's own
 
 
 @dataclass
@@ -45,6 +54,37 @@ class GatewayLimits:
     idle_seconds: float = 600.0
     lifetime_seconds: float = 7200.0
     max_message_bytes: int = MAX_INBOUND_FRAME_BYTES
+
+
+# A dev-only query parameter: the emulated @connections round trip for posts to this connection.
+POST_DELAY_PARAMETER = "devPostDelayMs"
+MAX_POST_DELAY_SECONDS = 60.0
+
+
+def _post_delay(query: dict[str, str]) -> float | None:
+    """The delay asked for in the query string, in seconds (None when absent or not a number)."""
+    try:
+        seconds = float(query[POST_DELAY_PARAMETER]) / 1000
+    except (KeyError, ValueError):
+        return None
+    return min(max(seconds, 0.0), MAX_POST_DELAY_SECONDS) if math.isfinite(seconds) else None
+
+
+_LEADING_ACTION = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"action"[ \t\n\r]*:[ \t\n\r]*"([A-Za-z0-9_.\-]+)"[ \t\n\r]*[,}]')
+
+
+def _leading_action(body: str) -> str | None:
+    """The action of a frame that opens with it, without parsing the rest (the handler parses it all).
+
+    None unless that is the body's only key spelled "action" and no key can hide another spelling
+    (``\\u`` escapes), so a valid frame is routed exactly as by a full parse. A body that opens so
+    but is not JSON goes to that action's function instead of ``$default``: the reply is the same
+    (every function's app refuses it as BAD_REQUEST before looking at the action).
+    """
+    match = _LEADING_ACTION.match(body)
+    if match is None or body.find('"action"', match.end()) != -1 or "\\u" in body:
+        return None
+    return match.group(1)
 
 
 def _new_connection_id() -> str:
@@ -57,10 +97,14 @@ def _iso(epoch: float) -> str:
 
 
 class LocalGateway:
-    def __init__(self, invoker: Invoker, *, stage: str = "local", limits: GatewayLimits | None = None):
+    def __init__(self, invoker: Invoker, *, stage: str = "local", limits: GatewayLimits | None = None,
+                 post_delay_seconds: float | None = None):
         self.invoker = invoker
         self.stage = stage
         self.limits = limits or GatewayLimits()
+        # The emulated round trip of every @connections POST (0: loopback's own).
+        self.post_delay_seconds = (get_dev_settings().post_delay_ms / 1000 if post_delay_seconds is None
+                                   else post_delay_seconds)
         spec = definitions.routes()
         self.routes: dict[str, str] = spec["routes"]
         self.authorizer_function: str = spec["authorizer"]
@@ -115,6 +159,9 @@ class LocalGateway:
         connection_id = _new_connection_id()
         headers = dict(request.headers)
         query = dict(request.query)
+        # The handlers see what they would in AWS: the dev-only knob is the gateway's, not theirs.
+        post_delay = _post_delay(query)
+        query.pop(POST_DELAY_PARAMETER, None)
         authorizer = await self._authorize(connection_id, request, headers, query)
         if isinstance(authorizer, web.Response):
             return authorizer
@@ -132,7 +179,7 @@ class LocalGateway:
         ws = web.WebSocketResponse(max_msg_size=self.limits.max_message_bytes, autoping=True, compress=False)
         await ws.prepare(request)
         conn = LocalConnection(connection_id, ws, authorizer, request.remote or "127.0.0.1",
-                               request.headers.get("User-Agent", ""))
+                               request.headers.get("User-Agent", ""), post_delay_seconds=post_delay)
         self.connections[connection_id] = conn
         watchdog = asyncio.create_task(self._watchdog(conn))
         tasks: set[asyncio.Task] = set()
@@ -189,10 +236,12 @@ class LocalGateway:
             await self.send(conn, reply)
 
     def _select_route(self, body: str) -> str:
-        try:
-            action = json.loads(body).get("action")
-        except (ValueError, AttributeError, RecursionError):
-            return "$default"
+        action = _leading_action(body)
+        if action is None:  # not the usual shape: read it all, as API Gateway does
+            try:
+                action = json.loads(body).get("action")
+            except (ValueError, AttributeError, RecursionError):
+                return "$default"
         return action if isinstance(action, str) and action in self.routes and not action.startswith("$") else "$default"
 
     async def _disconnect(self, conn: LocalConnection) -> None:
@@ -233,10 +282,18 @@ class LocalGateway:
         if len(data) > self.limits.max_message_bytes:
             return web.json_response({"__type": "PayloadTooLargeException", "message": "Payload too large"},
                                      status=413, headers={"x-amzn-ErrorType": "PayloadTooLargeException"})
+        delay = self.post_delay_seconds if conn.post_delay_seconds is None else conn.post_delay_seconds
+        if delay:
+            # A round trip: the frame is on its way after half of it, the answer back after all of it.
+            await asyncio.sleep(delay / 2)
+            if conn.ws.closed:
+                return self._gone()
         try:
             await self.send(conn, data.decode("utf-8"))
         except (ConnectionError, RuntimeError):
             return self._gone()
+        if delay:
+            await asyncio.sleep(delay / 2)
         return web.Response(status=200)
 
     async def http_get(self, request: web.Request) -> web.Response:

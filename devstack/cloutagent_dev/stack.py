@@ -274,9 +274,19 @@ async def serve(options: DevOptions) -> None:
         await stack.stop()
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (less CPU per message for the gateway), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def run(options: DevOptions) -> int:
     try:
-        asyncio.run(serve(options))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(serve(options))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
