@@ -58,8 +58,12 @@ async def stream_reply(reply: Reply, model: str, write: Write) -> None:
         start["usage"]["output_tokens"] = reply.start_output_tokens
     await write(event("message_start", {"type": "message_start", "message": start}))
     await write(event("ping", {"type": "ping"}))
+    # A fixed schedule: each block is due its pause after the previous one was due, however long
+    # the writes took, so `delay_ms` offers a fixed rate instead of drifting slower under load.
+    due = time.monotonic()
     for index, block in enumerate(reply.blocks):
-        await pause(block.pause_s, write)
+        due += block.pause_s
+        await pause_until(due, write)
         await _write_block(index, block, write)
     await write(_message_delta(reply.usage, reply.stop_reason))
     await write(event("message_stop", {"type": "message_stop"}))
@@ -67,7 +71,11 @@ async def stream_reply(reply: Reply, model: str, write: Write) -> None:
 
 async def pause(seconds: float, write: Write) -> None:
     """Wait without blocking the loop, pinging the client so a dropped connection shows."""
-    deadline = time.monotonic() + seconds
+    await pause_until(time.monotonic() + seconds, write)
+
+
+async def pause_until(deadline: float, write: Write) -> None:
+    """`pause` until a ``time.monotonic()`` deadline (at once when it has passed)."""
     while (remaining := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(remaining, PING_INTERVAL_S))
         if deadline - time.monotonic() > 0:
