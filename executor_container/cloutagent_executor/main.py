@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
+from .broadcast import open_fanout
 from .lifecycle import RunLife
 from .relay import EventRelay
 from .settings import ExecutorSettings
@@ -42,7 +43,8 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     brief = service.begin_run(tenant_id, project_id, execution_id, container.secrets)
     if brief is None:
         return 0
-    relay = EventRelay(container.publisher, tenant_id, project_id, execution_id).start()
+    fanout = open_fanout(container, tenant_id, project_id)
+    relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id).start()
     outcome = await RunLife(brief, settings, container, relay, cancel).outcome()
     service.finish(brief.execution, outcome)
     logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "cost_usd": outcome.cost_usd})

@@ -1,14 +1,17 @@
 """From agent messages to stored, broadcast events: batched, ordered, retried, never lost.
 
 One consumer drains the queue, so events keep the order the agent produced them. A batch is
-whatever arrived while the previous one was being written (plus a short linger), so a burst costs
-one DynamoDB transaction and one subscriber query per batch, and a trickle still goes out at once.
+whatever arrived while the previous one was being written (plus a short linger while events are
+coming fast), so a burst costs one DynamoDB transaction and one subscriber query per batch, and a
+trickle still goes out at once. Storing is this loop's only wait: each stored batch is handed to
+the run's fan-out (``broadcast.LiveFanout``), which posts it while the next batch is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from cloutagent.domain.changes import ExecutionMetered, ProjectChange
@@ -19,7 +22,9 @@ from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 from .usage import UsageMeter
 
 MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
-LINGER_SECONDS = 0.01
+# While events arrive less than this far apart, a batch waits this long for more (each batch is a
+# write and a POST per watcher); a trickle goes out without waiting.
+LINGER_SECONDS = 0.02
 USAGE_INTERVAL_SECONDS = 1.0  # execution.usage: at most one a second
 # A batch that cannot be stored holds up every later one (order is kept): ~20 s of trying.
 STORE_RETRIES = Backoff(attempts=8, base_seconds=0.1, cap_seconds=5.0)
@@ -45,9 +50,28 @@ def split_oversized(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**data, "text": p, "part": i + 1, "parts": len(pieces)} for i, p in enumerate(pieces)]
 
 
+class _Arrivals:
+    """How far apart events have been arriving lately (an exponential moving average)."""
+
+    def __init__(self) -> None:
+        self.gap = float("inf")
+        self._last: float | None = None
+
+    def note(self) -> None:
+        now = time.monotonic()
+        if self._last is not None:
+            gap = now - self._last
+            self.gap = gap if self.gap == float("inf") else 0.8 * self.gap + 0.2 * gap
+        self._last = now
+
+    def fast(self) -> bool:
+        return self.gap < LINGER_SECONDS
+
+
 class EventRelay:
-    def __init__(self, publisher: Any, tenant_id: str, project_id: str, execution_id: str):
-        self.publisher = publisher
+    def __init__(self, log: Any, fanout: Any, tenant_id: str, project_id: str, execution_id: str):
+        self.log = log  # the event log: append() stores a batch with its seqs
+        self.fanout = fanout  # after_stored(events) posts them to the room; close() when done
         self.tenant_id = tenant_id
         self.project_id = project_id
         self.execution_id = execution_id
@@ -60,6 +84,7 @@ class EventRelay:
         self._usage_task: asyncio.Task | None = None
         self._reported: dict[str, Any] | None = None
         self._held: Any = None  # a _Now that ended the batch being collected
+        self._arrivals = _Arrivals()
 
     def start(self) -> "EventRelay":
         self._task = asyncio.create_task(self._run())
@@ -67,11 +92,15 @@ class EventRelay:
 
     async def push(self, data: dict[str, Any]) -> None:
         for part in split_oversized(data):
-            self.queue.put_nowait(("execution.message", {"executionId": self.execution_id, **part}))
+            self._put(("execution.message", {"executionId": self.execution_id, **part}))
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         """An event of the executor's own (``execution.git``), in order with the agent's."""
-        self.queue.put_nowait((event, {"executionId": self.execution_id, **data}))
+        self._put((event, {"executionId": self.execution_id, **data}))
+
+    def _put(self, item: tuple[str, dict[str, Any]]) -> None:
+        self._arrivals.note()
+        self.queue.put_nowait(item)
 
     async def publish_now(self, events: list[tuple[str, dict[str, Any]]], change: ProjectChange) -> None:
         """Store ``events`` with ``change`` in order after everything pushed so far, and wait.
@@ -100,15 +129,18 @@ class EventRelay:
         snapshot = {"usage": self._meter.usage(), "costUsd": round(self._meter.cost_usd(), 6)}
         if snapshot != self._reported and any(snapshot["usage"].values()):
             self._reported = snapshot
-            self.queue.put_nowait(("execution.usage", {"executionId": self.execution_id, **snapshot}))
+            self._put(("execution.usage", {"executionId": self.execution_id, **snapshot}))
 
     async def close(self) -> None:
         if self._usage_task is not None:
             self._usage_task.cancel()
             self._queue_usage()  # the totals at the end, if the last second changed them
         self.queue.put_nowait(_STOP)
-        if self._task:
-            await self._task
+        try:
+            if self._task:
+                await self._task
+        finally:
+            await self.fanout.close()
 
     async def _run(self) -> None:
         stopping = False
@@ -123,26 +155,28 @@ class EventRelay:
             await self._store(batch)
 
     async def _store_now(self, now: _Now) -> None:
-        def store_once() -> list:
-            return self.publisher.publish(self.tenant_id, self.project_id, now.events, last_seq=self.last_seq,
-                                          change=now.change)
-
         try:
-            events = await asyncio.to_thread(store_once)
+            await self._append(now.events, now.change)
         except Exception as exc:  # noqa: BLE001 - ExpectationFailed and the rest: the caller decides
             self.last_seq = None  # the project is read again, and so its seq
             if not now.done.done():  # the caller may have stopped waiting (a run being stopped)
                 now.done.set_exception(exc)
             return
-        self.last_seq = events[-1].seq
-        self.stored += len(events)
         if not now.done.done():
             now.done.set_result(None)
+
+    async def _append(self, events: list, change: ProjectChange | None) -> None:
+        """Store ``events`` (in one transaction, with ``change``), then hand them to the fan-out."""
+        stored = await asyncio.to_thread(self.log.append, self.tenant_id, self.project_id, events,
+                                         last_seq=self.last_seq, change=change)
+        self.last_seq = stored[-1].seq
+        self.stored += len(stored)
+        self.fanout.after_stored(stored)
 
     async def _collect(self, first: Any) -> tuple[list, bool]:
         batch = [first]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + LINGER_SECONDS
+        deadline = loop.time() + (LINGER_SECONDS if self._arrivals.fast() else 0.0)
         while len(batch) < MAX_BATCH:
             try:
                 item = self.queue.get_nowait()
@@ -175,11 +209,7 @@ class EventRelay:
         change = self._metered(batch)
 
         async def store_once() -> None:
-            events = await asyncio.to_thread(
-                self.publisher.publish, self.tenant_id, self.project_id, batch, last_seq=self.last_seq, change=change
-            )
-            self.last_seq = events[-1].seq
-            self.stored += len(events)
+            await self._append(batch, change)
 
         def note_failure(attempt: int, exc: Exception) -> None:
             # Throttling beyond botocore's retries, a blip: re-read the seq, keep order, retry.

@@ -113,33 +113,35 @@ def test_a_launch_failure_finishes_the_execution_as_failed_and_frees_the_project
     assert broken.project_store.get(ready["tenantId"], pid).state == "idle"
 
 
-class RecordingConnections:
-    """An in-memory @connections sink: this test counts DynamoDB calls, not deliveries."""
+class RecordingPoster:
+    """The executor's poster port (cloutagent_executor.poster): keeps what it was given."""
 
     def __init__(self):
         self.posts: list[tuple[str, str]] = []
 
-    def post(self, connection_id: str, text: str) -> bool:
-        self.posts.append((connection_id, text))
+    async def post(self, connection_id, frame) -> bool:
+        self.posts.append((connection_id, frame.text))
         return True
+
+    async def close(self) -> None:
+        pass
 
 
 async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_one_query_per_batch(aws, event_for, count_aws_calls, ready):
     from cloutagent.domain.identity import Identity, Role
-    from cloutagent.services.fanout import Fanout
-    from cloutagent.services.publisher import Publisher
+    from cloutagent_executor.broadcast import Broadcaster, LiveFanout
     from cloutagent_executor.relay import EventRelay
     from functions.projects.handler import handler as projects
 
     pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
-    sink = RecordingConnections()
+    sink = RecordingPoster()
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="sub-1")
     aws.room_store.put_connection(identity, "sub-1")
     aws.room_store.subscribe(identity, pid, "sub-1")
-    publisher = Publisher(aws.event_log, Fanout(aws.room_store, sink, aws.pool))
+    fanout = LiveFanout(aws.room_store, Broadcaster(sink, on_gone=lambda cid: None), ready["tenantId"], pid)
 
     with count_aws_calls() as counter:
-        relay = EventRelay(publisher, ready["tenantId"], pid, "x_burst").start()
+        relay = EventRelay(aws.event_log, fanout, ready["tenantId"], pid, "x_burst").start()
         for i in range(1000):
             await relay.push({"kind": "text", "text": f"line {i}"})
         await relay.close()

@@ -167,9 +167,7 @@ async def test_throttled_event_batches_are_retried_and_nothing_is_lost_or_reorde
     pid = _project(event_for)
     flaky = ThrottlingDynamo(aws.clients.dynamodb(), throttle_first=3)
     log = DynamoEventLog(Table(flaky, aws.settings.table_name), retention_days=1)
-    publisher = Publisher(log, Fanout(aws.room_store, ApiGatewayConnections(aws.clients.connections_api()), aws.pool))
-
-    relay = EventRelay(publisher, ready["tenantId"], pid, "x_throttled").start()
+    relay = EventRelay(log, _KeptBatches(), ready["tenantId"], pid, "x_throttled").start()
     for i in range(120):
         await relay.push({"kind": "text", "text": f"m{i}"})
     await relay.close()
@@ -178,6 +176,19 @@ async def test_throttled_event_batches_are_retried_and_nothing_is_lost_or_reorde
     stored, _ = aws.event_log.read(ready["tenantId"], pid, after_seq=1, limit=500)
     assert [e.data["text"] for e in stored] == [f"m{i}" for i in range(120)]
     assert [e.seq for e in stored] == list(range(2, 122))
+
+
+class _KeptBatches:
+    """The relay's fan-out port, keeping what it is handed (no watcher in this test)."""
+
+    def __init__(self):
+        self.batches = []
+
+    def after_stored(self, events):
+        self.batches.append(events)
+
+    async def close(self):
+        pass
 
 
 _real_sleep = asyncio.sleep

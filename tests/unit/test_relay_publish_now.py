@@ -17,14 +17,14 @@ class Stored:
     seq: int
 
 
-class RecordingPublisher:
-    """Keeps each publish call; refuses a change whose expect says {"fail": True}."""
+class RecordingLog:
+    """Keeps each append call; refuses a change whose expect says {"fail": True}."""
 
     def __init__(self):
         self.calls: list[tuple[list, ProjectChange | None]] = []
         self.seq = 0
 
-    def publish(self, tenant_id, project_id, events, last_seq=None, change=None):
+    def append(self, tenant_id, project_id, events, last_seq=None, change=None):
         if change is not None and change.expect.get("fail"):
             raise ExpectationFailed(None)
         self.calls.append(([name for name, _ in events], change))
@@ -35,39 +35,55 @@ class RecordingPublisher:
         return stored
 
 
+class RecordingFanout:
+    def __init__(self):
+        self.batches: list[list[int]] = []
+        self.closed = False
+
+    def after_stored(self, events):
+        self.batches.append([e.seq for e in events])
+
+    async def close(self):
+        self.closed = True
+
+
+def relay_of(log: RecordingLog, fanout: RecordingFanout | None = None) -> EventRelay:
+    return EventRelay(log, fanout or RecordingFanout(), "t", "p", "x").start()
+
+
 async def test_a_state_change_is_stored_after_the_messages_before_it_and_alone():
-    publisher = RecordingPublisher()
-    relay = EventRelay(publisher, "t", "p", "x").start()
+    log = RecordingLog()
+    relay = relay_of(log)
     await relay.push({"kind": "text", "text": "one"})
     await relay.push({"kind": "text", "text": "two"})
     change = ProjectChange(set_fields={"state": "waiting"})
     await relay.publish_now([("permission.request", {}), ("project.state", {"state": "waiting"})], change)
     await relay.push({"kind": "text", "text": "three"})
     await relay.close()
-    names = [names for names, _ in publisher.calls]
+    names = [names for names, _ in log.calls]
     assert names[-2:] == [["permission.request", "project.state"], ["execution.message"]]
     assert [n for batch in names[:-2] for n in batch] == ["execution.message", "execution.message"]
-    assert publisher.calls[-2][1] is change and relay.stored == 5
+    assert log.calls[-2][1] is change and relay.stored == 5
 
 
 async def test_a_refused_change_comes_back_to_the_caller_and_the_relay_goes_on():
-    publisher = RecordingPublisher()
-    relay = EventRelay(publisher, "t", "p", "x").start()
+    log = RecordingLog()
+    relay = relay_of(log)
     with pytest.raises(ExpectationFailed):
         await relay.publish_now([("project.state", {})], ProjectChange(expect={"fail": True}))
     await relay.push({"kind": "text", "text": "after"})
     await relay.close()
-    assert publisher.calls[-1][0] == ["execution.message"]
+    assert log.calls[-1][0] == ["execution.message"]
 
 
 async def test_a_caller_that_stopped_waiting_does_not_break_the_relay():
-    publisher = RecordingPublisher()
-    relay = EventRelay(publisher, "t", "p", "x").start()
+    log = RecordingLog()
+    relay = relay_of(log)
     waiting = asyncio.create_task(relay.publish_now([("project.state", {})], ProjectChange()))
     waiting.cancel()
     await relay.push({"kind": "text", "text": "after"})
     await relay.close()
-    assert publisher.calls[-1][0] == ["execution.message"]
+    assert log.calls[-1][0] == ["execution.message"]
 
 
 def test_a_huge_tool_input_reaches_the_room_as_a_preview():
@@ -78,3 +94,14 @@ def test_a_huge_tool_input_reaches_the_room_as_a_preview():
     shown = shown_input({"file_path": "/w/big.txt", "content": "x" * (MAX_INPUT_CHARS * 3)})
     assert shown["truncated"] is True and len(shown["preview"]) == MAX_INPUT_CHARS
     assert shown["chars"] > MAX_INPUT_CHARS * 3
+
+
+async def test_every_stored_batch_goes_to_the_fanout_in_order_and_the_fanout_is_closed_last():
+    log, fanout = RecordingLog(), RecordingFanout()
+    relay = relay_of(log, fanout)
+    for i in range(250):
+        await relay.push({"kind": "text", "text": f"m{i}"})
+    await relay.publish_now([("project.state", {"state": "waiting"})], ProjectChange())
+    await relay.close()
+    assert [seq for batch in fanout.batches for seq in batch] == list(range(1, 252))
+    assert all(len(batch) <= 99 for batch in fanout.batches) and fanout.closed

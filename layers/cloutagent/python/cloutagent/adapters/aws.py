@@ -58,6 +58,11 @@ def connections_api() -> Any:
     return client("apigatewaymanagementapi", get_settings().connections_url, CONNECTIONS_MAX_RETRIES)
 
 
+def credentials() -> Any:
+    """The process's credentials (botocore refreshes them), for requests signed without a client."""
+    return _session().get_credentials()
+
+
 def reset_clients() -> None:
     client.cache_clear()
     _session.cache_clear()

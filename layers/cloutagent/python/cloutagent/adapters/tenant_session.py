@@ -66,5 +66,8 @@ class TenantClients:
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
 
+    def credentials(self) -> Any:
+        return self.session.get_credentials()
+
     def connections_api(self) -> Any:
         return self.client("apigatewaymanagementapi", get_settings().connections_url, CONNECTIONS_MAX_RETRIES)

@@ -11,6 +11,17 @@ from cloutagent.protocol.frames import events_frame
 from cloutagent.services.ports import RoomStore, SocketPoster
 
 
+def frame_texts(project_id: str, frames: list[dict[str, Any]]) -> list[str]:
+    """What one batch of stored events is on the wire: one frame (``events`` when several), in
+    chunks when it is over the outbound cap. The same for every subscriber."""
+    if len(frames) == 1:
+        frame, chunk_id = frames[0], f"{project_id}:{frames[0].get('seq')}"
+    else:
+        frame = events_frame(project_id, frames)
+        chunk_id = f"{project_id}:{frames[0].get('seq')}-{frames[-1].get('seq')}"
+    return split_frame(frame, chunk_id)
+
+
 class Fanout:
     def __init__(self, room_store: RoomStore, sockets: SocketPoster, pool: ThreadPoolExecutor):
         self.room_store = room_store
@@ -26,12 +37,7 @@ class Fanout:
         if not frames:
             return 0
         subscribers = self.room_store.subscribers(tenant_id, project_id)
-        if len(frames) == 1:
-            frame, chunk_id = frames[0], f"{project_id}:{frames[0].get('seq')}"
-        else:
-            frame = events_frame(project_id, frames)
-            chunk_id = f"{project_id}:{frames[0].get('seq')}-{frames[-1].get('seq')}"
-        return self.send_texts(tenant_id, project_id, subscribers, split_frame(frame, chunk_id))
+        return self.send_texts(tenant_id, project_id, subscribers, frame_texts(project_id, frames))
 
     def send_texts(self, tenant_id: str, project_id: str, subscribers: list[str], texts: list[str]) -> int:
         if not subscribers:

@@ -1,0 +1,140 @@
+"""Stored events out to every watcher: one ordered outbox per subscriber, all posting at once.
+
+``send`` only queues, so the relay goes on to store the next batch while this one is posted
+(events are always stored before they get here). Each subscriber's frames go out one at a time in
+the order they were sent, so per-connection order holds (docs/protocol.md, "Ordering, seq and
+replay"); a slow or throttled subscriber delays only its own outbox. A connection that is gone is
+dropped from the room once, and nothing more is posted to it in this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, Callable, Iterable
+
+from cloutagent.domain.models import Event
+from cloutagent.observability import logger
+from cloutagent.protocol.frames import stored_event_frame
+from cloutagent.retry import Backoff, retry_async
+from cloutagent.services.fanout import frame_texts
+
+from .http1 import HttpError
+from .poster import ConnectionsPoster, Frame, PostFailed, frame_of
+
+# Like the Lambdas' client (adapters/aws.py, CONNECTIONS_MAX_RETRIES): a frame the gateway still
+# refuses after a few tries stays in history for the client to replay.
+POST_RETRIES = Backoff(attempts=3, base_seconds=0.1, cap_seconds=1.0)
+# A watcher this far behind is not reading; what it misses it replays by seq (clients fill gaps).
+MAX_OUTBOX_FRAMES = 2_000
+
+
+class Broadcaster:
+    def __init__(self, poster: ConnectionsPoster, on_gone: Callable[[str], None]):
+        self.poster = poster
+        self.on_gone = on_gone  # drops the subscription from the room (blocking: run off the loop)
+        self._outboxes: dict[str, deque[Frame]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._gone: set[str] = set()
+        self.posted = 0
+        self.skipped = 0
+        self.failed = 0
+
+    def send(self, subscribers: Iterable[str], frames: list[Frame]) -> None:
+        """Queue ``frames`` for every subscriber; returns at once."""
+        for connection_id in subscribers:
+            if connection_id in self._gone:
+                continue
+            outbox = self._outboxes.get(connection_id)
+            if outbox is None:
+                outbox = self._outboxes[connection_id] = deque()
+                task = asyncio.create_task(self._drain(connection_id, outbox))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(outbox) + len(frames) > MAX_OUTBOX_FRAMES:
+                self.skipped += len(frames)
+                logger.warning("watcher too far behind; frames skipped", extra={"connection_id": connection_id})
+                continue
+            outbox.extend(frames)
+
+    async def drained(self) -> None:
+        """Until every outbox is empty (posts in flight end, with their retries)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _drain(self, connection_id: str, outbox: deque[Frame]) -> None:
+        try:
+            while outbox:
+                if not await self._post(connection_id, outbox[0]):
+                    self._gone.add(connection_id)
+                    await asyncio.to_thread(self.on_gone, connection_id)
+                    return
+                outbox.popleft()
+        finally:
+            self._outboxes.pop(connection_id, None)
+
+    async def _post(self, connection_id: str, frame: Frame) -> bool:
+        """False when the connection is gone. A frame that fails for good is skipped (it is in
+        history) and logged: one watcher's failure never stops its later frames or the others."""
+        try:
+            posted = await retry_async(lambda: self.poster.post(connection_id, frame), POST_RETRIES,
+                                       retry_on=_worth_retrying)
+        except Exception as exc:  # noqa: BLE001 - RetriesExhausted, a refusal, a bug: same answer
+            logger.warning("post to connection failed", extra={"connection_id": connection_id,
+                                                               "error": type(exc.__cause__ or exc).__name__})
+            self.failed += 1
+            return True
+        self.posted += posted
+        return posted
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    return isinstance(exc, HttpError) or (isinstance(exc, PostFailed) and exc.retryable)
+
+
+class LiveFanout:
+    """After each stored batch of a run: the room's subscribers, then their outboxes.
+
+    ``after_stored`` returns at once, so the relay stores the next batch while this one's
+    subscribers are read and its frames posted. The subscribers are read after the batch is stored
+    (so whoever joined before it was stored gets it: docs/protocol.md, "Join, then replay"), and
+    batches reach the outboxes in the order they were stored.
+    """
+
+    def __init__(self, rooms: Any, broadcaster: Broadcaster, tenant_id: str, project_id: str):
+        self.rooms, self.broadcaster = rooms, broadcaster
+        self.tenant_id, self.project_id = tenant_id, project_id
+        self._last: asyncio.Task | None = None
+
+    def after_stored(self, events: list[Event]) -> None:
+        self._last = asyncio.create_task(self._deliver(events, self._last))
+
+    async def _deliver(self, events: list[Event], previous: asyncio.Task | None) -> None:
+        try:
+            subscribers = await asyncio.to_thread(self.rooms.subscribers, self.tenant_id, self.project_id)
+        except Exception:  # noqa: BLE001 - stored all the same: watchers replay what they miss
+            logger.exception("reading the room failed; a batch was not broadcast")
+            subscribers = []
+        if previous is not None:
+            await previous  # never raises: each delivery keeps its failures to itself
+        texts = frame_texts(self.project_id, [stored_event_frame(e) for e in events])
+        self.broadcaster.send(subscribers, [frame_of(t) for t in texts])
+
+    async def close(self) -> None:
+        """Once the relay has stored its last batch: every frame posted (or given up on)."""
+        if self._last is not None:
+            await self._last
+        await self.broadcaster.drained()
+        await self.broadcaster.poster.close()
+
+
+def open_fanout(container: Any, tenant_id: str, project_id: str) -> LiveFanout:
+    """The run's fan-out: posts signed with the container's credentials (the tenant's session in
+    AWS), to the endpoint the Lambdas post to."""
+    settings = container.settings
+    poster = ConnectionsPoster(settings.connections_url, settings.region, container.clients.credentials)
+
+    def drop(connection_id: str) -> None:
+        container.room_store.drop_subscription(tenant_id, project_id, connection_id)
+
+    return LiveFanout(container.room_store, Broadcaster(poster, drop), tenant_id, project_id)

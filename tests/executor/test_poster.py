@@ -1,0 +1,195 @@
+"""The executor's @connections poster and broadcaster, against a real HTTP server on 127.0.0.1.
+
+The signatures are checked against botocore's own signer (the oracle); the HTTP side against an
+aiohttp server that answers the way API Gateway's management API does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections import defaultdict
+from unittest import mock
+
+import botocore.session
+import pytest
+from aiohttp import web
+
+from cloutagent_executor.broadcast import Broadcaster
+from cloutagent_executor.poster import ConnectionsPoster, PostFailed, frame_of
+
+NOW = datetime.datetime(2026, 12, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+
+def _credentials(token: str | None):
+    session = botocore.session.get_session()
+    session.set_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", token)
+    return session
+
+
+def _botocore_request(session, endpoint: str, connection_id: str, data: bytes):
+    """What botocore's post_to_connection would send at NOW (stopped before the network)."""
+    client = session.create_client("apigatewaymanagementapi", region_name="eu-west-1", endpoint_url=endpoint)
+    seen = {}
+
+    class Sent(Exception):
+        pass
+
+    def capture(request, **_):
+        seen["request"] = request
+        raise Sent
+
+    client.meta.events.register("before-send", capture)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)), \
+            pytest.raises(Sent):
+        client.post_to_connection(ConnectionId=connection_id, Data=data)
+    return seen["request"]
+
+
+@pytest.mark.parametrize("token", [None, "session/token+="])
+@pytest.mark.parametrize("connection_id", ["L0SM9cOFvHcCIhw=", "abc-DEF_123", "a+b/c"])
+def test_each_request_is_signed_exactly_as_botocore_signs_it(token, connection_id):
+    session = _credentials(token)
+    endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    expected = _botocore_request(session, endpoint, connection_id, b'{"type":"event"}')
+
+    poster = ConnectionsPoster(endpoint, "eu-west-1", session.get_credentials)
+    path, canonical = poster._path(connection_id)
+    headers = dict(poster.signer.headers("POST", poster.host, canonical, frame_of('{"type":"event"}').sha256, now=NOW))
+
+    assert expected.url == f"https://{poster.host}{path}"
+    assert headers["Authorization"] == expected.headers["Authorization"].decode()
+    assert headers["X-Amz-Date"] == expected.headers["X-Amz-Date"].decode()
+    assert headers.get("X-Amz-Security-Token") == (token and expected.headers["X-Amz-Security-Token"].decode())
+
+
+def test_the_signature_changes_with_the_body_and_the_day():
+    poster = ConnectionsPoster("http://127.0.0.1:1/local", "us-east-1", _credentials(None).get_credentials)
+    _, canonical = poster._path("c1")
+    sign = lambda body, now: dict(poster.signer.headers("POST", poster.host, canonical, frame_of(body).sha256, now=now))
+    assert sign("a", NOW)["Authorization"] != sign("b", NOW)["Authorization"]
+    assert sign("a", NOW)["Authorization"] != sign("a", NOW + datetime.timedelta(days=1))["Authorization"]
+
+
+class Gateway:
+    """An @connections API on 127.0.0.1: answers per connection id, records each post and socket."""
+
+    def __init__(self):
+        self.posts: dict[str, list[bytes]] = defaultdict(list)
+        self.peers: set = set()
+        self.answers: dict[str, list[tuple[int, str]]] = defaultdict(list)  # queued (status, error type)
+        self.delays: dict[str, float] = {}
+        self.chunked = False
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        connection_id = request.match_info["id"]
+        self.peers.add(request.transport.get_extra_info("peername"))
+        assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+        body = await request.read()
+        await asyncio.sleep(self.delays.get(connection_id, 0))
+        if self.answers[connection_id]:
+            status, error_type = self.answers[connection_id].pop(0)
+            return web.json_response({"message": error_type}, status=status, headers={"x-amzn-ErrorType": error_type})
+        self.posts[connection_id].append(body)
+        if self.chunked:
+            response = web.StreamResponse(status=200)
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            await response.write(b"{}")
+            await response.write_eof()
+            return response
+        return web.Response(status=200)
+
+
+@pytest.fixture
+async def gateway():
+    fake = Gateway()
+    app = web.Application()
+    app.router.add_post("/local/@connections/{id}", fake.post)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    poster = ConnectionsPoster(f"http://127.0.0.1:{port}/local", "us-east-1", _credentials(None).get_credentials,
+                               max_connections=8)
+    yield fake, poster
+    await poster.close()
+    await runner.cleanup()
+
+
+async def test_posts_reuse_kept_alive_connections_and_read_chunked_answers(gateway):
+    fake, poster = gateway
+    for i in range(20):
+        assert await poster.post("c1", frame_of(f'{{"n":{i}}}')) is True
+    fake.chunked = True
+    assert await poster.post("c1", frame_of('{"n":20}')) is True
+    assert await poster.post("c1", frame_of('{"n":21}')) is True
+    assert [b.decode() for b in fake.posts["c1"]] == [f'{{"n":{i}}}' for i in range(22)]
+    assert len(fake.peers) == 1
+
+
+async def test_gone_is_false_and_other_refusals_are_typed(gateway):
+    fake, poster = gateway
+    fake.answers["gone"] = [(410, "GoneException")]
+    fake.answers["forbidden"] = [(403, "ForbiddenException")]
+    fake.answers["signature"] = [(403, "InvalidSignatureException")]
+    fake.answers["throttled"] = [(429, "LimitExceededException")]
+    assert await poster.post("gone", frame_of("{}")) is False
+    assert await poster.post("forbidden", frame_of("{}")) is False
+    with pytest.raises(PostFailed) as refused:
+        await poster.post("signature", frame_of("{}"))
+    assert not refused.value.retryable
+    with pytest.raises(PostFailed) as throttled:
+        await poster.post("throttled", frame_of("{}"))
+    assert throttled.value.retryable
+
+
+async def test_each_subscriber_gets_every_frame_in_order_and_a_slow_one_delays_only_itself(gateway):
+    fake, poster = gateway
+    fake.delays["slow"] = 0.5
+    finished: dict[str, float] = {}
+    broadcaster = Broadcaster(poster, on_gone=lambda cid: None)
+    subscribers = ["slow", *(f"c{i}" for i in range(30))]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for batch in range(5):
+        broadcaster.send(subscribers, [frame_of(f'{{"b":{batch},"part":{p}}}') for p in range(2)])
+    fast = asyncio.gather(*(_until(fake, cid, 10, finished, loop) for cid in subscribers[1:]))
+    await asyncio.wait_for(fast, 10)
+    await broadcaster.drained()
+    expected = [f'{{"b":{b},"part":{p}}}'.encode() for b in range(5) for p in range(2)]
+    assert all(fake.posts[cid] == expected for cid in subscribers)
+    # The 30 others were all done before the slow one had got half of its 10 frames (5 s).
+    assert max(finished.values()) - started < 2.5
+    assert broadcaster.posted == 10 * len(subscribers)
+
+
+async def _until(fake: Gateway, cid: str, count: int, finished: dict, loop) -> None:
+    while len(fake.posts[cid]) < count:
+        await asyncio.sleep(0.01)
+    finished[cid] = loop.time()
+
+
+async def test_a_gone_subscriber_is_dropped_once_and_throttling_is_retried(gateway):
+    fake, poster = gateway
+    fake.answers["gone"] = [(410, "GoneException")]
+    fake.answers["busy"] = [(429, "LimitExceededException"), (503, "ServiceUnavailable")]
+    dropped: list[str] = []
+    broadcaster = Broadcaster(poster, on_gone=dropped.append)
+    broadcaster.send(["gone", "busy"], [frame_of("1")])
+    broadcaster.send(["gone", "busy"], [frame_of("2")])
+    await broadcaster.drained()
+    broadcaster.send(["gone", "busy"], [frame_of("3")])
+    await broadcaster.drained()
+    assert dropped == ["gone"] and fake.posts["gone"] == []
+    assert fake.posts["busy"] == [b"1", b"2", b"3"]
+
+
+async def test_a_frame_refused_for_good_is_skipped_and_later_frames_still_go(gateway):
+    fake, poster = gateway
+    fake.answers["c1"] = [(400, "BadRequestException")]
+    broadcaster = Broadcaster(poster, on_gone=lambda cid: None)
+    broadcaster.send(["c1"], [frame_of("1"), frame_of("2")])
+    await broadcaster.drained()
+    assert fake.posts["c1"] == [b"2"] and broadcaster.failed == 1
