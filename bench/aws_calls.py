@@ -21,9 +21,12 @@ class RecordingConnections:
     def __init__(self) -> None:
         self.posts = 0
 
-    def post(self, connection_id: str, text: str) -> bool:
+    async def post(self, connection_id: str, frame: Any) -> bool:  # the executor's poster port
         self.posts += 1
         return True
+
+    async def close(self) -> None:
+        pass
 
 
 def _body(result: dict) -> dict:
@@ -61,17 +64,16 @@ def _ecs_launcher(container: Any) -> Iterator[Any]:
 
 def _relay(container: Any, ready: dict, project_id: str) -> dict[str, int]:
     from cloutagent.domain.identity import Identity, Role
-    from cloutagent.services.fanout import Fanout
-    from cloutagent.services.publisher import Publisher
+    from cloutagent_executor.broadcast import Broadcaster, LiveFanout
     from cloutagent_executor.relay import EventRelay
 
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="bench-sub")
     container.room_store.put_connection(identity, "bench-sub")
     container.room_store.subscribe(identity, project_id, "bench-sub")
-    publisher = Publisher(container.event_log, Fanout(container.room_store, RecordingConnections(), container.pool))
-
     async def burst() -> None:
-        relay = EventRelay(publisher, ready["tenantId"], project_id, "x_bench").start()
+        fanout = LiveFanout(container.room_store, Broadcaster(RecordingConnections(), lambda cid: None),
+                            ready["tenantId"], project_id)
+        relay = EventRelay(container.event_log, fanout, ready["tenantId"], project_id, "x_bench").start()
         for i in range(RELAY_EVENTS):
             await relay.push({"kind": "text", "text": f"line {i}"})
         await relay.close()
