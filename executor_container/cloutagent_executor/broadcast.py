@@ -27,6 +27,9 @@ from .poster import ConnectionsPoster, Frame, PostFailed, frame_of
 POST_RETRIES = Backoff(attempts=3, base_seconds=0.1, cap_seconds=1.0)
 # A watcher this far behind is not reading; what it misses it replays by seq (clients fill gaps).
 MAX_OUTBOX_FRAMES = 2_000
+# Delivery counts as busy while more than this share of the watchers still have frames to get: a
+# few slow ones do not make every batch wait (relay.py lingers while delivery is busy).
+BUSY_SHARE = 0.1
 
 
 class Broadcaster:
@@ -39,9 +42,12 @@ class Broadcaster:
         self.posted = 0
         self.skipped = 0
         self.failed = 0
+        self.watchers = 0  # in the latest send
 
     def send(self, subscribers: Iterable[str], frames: list[Frame]) -> None:
         """Queue ``frames`` for every subscriber; returns at once."""
+        subscribers = list(subscribers)
+        self.watchers = len(subscribers)
         for connection_id in subscribers:
             if connection_id in self._gone:
                 continue
@@ -56,6 +62,10 @@ class Broadcaster:
                 logger.warning("watcher too far behind; frames skipped", extra={"connection_id": connection_id})
                 continue
             outbox.extend(frames)
+
+    def busy(self) -> bool:
+        """Whether a good share of the watchers are still being sent earlier frames."""
+        return len(self._outboxes) > max(1, int(self.watchers * BUSY_SHARE))
 
     async def drained(self) -> None:
         """Until every outbox is empty (posts in flight end, with their retries)."""
@@ -108,6 +118,10 @@ class LiveFanout:
 
     def after_stored(self, events: list[Event]) -> None:
         self._last = asyncio.create_task(self._deliver(events, self._last))
+
+    def busy(self) -> bool:
+        """The last batch is not yet with most watchers (its room is being read, or its posts run)."""
+        return (self._last is not None and not self._last.done()) or self.broadcaster.busy()
 
     async def _deliver(self, events: list[Event], previous: asyncio.Task | None) -> None:
         try:

@@ -22,9 +22,13 @@ from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 from .usage import UsageMeter
 
 MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
-# While events arrive less than this far apart, a batch waits this long for more (each batch is a
-# write and a POST per watcher); a trickle goes out without waiting.
+# How long a batch waits for more events (each batch is a write and a POST per watcher). While the
+# watchers are still being sent the previous batch, until they have it (at most the busy linger):
+# the busier the delivery, the bigger the batches, so the posting keeps up with any event rate.
+# Otherwise only while events arrive faster than the linger; a trickle goes out at once.
 LINGER_SECONDS = 0.02
+BUSY_LINGER_SECONDS = 0.05
+CALM_CHECK_SECONDS = 0.005
 USAGE_INTERVAL_SECONDS = 1.0  # execution.usage: at most one a second
 # A batch that cannot be stored holds up every later one (order is kept): ~20 s of trying.
 STORE_RETRIES = Backoff(attempts=8, base_seconds=0.1, cap_seconds=5.0)
@@ -176,18 +180,21 @@ class EventRelay:
     async def _collect(self, first: Any) -> tuple[list, bool]:
         batch = [first]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + (LINGER_SECONDS if self._arrivals.fast() else 0.0)
+        until_calm = self.fanout.busy()
+        linger = BUSY_LINGER_SECONDS if until_calm else LINGER_SECONDS if self._arrivals.fast() else 0.0
+        deadline = loop.time() + linger
         while len(batch) < MAX_BATCH:
             try:
                 item = self.queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or (until_calm and not self.fanout.busy()):
                     break
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), remaining)
+                    item = await asyncio.wait_for(self.queue.get(), min(remaining, CALM_CHECK_SECONDS)
+                                                  if until_calm else remaining)
                 except asyncio.TimeoutError:
-                    break
+                    continue
             if item is _STOP:
                 return batch, True
             if isinstance(item, _Now):

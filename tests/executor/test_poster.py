@@ -156,7 +156,9 @@ async def test_each_subscriber_gets_every_frame_in_order_and_a_slow_one_delays_o
     for batch in range(5):
         broadcaster.send(subscribers, [frame_of(f'{{"b":{batch},"part":{p}}}') for p in range(2)])
     fast = asyncio.gather(*(_until(fake, cid, 10, finished, loop) for cid in subscribers[1:]))
+    assert broadcaster.busy()  # 31 watchers waiting for frames
     await asyncio.wait_for(fast, 10)
+    assert not broadcaster.busy()  # one slow watcher does not hold up the next batch
     await broadcaster.drained()
     expected = [f'{{"b":{b},"part":{p}}}'.encode() for b in range(5) for p in range(2)]
     assert all(fake.posts[cid] == expected for cid in subscribers)

@@ -187,6 +187,9 @@ class _KeptBatches:
     def after_stored(self, events):
         self.batches.append(events)
 
+    def busy(self):
+        return False
+
     async def close(self):
         pass
 

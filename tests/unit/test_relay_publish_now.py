@@ -43,6 +43,9 @@ class RecordingFanout:
     def after_stored(self, events):
         self.batches.append([e.seq for e in events])
 
+    def busy(self):
+        return False
+
     async def close(self):
         self.closed = True
 
@@ -105,3 +108,30 @@ async def test_every_stored_batch_goes_to_the_fanout_in_order_and_the_fanout_is_
     await relay.close()
     assert [seq for batch in fanout.batches for seq in batch] == list(range(1, 252))
     assert all(len(batch) <= 99 for batch in fanout.batches) and fanout.closed
+
+
+class BusyFanout(RecordingFanout):
+    def busy(self):
+        return True
+
+
+async def test_while_delivery_is_busy_events_wait_for_it_and_travel_together():
+    log, fanout = RecordingLog(), BusyFanout()
+    relay = relay_of(log, fanout)
+    await relay.push({"kind": "text", "text": "first"})
+    await asyncio.sleep(0.025)  # longer apart than a trickle's linger: only busy delivery holds "first"
+    for i in range(4):
+        await relay.push({"kind": "text", "text": f"m{i}"})
+        await asyncio.sleep(0.002)
+    await relay.close()
+    assert len(fanout.batches) <= 2 and sum(map(len, fanout.batches)) == 5
+
+
+async def test_a_trickle_goes_out_event_by_event_without_waiting():
+    log, fanout = RecordingLog(), RecordingFanout()
+    relay = relay_of(log, fanout)
+    for i in range(4):
+        await relay.push({"kind": "text", "text": f"m{i}"})
+        await asyncio.sleep(0.06)
+    await relay.close()
+    assert fanout.batches == [[1], [2], [3], [4]]
