@@ -72,8 +72,25 @@ class _Arrivals:
         return self.gap < LINGER_SECONDS
 
 
+class ArrivalTrace:
+    """``make bench``'s view of when the CLI wrote each message: a line per message as it reaches
+    the relay (``<epoch seconds>\t<first 80 characters>``). Off unless a path is set."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - closed with the relay
+
+    def note(self, data: dict[str, Any]) -> None:
+        text = data.get("text")
+        if isinstance(text, str):
+            self._file.write(f"{time.time():.6f}\t{text[:80]}\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class EventRelay:
-    def __init__(self, log: Any, fanout: Any, tenant_id: str, project_id: str, execution_id: str):
+    def __init__(self, log: Any, fanout: Any, tenant_id: str, project_id: str, execution_id: str,
+                 trace: ArrivalTrace | None = None):
         self.log = log  # the event log: append() stores a batch with its seqs
         self.fanout = fanout  # after_stored(events) posts them to the room; close() when done
         self.tenant_id = tenant_id
@@ -89,12 +106,15 @@ class EventRelay:
         self._reported: dict[str, Any] | None = None
         self._held: Any = None  # a _Now that ended the batch being collected
         self._arrivals = _Arrivals()
+        self._trace = trace
 
     def start(self) -> "EventRelay":
         self._task = asyncio.create_task(self._run())
         return self
 
     async def push(self, data: dict[str, Any]) -> None:
+        if self._trace is not None:
+            self._trace.note(data)
         for part in split_oversized(data):
             self._put(("execution.message", {"executionId": self.execution_id, **part}))
 
@@ -145,6 +165,8 @@ class EventRelay:
                 await self._task
         finally:
             await self.fanout.close()
+            if self._trace is not None:
+                self._trace.close()
 
     async def _run(self) -> None:
         stopping = False

@@ -195,3 +195,71 @@ async def test_a_frame_refused_for_good_is_skipped_and_later_frames_still_go(gat
     broadcaster.send(["c1"], [frame_of("1"), frame_of("2")])
     await broadcaster.drained()
     assert fake.posts["c1"] == [b"2"] and broadcaster.failed == 1
+
+
+async def test_a_kept_alive_connection_the_server_closed_is_replaced_without_failing_the_post():
+    from cloutagent_executor.http1 import HttpPool
+
+    answered = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        answered += 1
+        writer.close()  # keep-alive promised, then the connection is dropped (an idle timeout)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = HttpPool("127.0.0.1", port, tls=False, timeout_seconds=5)
+    try:
+        first = await pool.request(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        await asyncio.sleep(0.05)  # the server's close reaches us
+        second = await pool.request(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    finally:
+        await pool.close()
+        server.close()
+    assert (first.status, first.body, second.status, second.body, answered) == (200, b"ok", 200, b"ok", 2)
+
+
+@pytest.mark.parametrize("pieces,body", [
+    ([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"], b"abcd"),
+    ([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab", b"cd\r\n3;x=y\r\nefg\r\n0\r", b"\n\r\n"],
+     b"abcdefg"),
+    ([b"HTTP/1.1 200 OK\r\nContent-Le", b"ngth: 7\r\n\r\nabcd", b"efg"], b"abcdefg"),
+])
+async def test_answers_split_anywhere_are_read_whole(pieces, body):
+    from cloutagent_executor.http1 import HttpPool
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for piece in pieces:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    pool = HttpPool("127.0.0.1", server.sockets[0].getsockname()[1], tls=False, timeout_seconds=5)
+    try:
+        response = await pool.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    finally:
+        await pool.close()
+        server.close()
+    assert (response.status, response.body) == (200, body)
+
+
+async def test_a_server_that_never_answers_times_out_as_an_http_error():
+    from cloutagent_executor.http1 import HttpError, HttpPool
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    pool = HttpPool("127.0.0.1", server.sockets[0].getsockname()[1], tls=False, timeout_seconds=0.2)
+    try:
+        with pytest.raises(HttpError, match="timed out"):
+            await pool.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    finally:
+        await pool.close()
+        server.close()
