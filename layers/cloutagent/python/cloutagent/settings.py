@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     task_container_name: str = "executor"
     subnets: str = ""  # comma-separated
     security_groups: str = ""  # comma-separated
+    # Idle executor tasks kept waiting for a claim (adapters/claims.py); 0: every run starts its
+    # own task. The claim queue is set whenever the pool size is above 0.
+    executor_pool_size: int = Field(default=0, ge=0)
+    claim_queue_url: str = ""
 
     stripe_secret_name: str = ""  # Secrets Manager secret with {"apiKey", "webhookSecret"}
     stripe_prices: str = "{}"  # JSON: {"pro": "price_..."}

@@ -70,7 +70,24 @@ class Container:
             return self._launcher
         from cloutagent.adapters.ecs_launcher import EcsLauncher
 
-        return EcsLauncher(self.clients.client("ecs"), self.settings)
+        pooled = self.claim_queue is not None
+        return EcsLauncher(self.clients.client("ecs"), self.settings, claims=self.claim_queue,
+                           claimers=self.claim_records if pooled else None)
+
+    @cached_property
+    def claim_queue(self):
+        """Where pooled launches send their claims; None without a pool (every run cold-starts)."""
+        if not (self.settings.executor_pool_size and self.settings.claim_queue_url):
+            return None
+        from cloutagent.adapters.claims import SqsClaimQueue
+
+        return SqsClaimQueue(self.clients.client("sqs"), self.settings.claim_queue_url)
+
+    @cached_property
+    def claim_records(self):
+        from cloutagent.adapters.claims import ClaimRecords
+
+        return ClaimRecords(self.table)
 
     @cached_property
     def secret_store(self):
