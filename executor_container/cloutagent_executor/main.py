@@ -2,7 +2,8 @@
 
 Asks the execution service to begin its run (the launch carries ids only), lives it
 (``lifecycle.py``: workspace, agent, delivery), and finishes the execution exactly once —
-cancelled on SIGTERM, failed on any error of its own.
+cancelled on SIGTERM, failed on any error of its own. Started without ids, it is a pool
+executor: warm and tenant-neutral until it claims its one execution (``pool.py``), then the same.
 """
 
 from __future__ import annotations
@@ -55,10 +56,27 @@ def main() -> int:
     try:
         settings = ExecutorSettings()
     except ValidationError as exc:
-        missing = ", ".join(f"CLOUTAGENT_{str(e['loc'][0]).upper()}" for e in exc.errors())
-        print(f"cloutagent-executor: {missing} must be set", file=sys.stderr)
+        print(f"cloutagent-executor: {settings_problem(exc)}", file=sys.stderr)
         return 2
-    container = Container(clients=clients_for(settings))
+    if settings.pooled:
+        from .pool import serve_one_claim
+
+        return serve_one_claim(settings)
+    return run(Container(clients=clients_for(settings)), settings)
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """What is wrong with the environment, by variable name."""
+    def one(error: dict) -> str:
+        if not error["loc"]:  # the ids and the queue, checked together
+            return error["msg"].removeprefix("Value error, ")
+        return f"CLOUTAGENT_{str(error['loc'][0]).upper()}: {error['msg']}"
+
+    return "; ".join(one(e) for e in exc.errors())
+
+
+def run(container: Container, settings: ExecutorSettings) -> int:
+    """Run the one execution ``settings`` names, finishing it as failed if the executor itself fails."""
     try:
         return asyncio.run(execute(container, settings))
     except Exception:

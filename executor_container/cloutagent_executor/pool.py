@@ -1,0 +1,134 @@
+"""A pool executor: started before there is anything to run, it takes the first claim that comes.
+
+Until it claims, it holds nothing of a tenant: no ids (its environment has none), no tenant
+session, no project data, no CLI config directory. Its only AWS client is the claim queue's, with
+the process's own credentials (on Fargate the task role, which may receive and delete claims and
+assume the tenant data role, nothing else). It spends that time on what every run needs and no
+tenant decides: importing the executor and what a run imports later (most of a cold start),
+finding its own task ref, and reading the CLI into the page cache.
+
+Once it claims, it is a launched executor: the tenant's clients (``main.clients_for``), a CLI
+config directory of the claim's own (made now, removed at the end), the same ``execute``. Then it
+exits: one claim per process, so no run ever shares a process with another tenant's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from cloutagent.adapters import aws
+from cloutagent.adapters.claims import Claim, ClaimRecords, SqsClaimQueue
+from cloutagent.observability import logger
+from cloutagent.wiring import Container
+
+from .confinement import BUNDLED_CLI
+from .main import clients_for, run
+from .settings import ExecutorSettings
+
+# What a run imports on its way (the Container's lazy adapters and services, the tenant session,
+# the sandbox and its gateway): imported here, before any claim, they cost a warm run nothing.
+RUN_MODULES = (
+    "boto3",
+    "botocore.credentials",
+    "cloutagent.adapters.tenant_session",
+    "cloutagent.adapters.dynamo.table",
+    "cloutagent.adapters.dynamo.events",
+    "cloutagent.adapters.dynamo.projects",
+    "cloutagent.adapters.dynamo.rooms",
+    "cloutagent.adapters.dynamo.executions",
+    "cloutagent.adapters.dynamo.steering",
+    "cloutagent.adapters.dynamo.secrets",
+    "cloutagent.adapters.dynamo.access",
+    "cloutagent.adapters.billing.store",
+    "cloutagent.adapters.kms_secrets",
+    "cloutagent.adapters.connections",
+    "cloutagent.adapters.s3_diffs",
+    "cloutagent.services.executions",
+    "cloutagent.services.publisher",
+    "cloutagent.services.fanout",
+    "cloutagent.services.secrets",
+    "cloutagent.services.billing.licenses",
+    "cloutagent.services.billing.notices",
+    "cloutagent_executor.session_store",
+    "cloutagent_executor.model_gateway",
+    "cloutagent_executor.sandbox",
+)
+READ_CHUNK = 8 * 1024 * 1024
+
+
+def serve_one_claim(settings: ExecutorSettings) -> int:
+    """Wait for one claim, run its execution as a launched executor would, and exit."""
+    task_ref = own_task_ref(settings)
+    warm_up(settings)
+    queue = SqsClaimQueue(aws.client("sqs"), settings.claim_queue_url)
+    logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref})
+    claim = wait_for_claim(queue, settings.claim_wait_seconds)
+    run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
+    logger.thread_safe_append_keys(tenant_id=claim.tenant_id, execution_id=claim.execution_id)
+    try:
+        container = Container(clients=clients_for(run_settings))  # the tenant's session, only now
+        if not ClaimRecords(container.table).record(claim, task_ref):
+            logger.warning("the claim was taken by another executor, or its execution is gone")
+            queue.delete(claim)
+            return 0
+        # Recorded, then deleted: an executor that dies in between leaves the claim to another.
+        queue.delete(claim)
+    except Exception:
+        logger.exception("the claim could not be taken; it returns to the queue")
+        return 1
+    logger.info("pool executor claimed an execution", extra={"task_ref": task_ref})
+    with claim_config_dir(run_settings):
+        return run(container, run_settings)
+
+
+def wait_for_claim(queue: SqsClaimQueue, wait_seconds: int) -> Claim:
+    while True:
+        claim = queue.receive(wait_seconds)
+        if claim is not None:
+            return claim
+
+
+def own_task_ref(settings: ExecutorSettings) -> str:
+    """How a kill reaches this process: its ECS task ARN on Fargate, its pid on a laptop."""
+    if not settings.ecs_container_metadata_uri_v4:
+        return f"local:{os.getpid()}"
+    url = f"{settings.ecs_container_metadata_uri_v4}/task"
+    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - the ECS agent's own endpoint
+        return json.loads(reply.read())["TaskARN"]
+
+
+def warm_up(settings: ExecutorSettings) -> None:
+    """Everything tenant-neutral a run would otherwise do first: imports, and the CLI's pages."""
+    for name in RUN_MODULES:
+        importlib.import_module(name)
+    cli = Path(settings.claude_cli_path or BUNDLED_CLI)
+    try:
+        with cli.open("rb") as binary:  # hundreds of MB, read from a lazily pulled image on Fargate
+            while binary.read(READ_CHUNK):
+                pass
+    except OSError:
+        logger.warning("the CLI could not be read ahead", extra={"cli": str(cli)})
+
+
+@contextmanager
+def claim_config_dir(settings: ExecutorSettings) -> Iterator[None]:
+    """The claim's own CLI config directory (the local stack's), as a launcher gives a launched run."""
+    if not settings.claude_config_dir:  # on Fargate: the run's own, made and removed by confinement.py
+        yield
+        return
+    path = Path(settings.claude_config_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    # Without a sandbox the CLI inherits this process's environment, as a launched run's inherits
+    # the CLAUDE_CONFIG_DIR its launcher set.
+    os.environ["CLAUDE_CONFIG_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
