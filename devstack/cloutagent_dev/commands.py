@@ -7,11 +7,17 @@ import argparse
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from cloutagent_dev.settings import get_dev_settings
     from cloutagent_dev.stack import DevOptions, run
+
+    if args.executor_pool is None:
+        args.executor_pool = get_dev_settings().executor_pool_size
+    if args.executor_pool < 0:
+        raise SystemExit("cloutagent dev: --executor-pool must be 0 or more")
 
     return run(DevOptions(host=args.host, port=args.port, ready_file=args.ready_file,
                           idle_seconds=args.idle_timeout, lifetime_seconds=args.max_lifetime,
-                          workspace_root=args.workspace_root, quiet=args.quiet))
+                          workspace_root=args.workspace_root, quiet=args.quiet, executor_pool=args.executor_pool))
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -31,6 +37,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dev.add_argument("--max-lifetime", type=float, default=7200.0, help="seconds (API Gateway: 7200)")
     dev.add_argument("--workspace-root", default=".cloutagent/workspaces")
     dev.add_argument("--quiet", action="store_true", help="no banner")
+    dev.add_argument("--executor-pool", type=int, default=None, metavar="N",
+                     help="keep N executors warm, each taking one run (default: CLOUTAGENT_EXECUTOR_POOL_SIZE, else 0)")
     dev.set_defaults(fn=_dev)
 
     inv = sub.add_parser("invoke", help="run one handler against a running local stack, like `sam local invoke`")

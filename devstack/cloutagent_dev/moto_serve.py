@@ -4,6 +4,10 @@ Real DynamoDB applies each request (a TransactWriteItems above all) atomically; 
 server does not, so two conditional transactions can both pass their conditions. Serializing
 request handling restores the guarantee our state machine relies on, at no real cost: moto is
 bound by the GIL anyway.
+
+SQS requests are the exception: a pool executor's long poll waits in moto for up to its
+``WaitTimeSeconds``, and under the lock it would hold up every other AWS call for as long (and
+a claim could never be sent to wake it). They run beside the lock instead (``is_sqs``).
 """
 
 from __future__ import annotations
@@ -158,7 +162,21 @@ def bound_shard_iterators(max_iterators: int = 256) -> None:
     DynamoDBStreamsBackend.get_records = get_records
 
 
+def is_sqs(environ: dict) -> bool:
+    """An SQS request: signed for the sqs service (any protocol), or a JSON-protocol SQS target."""
+    return ("/sqs/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+            or environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSQS."))
+
+
 class AtomicApp:
+    """Every request under one lock, but SQS's.
+
+    Safe for SQS because its backend guards each queue's messages with a condition variable of its
+    own (the one a long poll waits on), and no request of ours spans SQS and another service. Two
+    polls at once may both receive one message, which real SQS (at least once) may do as well: the
+    claim record decides which executor runs it (cloutagent.adapters.claims).
+    """
+
     def __init__(self, app: Any):
         from moto.core.model_instances import reset_model_data
 
@@ -169,6 +187,8 @@ class AtomicApp:
         self.forget_tracked_instances = reset_model_data
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        if is_sqs(environ):
+            return list(self.app(environ, start_response))  # the next locked request forgets its models
         with self.lock:
             try:
                 return list(self.app(environ, start_response))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloutagent import definitions
+from cloutagent.adapters.claims import CLAIM_VISIBILITY_SECONDS
 from cloutagent.adapters.platform_secrets import ANTHROPIC_SECRET, STRIPE_SECRET
 
 
@@ -20,6 +21,7 @@ class LocalResources:
     sessions_bucket: str
     tenant_role_arn: str
     stripe_secret_name: str = STRIPE_SECRET  # for CLOUTAGENT_STRIPE_SECRET_NAME
+    claim_queue_url: str = ""  # the executor pool's claims (cloutagent.adapters.claims)
 
 
 def create_table(dynamodb: Any, name: str) -> None:
@@ -101,6 +103,12 @@ def create_tenant_role(iam: Any) -> str:
     return role["Role"]["Arn"]
 
 
+def create_claim_queue(sqs: Any) -> str:
+    """The executor pool's claim queue, as infra/constructs/executor_pool.py makes it."""
+    return sqs.create_queue(QueueName="cloutagent-local-claims",
+                            Attributes={"VisibilityTimeout": str(CLAIM_VISIBILITY_SECONDS)})["QueueUrl"]
+
+
 def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalResources:
     create_table(clients.client("dynamodb"), table_name)
     pool_id, client_id = create_user_pool(clients.client("cognito-idp"))
@@ -109,4 +117,5 @@ def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalRes
     clients.client("s3").create_bucket(Bucket=bucket)
     create_platform_secrets(clients.client("secretsmanager"))
     role_arn = create_tenant_role(clients.client("iam"))
-    return LocalResources(table_name, pool_id, client_id, key_id, bucket, role_arn)
+    queue_url = create_claim_queue(clients.client("sqs"))
+    return LocalResources(table_name, pool_id, client_id, key_id, bucket, role_arn, claim_queue_url=queue_url)

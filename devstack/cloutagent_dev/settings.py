@@ -22,6 +22,9 @@ class DevSettings(BaseSettings):
     stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET", repr=False)
     # A CLI other than the one bundled with claude-agent-sdk (a newer build, a wrapper).
     claude_cli_path: str = Field(default="", validation_alias="CLOUTAGENT_CLAUDE_CLI_PATH")
+    # Warm executors waiting for runs (``cloutagent dev --executor-pool``); the name infra gives
+    # the executions function the same setting under in AWS.
+    executor_pool_size: int = Field(default=0, ge=0, validation_alias="CLOUTAGENT_EXECUTOR_POOL_SIZE")
     # An emulated network round trip for every @connections POST (docs/local-stack.md, the knobs).
     post_delay_ms: float = Field(default=0.0, ge=0, le=60_000, validation_alias="CLOUTAGENT_DEV_POST_DELAY_MS")
 

@@ -19,7 +19,7 @@ from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
 from cloutagent_dev.git_server import GitServer
 from cloutagent_dev.lambdas import Invoker
-from cloutagent_dev.launcher import install_local_container
+from cloutagent_dev.launcher import LocalLauncher, install_local_container
 from cloutagent_dev.moto import MotoServer
 from cloutagent_dev.streams import StreamPoller
 
@@ -36,6 +36,7 @@ class DevOptions:
     lifetime_seconds: float = 7200.0
     workspace_root: str = ".cloutagent/workspaces"
     quiet: bool = False
+    executor_pool: int = 0  # idle pool executors waiting for a claim; 0: every run cold-starts its own
 
 
 def apply_environment(values: dict[str, str]) -> None:
@@ -75,6 +76,7 @@ class LocalStack:
         self.streams: StreamPoller | None = None  # the table stream's consumers (the notifier)
         # Repositories live beside the workspaces, in the stack's state directory.
         self.git = GitServer(Path(options.workspace_root).resolve().parent / "repos")
+        self.launcher: LocalLauncher | None = None
 
     async def start(self) -> dict[str, Any]:
         self.moto.start()
@@ -112,6 +114,7 @@ class LocalStack:
 
     def _provision(self, http_url: str) -> None:
         from cloutagent.adapters import aws
+        from cloutagent.adapters.claims import SqsClaimQueue
         from cloutagent_dev.provision import provision
 
         resources = self.resources = provision(aws)
@@ -130,9 +133,14 @@ class LocalStack:
             "CLOUTAGENT_ALLOW_LOOPBACK_REPOSITORIES": "true",  # the stack's own Git server
             "CLOUTAGENT_ALLOW_LOOPBACK_WEBHOOKS": "true",  # webhook receivers on this machine
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
+            "CLOUTAGENT_CLAIM_QUEUE_URL": resources.claim_queue_url,  # what pool executors long-poll
             **stripe_env,
         })
-        install_local_container(workspace.parent, self.claude.executor_env)
+        claims = SqsClaimQueue(aws.client("sqs"), resources.claim_queue_url)
+        container = install_local_container(workspace.parent, self.claude.executor_env,
+                                            pool_size=self.options.executor_pool, claims=claims)
+        self.launcher = container.launcher
+        self.launcher.start_pool()
 
     async def _start_streams(self) -> None:
         from cloutagent.adapters import aws
@@ -160,7 +168,7 @@ class LocalStack:
             "tenantRoleArn": self.resources.tenant_role_arn,
             **self.billing.ready_info(),
             "claude": self.claude.description, "modelUrl": self.claude.model_url,
-            "isolation": self.claude.isolation,
+            "isolation": self.claude.isolation, "executorPool": self.options.executor_pool,
         }
 
     def _write_ready_file(self) -> None:
@@ -207,6 +215,8 @@ class LocalStack:
                 return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
 
     async def stop(self) -> None:
+        if self.launcher:
+            await asyncio.get_running_loop().run_in_executor(None, self.launcher.close)
         if self.claude:
             self.claude.stop()
         await self.billing.stop()
@@ -224,6 +234,12 @@ ISOLATION_NOTES = {
     "none": "NONE: runs can read this machine's files and reach its services (install bubblewrap and socat)",
 }
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a DNS-rebound name never reads the dev key
+
+
+def pool_note(size: int) -> str:
+    if not size:
+        return "a fresh process per run (--executor-pool N keeps N warm)"
+    return f"{size} warm in a pool, each claims one run and is replaced"
 
 
 async def console_index(request: web.Request) -> web.StreamResponse:
@@ -249,6 +265,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    Claude          {ready['claude']}",
         *([f"    model requests  GET {ready['httpUrl']}/local/model/requests"] if ready.get("modelUrl") else []),
         f"    isolation       {ISOLATION_NOTES.get(ready['isolation'], ready['isolation'])}",
+        f"    executors       {pool_note(ready.get('executorPool', 0))}",
         f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
         f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         "",
