@@ -19,7 +19,7 @@ from cloutagent.wiring import Container
 
 from .broadcast import open_fanout
 from .lifecycle import RunLife
-from .relay import EventRelay
+from .relay import ArrivalTrace, EventRelay
 from .settings import ExecutorSettings
 
 
@@ -45,7 +45,8 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     if brief is None:
         return 0
     fanout = open_fanout(container, tenant_id, project_id)
-    relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id).start()
+    trace = ArrivalTrace(settings.relay_trace) if settings.relay_trace else None
+    relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id, trace).start()
     outcome = await RunLife(brief, settings, container, relay, cancel).outcome()
     service.finish(brief.execution, outcome)
     logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "cost_usd": outcome.cost_usd})

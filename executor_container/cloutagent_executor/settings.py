@@ -34,6 +34,8 @@ class ExecutorSettings(BaseSettings):
     # "none": it runs as the executor's own process, with the executor's reach.
     sandbox: Literal["none", "bubblewrap", "user"] = "none"
     agent_uid: int = Field(default=10002, gt=0)
+    # ``make bench`` only: a file the relay appends each message's arrival time to (relay.ArrivalTrace).
+    relay_trace: str = ""
     # The role whose tenant-tagged session makes every AWS call (tenant_session.py); empty: the
     # process's own credentials.
     tenant_role_arn: str = ""

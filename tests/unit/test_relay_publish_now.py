@@ -135,3 +135,16 @@ async def test_a_trickle_goes_out_event_by_event_without_waiting():
         await asyncio.sleep(0.06)
     await relay.close()
     assert fanout.batches == [[1], [2], [3], [4]]
+
+
+async def test_the_bench_trace_has_a_line_per_message_as_it_reaches_the_relay(tmp_path):
+    from cloutagent_executor.relay import ArrivalTrace
+
+    path = tmp_path / "trace.tsv"
+    relay = EventRelay(RecordingLog(), RecordingFanout(), "t", "p", "x", ArrivalTrace(str(path))).start()
+    await relay.push({"kind": "text", "text": "Streaming message 1 of 2. written_at=1.0"})
+    await relay.push({"kind": "tool_use", "name": "Bash"})
+    await relay.close()
+    [line] = path.read_text().splitlines()
+    stamp, text = line.split("\t")
+    assert float(stamp) > 0 and text == "Streaming message 1 of 2. written_at=1.0"
