@@ -41,6 +41,7 @@ class InfraConfig:
     executor_cpu: int
     executor_memory_mib: int
     executor_ephemeral_storage_gib: int
+    executor_pool_size: int
     lambda_memory_mb: int
     log_retention_days: int
     ws_throttle_rate: int
@@ -86,6 +87,8 @@ class InfraConfig:
             executor_memory_mib=ctx.integer("executorMemoryMiB", 4096),
             # The task's own disk (Fargate: 21-200 GiB) holds the run's workspace and checkout.
             executor_ephemeral_storage_gib=ctx.integer("executorEphemeralStorageGiB", 50),
+            # Idle executor tasks waiting for a claim (constructs/executor_pool.py); 0: cold starts.
+            executor_pool_size=_pool_size(ctx.integer("executorPoolSize", 0)),
             lambda_memory_mb=ctx.integer("lambdaMemoryMb", 512),
             log_retention_days=ctx.integer("logRetentionDays", 30),
             ws_throttle_rate=ctx.integer("wsThrottleRate", 100),
@@ -104,6 +107,15 @@ class InfraConfig:
             # Relative paths are relative to the repository, not to wherever `cdk` was started.
             functions_root=root if root.is_absolute() else (REPO_ROOT / root).resolve(),
         )
+
+
+MAX_EXECUTOR_POOL = 100  # idle Fargate tasks cost as much as busy ones; more is surely a typo
+
+
+def _pool_size(size: int) -> int:
+    if not 0 <= size <= MAX_EXECUTOR_POOL:
+        raise ValueError(f"executorPoolSize must be 0 (no pool) to {MAX_EXECUTOR_POOL}, got {size}")
+    return size
 
 
 class _Context:

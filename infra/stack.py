@@ -21,6 +21,7 @@ from infra.constructs.api_gateway_account import ApiGatewayAccount
 from infra.constructs.billing import Billing
 from infra.constructs.data import Data
 from infra.constructs.executions import Executions
+from infra.constructs.executor_pool import ExecutorPool
 from infra.constructs.functions import METRICS_NAMESPACE, Functions
 from infra.constructs.identity import Identity
 from infra.constructs.layers import SharedLayers
@@ -139,6 +140,11 @@ class CloutagentStack(Stack):
             },
             on_task_stopped=functions["task_state"], log_retention=retention, removal_policy=removal,
         )
+        pool = None
+        if config.executor_pool_size:
+            pool = ExecutorPool(self, "ExecutorPool", size=config.executor_pool_size, container=executions.container)
+            for key, value in pool.launcher_environment.items():
+                functions["executions"].add_environment(key, value)
 
         # Cognito invokes this on confirmation; it gets no pool id in its environment (see Identity).
         identity.user_pool.add_trigger(
@@ -169,7 +175,7 @@ class CloutagentStack(Stack):
 
         self._grant(
             functions=functions, data=data, identity=identity, websocket=websocket,
-            billing=billing, executions=executions,
+            billing=billing, executions=executions, pool=pool,
         )
 
         Monitoring(
@@ -201,6 +207,7 @@ class CloutagentStack(Stack):
         websocket: WebSocketApi,
         billing: Billing,
         executions: Executions,
+        pool: ExecutorPool | None,
     ) -> None:
         connections_arn = websocket.connections_arn("POST")
         for name, access in TABLE_ACCESS.items():
@@ -237,6 +244,10 @@ class CloutagentStack(Stack):
         self._grant_launcher(functions["executions"].role, executions)
         self._grant_diff_reads(functions["executions"].role, data)
         self._grant_executor(executions, data=data, connections_arn=connections_arn)
+        if pool is not None:
+            # The launcher queues claims; a pool task takes one (and can do nothing else with the queue).
+            pool.grant_send(functions["executions"].role)
+            pool.grant_claim(executions.task_role)
 
     @staticmethod
     def _grant_diff_reads(role: iam.IRole, data: Data) -> None:
