@@ -35,8 +35,15 @@ from .settings import ExecutorSettings
 # What a run imports on its way (the Container's lazy adapters and services, the tenant session,
 # the sandbox and its gateway): imported here, before any claim, they cost a warm run nothing.
 RUN_MODULES = (
+    "anyio._backends._asyncio",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
     "boto3",
+    "boto3.s3.inject",
+    "boto3.s3.transfer",
     "botocore.credentials",
+    "cloutagent.definitions",
+    "cloutagent.adapters.ecs_launcher",
     "cloutagent.adapters.tenant_session",
     "cloutagent.adapters.dynamo.table",
     "cloutagent.adapters.dynamo.events",
