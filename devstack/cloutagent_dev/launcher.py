@@ -72,7 +72,12 @@ class LocalLauncher:
             return self._launch_cold(execution)
         with self._lock:
             self.claimed[execution.execution_id] = execution
-        self.claims.send(execution)  # an error fails the launch, as RunTask's would
+        try:
+            self.claims.send(execution)
+        except Exception:  # fails the launch, as RunTask's refusal would
+            with self._lock:
+                self.claimed.pop(execution.execution_id, None)
+            raise
         # In place of the one that takes the claim (a moment later: REPLACEMENT_DELAY_SECONDS).
         timer = threading.Timer(REPLACEMENT_DELAY_SECONDS, self._start_pool_executor)
         timer.daemon = True
