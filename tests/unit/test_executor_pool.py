@@ -3,6 +3,8 @@ carry, how many pool tasks a launch starts, and which requests the local moto le
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -76,3 +78,45 @@ def test_a_launch_replaces_the_task_its_claim_takes_and_makes_up_a_short_pool(si
 ])
 def test_only_sqs_requests_pass_beside_the_local_motos_lock(environ, sqs):
     assert is_sqs(environ) is sqs
+
+
+def test_a_claims_config_dir_is_made_at_the_claim_and_removed_at_its_end(tmp_path, monkeypatch):
+    from cloutagent_executor.pool import claim_config_dir
+
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)  # restored after the test
+    run = ExecutorSettings(claim_queue_url="http://sqs/q", claude_config_root=str(tmp_path)).claimed("t_1", "p_1", "x_1")
+    assert not (tmp_path / "x_1").exists()
+    with claim_config_dir(run):
+        # made now, and where an unsandboxed CLI (which inherits this environment) will look
+        assert (tmp_path / "x_1").is_dir() and os.environ["CLAUDE_CONFIG_DIR"] == str(tmp_path / "x_1")
+        (tmp_path / "x_1" / "session.jsonl").write_text("{}")
+    assert not (tmp_path / "x_1").exists()
+
+
+def test_on_fargate_the_claimer_names_itself_by_its_task_arn_from_the_metadata_endpoint():
+    import http.server
+    import threading
+
+    from cloutagent_executor.pool import own_task_ref
+
+    arn = "arn:aws:ecs:us-east-1:123456789012:task/cloutagent-prod/0abc"
+
+    class Metadata(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            body = json.dumps({"TaskARN": arn} if self.path == "/v4/abc/task" else {}).encode()
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Metadata)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_port}/v4/abc"
+        assert own_task_ref(ExecutorSettings(claim_queue_url="q", ECS_CONTAINER_METADATA_URI_V4=uri)) == arn
+    finally:
+        server.shutdown()
+    # and on a laptop, by its pid
+    assert own_task_ref(ExecutorSettings(claim_queue_url="q")) == f"local:{os.getpid()}"
