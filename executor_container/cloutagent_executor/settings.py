@@ -52,8 +52,9 @@ class ExecutorSettings(BaseSettings):
     # -- a pool executor ------------------------------------------------------------------------
     # The queue it long-polls for its one claim (cloutagent.adapters.claims).
     claim_queue_url: str = ""
-    # One long poll; under the 10 s read timeout of the platform's clients (adapters/aws.py).
-    claim_wait_seconds: int = Field(default=8, ge=0, le=9)
+    # One long poll, well under the 10 s read timeout of the platform's clients (adapters/aws.py):
+    # a reply lost to that timeout would hide its claim for the queue's visibility timeout.
+    claim_wait_seconds: int = Field(default=5, ge=0, le=8)
     # Where each claim's CLI config directory is made (<root>/<execution id>), as the local
     # launcher makes a launched run's; empty: the run's own (confinement.py), as on Fargate.
     claude_config_root: str = ""
