@@ -114,7 +114,10 @@ def own_task_ref(settings: ExecutorSettings) -> str:
 def warm_up(settings: ExecutorSettings) -> None:
     """Everything tenant-neutral a run would otherwise do first: imports, and the CLI's pages."""
     for name in RUN_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # renamed since: the run imports what it needs itself, only later
+            logger.warning("a module to warm up is gone", extra={"module": name})
     cli = Path(settings.claude_cli_path or BUNDLED_CLI)
     try:
         with cli.open("rb") as binary:  # hundreds of MB, read from a lazily pulled image on Fargate

@@ -120,3 +120,9 @@ def test_on_fargate_the_claimer_names_itself_by_its_task_arn_from_the_metadata_e
         server.shutdown()
     # and on a laptop, by its pid
     assert own_task_ref(ExecutorSettings(claim_queue_url="q")) == f"local:{os.getpid()}"
+
+
+@pytest.mark.parametrize("module", __import__("cloutagent_executor.pool", fromlist=["RUN_MODULES"]).RUN_MODULES)
+def test_every_module_a_pool_executor_warms_up_still_exists(module):
+    # a rename elsewhere would quietly move its import back onto a warm run's critical path
+    __import__(module)
