@@ -3,6 +3,7 @@ carry, how many pool tasks a launch starts, and which requests the local moto le
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from cloutagent.adapters.claims import Claim
 from cloutagent.adapters.ecs_launcher import pool_tasks_to_start
 from cloutagent_dev.moto_serve import is_sqs
+from cloutagent_executor.pool import RUN_MODULES
 from cloutagent_executor.settings import ExecutorSettings
 
 IDS = {"tenant_id": "t_1", "project_id": "p_1", "execution_id": "x_1"}
@@ -122,7 +124,7 @@ def test_on_fargate_the_claimer_names_itself_by_its_task_arn_from_the_metadata_e
     assert own_task_ref(ExecutorSettings(claim_queue_url="q")) == f"local:{os.getpid()}"
 
 
-@pytest.mark.parametrize("module", __import__("cloutagent_executor.pool", fromlist=["RUN_MODULES"]).RUN_MODULES)
+@pytest.mark.parametrize("module", RUN_MODULES)
 def test_every_module_a_pool_executor_warms_up_still_exists(module):
     # a rename elsewhere would quietly move its import back onto a warm run's critical path
-    __import__(module)
+    importlib.import_module(module)
