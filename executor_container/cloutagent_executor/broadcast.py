@@ -27,6 +27,9 @@ from .poster import ConnectionsPoster, Frame, PostFailed, frame_of
 POST_RETRIES = Backoff(attempts=3, base_seconds=0.1, cap_seconds=1.0)
 # A watcher this far behind is not reading; what it misses it replays by seq (clients fill gaps).
 MAX_OUTBOX_FRAMES = 2_000
+# When the run ends, how long its last frames may take to reach slow watchers (a kill leaves the
+# executor 15 s locally, 30 s on ECS, before it is stopped hard).
+DRAIN_SECONDS = 10.0
 # Delivery counts as busy while more than this share of the watchers still have frames to get: a
 # few slow ones do not make every batch wait (relay.py lingers while delivery is busy).
 BUSY_SHARE = 0.1
@@ -67,10 +70,21 @@ class Broadcaster:
         """Whether a good share of the watchers are still being sent earlier frames."""
         return len(self._outboxes) > max(1, int(self.watchers * BUSY_SHARE))
 
-    async def drained(self) -> None:
-        """Until every outbox is empty (posts in flight end, with their retries)."""
+    async def drained(self, timeout_seconds: float = DRAIN_SECONDS) -> None:
+        """Until every outbox is empty (posts in flight end, with their retries); what is still
+        queued after ``timeout_seconds`` is given up (it is in history)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            pending = list(self._tasks)
+            _, late = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            if late and loop.time() >= deadline:
+                for task in late:
+                    task.cancel()
+                self.skipped += sum(map(len, self._outboxes.values()))
+                logger.warning("watchers still behind when the run ended", extra={"watchers": len(late)})
+                await asyncio.gather(*late, return_exceptions=True)
+                return
 
     async def _drain(self, connection_id: str, outbox: deque[Frame]) -> None:
         try:

@@ -68,6 +68,9 @@ RUN_MODULES = (
     "cloutagent_executor.sandbox",
 )
 READ_CHUNK = 8 * 1024 * 1024
+# The AWS services a run calls as its tenant: their models read before the claim (tenant_session.py
+# shares the loader), so the tenant's clients are made in milliseconds.
+RUN_SERVICES = ("dynamodb", "s3", "sts", "kms")
 
 
 def serve_one_claim(settings: ExecutorSettings) -> int:
@@ -118,6 +121,7 @@ def warm_up(settings: ExecutorSettings) -> None:
             importlib.import_module(name)
         except ImportError:  # renamed since: the run imports what it needs itself, only later
             logger.warning("a module to warm up is gone", extra={"module": name})
+    aws.preload_models(RUN_SERVICES)
     cli = Path(settings.claude_cli_path or BUNDLED_CLI)
     try:
         with cli.open("rb") as binary:  # hundreds of MB, read from a lazily pulled image on Fargate

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from cloutagent.adapters.aws import CONNECTIONS_MAX_RETRIES, client_of
+from cloutagent.adapters.aws import CONNECTIONS_MAX_RETRIES, client_of, shared_loader
 from cloutagent.settings import get_settings
 
 TENANT_TAG = "tenantId"
@@ -38,6 +38,7 @@ def tenant_boto3_session(role_arn: str, tenant_id: str, execution_id: str) -> An
     from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
     source = botocore.session.get_session()
+    source.register_component("data_loader", shared_loader())
     source.set_config_variable("region", get_settings().region)  # STS is regional, like the data
     request = tenant_session_request(role_arn, tenant_id, execution_id)
     fetcher = AssumeRoleCredentialFetcher(
@@ -47,6 +48,7 @@ def tenant_boto3_session(role_arn: str, tenant_id: str, execution_id: str) -> An
         extra_args=request,
     )
     tagged = botocore.session.get_session()
+    tagged.register_component("data_loader", shared_loader())
     tagged.set_config_variable("region", get_settings().region)
     tagged._credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials,
                                                         method="assume-role")
