@@ -6,8 +6,8 @@ responses back to the sender, the 128 KB message cap (close 1009), idle and life
 ``@connections/{id}`` management API (POST, GET, DELETE; 410 when gone) over real HTTP.
 
 Two knobs emulate the network that loopback lacks: every ``@connections`` POST can take an
-emulated round trip (``CLOUTAGENT_DEV_POST_DELAY_MS``), and a client can ask at ``$connect`` for
-its own (``?devPostDelayMs=500``: a slow subscriber). Both wait without using CPU, so a poster's
+emulated round trip (``CLOUTAGENT_DEV_POST_DELAY_MS``, or ``PUT /local/gateway`` while it runs),
+and a client can ask at ``$connect`` for its own (``?devPostDelayMs=500``: a slow subscriber). Both wait without using CPU, so a poster's
 overlap of round trips is measured as it would be against API Gateway.
 """
 
@@ -121,6 +121,8 @@ class LocalGateway:
             app.router.add_route("POST", prefix + "/@connections/{id}", self.http_post)
             app.router.add_route("GET", prefix + "/@connections/{id}", self.http_get)
             app.router.add_route("DELETE", prefix + "/@connections/{id}", self.http_delete)
+        app.router.add_route("GET", "/local/gateway", self.http_knobs)
+        app.router.add_route("PUT", "/local/gateway", self.http_knobs)
         for method, path, fn in self.extra_http:
             app.router.add_route(method, path, fn)
         self._index = index
@@ -270,6 +272,23 @@ class LocalGateway:
     async def _close_all(self, app: web.Application) -> None:
         for conn in list(self.connections.values()):
             await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutdown")
+
+    # -- the emulation knobs, at run time (dev only) -------------------------------------------------
+    async def http_knobs(self, request: web.Request) -> web.Response:
+        """``PUT /local/gateway {"postDelayMs": 5}``: the round trip of every later POST (a bench
+        measures several delays on the same connections); ``GET`` reads it. Loopback callers only."""
+        if request.remote not in ("127.0.0.1", "::1"):
+            return web.json_response({"error": "the gateway's knobs are for this machine only"}, status=403)
+        if request.method == "PUT":
+            try:
+                milliseconds = float((await request.json())["postDelayMs"])
+            except (ValueError, KeyError, TypeError):
+                return web.json_response({"error": 'send {"postDelayMs": <number>}'}, status=400)
+            if not 0 <= milliseconds <= MAX_POST_DELAY_SECONDS * 1000:
+                return web.json_response({"error": f"postDelayMs must be 0 to {MAX_POST_DELAY_SECONDS * 1000:.0f}"},
+                                         status=400)
+            self.post_delay_seconds = milliseconds / 1000
+        return web.json_response({"postDelayMs": self.post_delay_seconds * 1000})
 
     # -- the @connections management API ------------------------------------------------------------
     def _gone(self) -> web.Response:

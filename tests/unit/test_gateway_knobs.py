@@ -147,3 +147,25 @@ def test_a_frame_that_opens_with_an_action_but_is_not_json_reaches_that_action_s
     gateway = LocalGateway(FakeInvoker())  # type: ignore[arg-type]
     assert gateway._select_route('{"action":"ping", oops') == "ping"
     assert gateway._select_route('{"oops", "action":"ping"}') == "$default"
+
+
+async def test_the_gateways_round_trip_can_be_changed_while_it_runs(gateway_client):
+    # GIVEN a gateway started without an emulated delay
+    gateway, client = await gateway_client()
+    assert await (await client.get("/local/gateway")).json() == {"postDelayMs": 0.0}
+
+    # WHEN a bench sets 300 ms
+    reply = await client.put("/local/gateway", json={"postDelayMs": 300})
+
+    # THEN later posts take it
+    assert reply.status == 200 and await reply.json() == {"postDelayMs": 300.0}
+    ws, connection_id = await _open(gateway, client)
+    started = time.monotonic()
+    assert (await client.post(f"/@connections/{connection_id}", data=b"{}")).status == 200
+    assert time.monotonic() - started >= 0.3
+    await ws.close()
+
+    # AND nonsense is refused, leaving the delay as it was
+    for body in ({"postDelayMs": -1}, {"postDelayMs": "soon"}, {"delay": 5}, {"postDelayMs": 10**9}):
+        assert (await client.put("/local/gateway", json=body)).status == 400
+    assert await (await client.get("/local/gateway")).json() == {"postDelayMs": 300.0}
