@@ -30,8 +30,10 @@ def finish_execution_op(execution: Execution, outcome: Outcome, finished_at: str
         "Update": {
             "Key": {"PK": {"S": keys.project_pk(execution.tenant_id, execution.project_id)},
                     "SK": {"S": keys.execution_sk(execution.execution_id)}},
+            # A pool executor's claim leaves GSI1 with its run: the lookup index keeps live claims only.
             "UpdateExpression": "SET #status = :st, finishedAt = :fa, #usage = :u, costUsd = :c, durationMs = :d, "
-                                "numTurns = :n, sessionId = :s, #error = :e, errorCode = :ec, git = :g",
+                                "numTurns = :n, sessionId = :s, #error = :e, errorCode = :ec, git = :g "
+                                "REMOVE GSI1PK, GSI1SK",
             "ExpressionAttributeNames": {"#status": "status", "#usage": "usage", "#error": "error"},
             "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
         }
