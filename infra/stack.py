@@ -56,8 +56,9 @@ TABLE_ACCESS = {
     "task_state": "write",
     "post_confirmation": "write",
 }
-# Functions that find a tenant from outside it (user id / API-key hash) on the lookup index.
-LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "stripe_webhook", "usage_reporter")
+# Functions that find a tenant from outside it (user id, API-key hash, a pool task's ARN) on the lookup index.
+LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "stripe_webhook", "usage_reporter",
+                      "task_state")
 # Functions that publish room events to connected clients.
 CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook",
                       "notifications", "secrets")
