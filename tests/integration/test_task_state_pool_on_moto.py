@@ -142,11 +142,10 @@ def test_a_stopped_pool_task_finds_its_own_claim_and_never_another_tenants(conta
 
 def test_a_lookup_entry_on_anything_but_an_execution_item_is_no_claim(container, aws, claimed_run):
     # GIVEN a claimed run, and an item of another tenant that carries the same task's lookup key
-    from cloutagent.adapters.claims import claim_lookup
     from cloutagent.adapters.dynamo import keys
 
     run, other = claimed_run(), claimed_run()
-    aws.table.put({"PK": keys.tenant_pk(other.tenant_id), "SK": "NOTE#1", "GSI1PK": claim_lookup(run.task_arn),
+    aws.table.put({"PK": keys.tenant_pk(other.tenant_id), "SK": "NOTE#1", "GSI1PK": keys.claim_lookup(run.task_arn),
                    "GSI1SK": keys.tenant_pk(run.tenant_id), "claimedBy": run.task_arn})
     try:
         # THEN the lookup returns the run's claim only

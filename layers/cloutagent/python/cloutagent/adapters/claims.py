@@ -28,13 +28,6 @@ from cloutagent.observability import logger
 # to the queue after this long (infra and the local stack give the queue this visibility timeout).
 CLAIM_VISIBILITY_SECONDS = 30
 CLAIMED_BY = "claimedBy"  # on the execution's item; the domain model ignores it, the wire never sees it
-CLAIM_LOOKUP_PREFIX = "CLAIM#"
-
-
-def claim_lookup(task_ref: str) -> str:
-    """GSI1's key of the execution a task claimed; removed when the execution finishes."""
-    return CLAIM_LOOKUP_PREFIX + task_ref
-
 
 ID = r"^[A-Za-z0-9_-]{1,128}$"  # what ids.new_id makes; an id also names the claimer's folders
 
@@ -86,7 +79,7 @@ class ClaimRecords:
             self.table.update(
                 keys.project_pk(claim.tenant_id, claim.project_id), keys.execution_sk(claim.execution_id),
                 "SET #by = :me, GSI1PK = :lookup, GSI1SK = :tenant", names={"#by": CLAIMED_BY},
-                vals={":me": task_ref, ":lookup": claim_lookup(task_ref), ":tenant": keys.tenant_pk(claim.tenant_id)},
+                vals={":me": task_ref, ":lookup": keys.claim_lookup(task_ref), ":tenant": keys.tenant_pk(claim.tenant_id)},
                 condition="attribute_exists(PK) AND (attribute_not_exists(#by) OR #by = :me)",
             )
         except Exception as exc:
@@ -108,7 +101,7 @@ class ClaimRecords:
         session wrote it in, never from attributes that could name another tenant.
         """
         found = []
-        for item in self.table.query_all(claim_lookup(task_ref), index="GSI1"):
+        for item in self.table.query_all(keys.claim_lookup(task_ref), index="GSI1"):
             claim = _claim_at(item["PK"], item["SK"])
             if claim is None or item.get(CLAIMED_BY) != task_ref:
                 logger.error("ignoring a claim lookup entry that is not a claimed execution",

@@ -101,6 +101,11 @@ def apikey_lookup(key_hash: str) -> str:
     return f"APIKEYHASH#{key_hash}"
 
 
+def claim_lookup(task_ref: str) -> str:
+    """The execution a pool task claimed (sparse: removed when the execution finishes)."""
+    return f"CLAIM#{task_ref}"
+
+
 PERMISSION_PREFIX = "PERM#"
 INBOX_PREFIX = "INBOX#"
 
