@@ -28,6 +28,7 @@ MEASUREMENTS = {
     "data": "bench.data_rt",
     "relay": "bench.relay_latency",
     "approval": "bench.approval_latency",
+    "first_event": "bench.first_event",
     "fanout": "bench.fanout",
     "aws_calls": "bench.aws_calls",
     "package": "bench.package_size",

@@ -41,9 +41,9 @@ def _calls_per_get(ready: dict, project_id: str) -> dict[str, int]:
 
 
 def run() -> dict:
-    with echo_server() as echo_url, local_stack() as stack:
+    with echo_server() as baseline, local_stack() as stack:
         project_id = asyncio.run(_create_project(ws_url(stack)))
-        result = asyncio.run(stack_and_echo(stack.info, echo_url, "project.get", {"projectId": project_id}, PER_CLIENT))
+        result = asyncio.run(stack_and_echo(stack, baseline, "project.get", {"projectId": project_id}, PER_CLIENT))
         calls = _calls_per_get(stack.info, project_id)
     data, echo = result["stack"], result["echo"]
     scans_in_code = scans_in_source()

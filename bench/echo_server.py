@@ -1,6 +1,7 @@
 """`python -m bench.echo_server`: a bare websockets echo server, the gateway's baseline.
 
-Prints its port on stdout, then echoes every message until killed.
+Prints its port on stdout, then echoes every message until killed. Runs on uvloop when the stack
+does (both fall back to asyncio's loop without it).
 """
 
 from __future__ import annotations
@@ -23,4 +24,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:  # the same loop as the local stack's, so the ratio compares the servers, not the loops
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bench.fanout import Holder
+from bench.holder import Holder
 from bench.stack import local_stack, stack_rss, ws_url
 from bench.stats import Row, summary
 from bench.users import connection_urls

@@ -9,25 +9,29 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from bench.machine import children, cmdline, descendants, raise_nofile_limit, rss_mb, started_at
+from bench.machine import children, cmdline, descendants, raise_nofile_limit, rss_mb, started_at, tree_cpu
 from tests.support.stack import RunningStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def local_stack(idle_seconds: int = 600) -> Iterator[RunningStack]:
+def local_stack(idle_seconds: int = 600, *, extra_args: list[str] | None = None,
+                env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     """A fresh stack per measurement: no measurement inherits another's table or connections.
 
-    Its log is kept (path on stderr) when the measurement fails, or always with BENCH_KEEP_LOGS=1.
+    ``extra_args``/``env`` go to `cloutagent dev` (e.g. CLOUTAGENT_DEV_POST_DELAY_MS, the
+    emulated @connections round trip). Its log is kept (path on stderr) when the measurement
+    fails, or always with BENCH_KEEP_LOGS=1.
     """
     raise_nofile_limit()  # before the start: the stack process inherits it
     workdir = Path(tempfile.mkdtemp(prefix="cloutagent-bench-"))
-    stack = RunningStack(workdir, extra_args=["--idle-timeout", str(idle_seconds)],
-                         env={"PYTHONPATH": _pythonpath()})
+    stack = RunningStack(workdir, extra_args=["--idle-timeout", str(idle_seconds), *(extra_args or [])],
+                         env={**(env or {}), "PYTHONPATH": _pythonpath()})
     try:
         stack.start(timeout=90)
         yield stack
@@ -84,6 +88,43 @@ def stack_rss(stack: RunningStack) -> dict[str, float]:
     result = {"dev": rss_mb(dev), "moto": sum(rss_mb(pid) for pid in moto)}
     result["total"] = result["dev"] + result["moto"]
     return result
+
+
+def process_kind(pid: int) -> str:
+    """Which part of the stack a process of its tree is (for CPU split by part)."""
+    command = cmdline(pid)
+    if "moto_serve" in command:
+        return "moto"
+    if "cloutagent_dev.model" in command:
+        return "model"
+    if "cloutagent_client dev" in command:
+        return "dev"
+    if "bench.holder" in command:
+        return "watchers"
+    return "executors"  # the executor, its Claude Code CLI, the sandbox's helpers
+
+
+def stack_cpu(stack: RunningStack) -> dict[str, float]:
+    """CPU seconds used so far by every process of the stack, by part, exited executors included
+    (as "exited": `cloutagent dev` reaps them). Read it when no executor is starting or exiting."""
+    assert stack.process is not None
+    return tree_cpu(stack.process.pid, process_kind)
+
+
+def settle(stack: RunningStack, quiet_seconds: float = 1.0, timeout: float = 30.0) -> bool:
+    """Until the stack's set of processes has not changed for ``quiet_seconds`` (a finished
+    executor exited and was reaped), so `stack_cpu` neither misses nor double-counts it."""
+    assert stack.process is not None
+    deadline = time.monotonic() + timeout
+    seen, since = set(descendants(stack.process.pid)), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = set(descendants(stack.process.pid))
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return True
+    return False
 
 
 @contextlib.contextmanager

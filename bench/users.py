@@ -21,6 +21,11 @@ def connections_per_key() -> int:
     return min([n for n in limits if n] or [10_000])
 
 
+def dev_tenant_connections_per_key() -> int:
+    """connectionsPerUser of the plan the stack gives its dev tenant (enterprise): fewer keys to make."""
+    return definitions.plans()["plans"]["enterprise"]["connectionsPerUser"]
+
+
 def new_tenant(ready: dict[str, Any], prefix: str = "bench") -> dict[str, Any]:
     """A new user who owns a new tenant (the stack's dev-only POST /local/users)."""
     body = json.dumps({"email": f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"}).encode()
