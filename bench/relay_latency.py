@@ -1,10 +1,12 @@
 """Relay latency: scripted runs whose events go to 100 watchers, at a fixed offered rate.
 
-Latency of an event = when the last of the 100 watchers received it − when the scripted model
-wrote its text block (`[fake:stream … stamp=1]` puts the wall-clock write time in each text, and
-writes block i at start + i × delay_ms: a fixed offered rate, not one that drifts). Both clocks
-are this machine's, so it includes the real Claude Code CLI's own handling. Median and p99 are
-over the events of a run.
+Latency of an event = when the last of the 100 watchers received it − when the CLI wrote it: the
+moment its message reached the executor's relay (the executor appends that moment for every
+message to CLOUTAGENT_RELAY_TRACE, a file this bench sets). Beside it, the latency from when the
+scripted model wrote the text block (`[fake:stream … stamp=1]` puts the wall-clock write time in
+each text, and writes block i at start + i × delay_ms: a fixed offered rate, not one that drifts),
+which adds the real Claude Code CLI's own handling. All clocks are this machine's. Median and p99
+are over the events of a run.
 
 The watchers are held by 4 processes of 25 (bench/holder.py), each stamping a frame as it comes off
 the socket, before parsing it, so neither their GIL nor their JSON costs are in the latency.
@@ -25,7 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.holder import Holders
@@ -43,6 +49,7 @@ RUNS = os.environ.get("RELAY_RUNS", "paced,burst,slow").split(",")  # fewer, to 
 SLOW_POST_MS = 500
 BUDGETS = {"paced": 0.100, "burst": 0.300, "slow": 0.100}
 CLIENT_BOUND_CORES = 0.5
+_TRACED = re.compile(r"^([\d.]+)\tStreaming message (\d+) of (\d+)\.")
 TIMEOUT_SECONDS = 300
 IDLE_TIMEOUT_SECONDS = 120
 
@@ -57,6 +64,36 @@ def _merge(reports: list[dict[str, Any]]) -> dict[int, list[float]]:
     return merged
 
 
+class RelayTrace:
+    """The executor's arrival trace: when each message of a run reached the relay (the CLI wrote it)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cloutagent-relay-trace-"))
+        self.path = self.dir / "arrivals.tsv"
+        self._offset = 0
+
+    def mark(self) -> None:
+        """What is in the file now belongs to earlier runs."""
+        self._offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def arrivals(self, events: int) -> dict[int, float]:
+        """Message i of this run (of ``events``) → when it reached the relay."""
+        if not self.path.exists():
+            return {}
+        with self.path.open("rb") as trace:
+            trace.seek(self._offset)
+            lines = trace.read().decode("utf-8", "replace").splitlines()
+        found: dict[int, float] = {}
+        for line in lines:
+            match = _TRACED.match(line)
+            if match and int(match[3]) == events:
+                found.setdefault(int(match[2]), float(match[1]))
+        return found
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 async def _wait_idle(control: Client, project_id: str) -> bool:
     deadline = time.monotonic() + IDLE_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -66,11 +103,12 @@ async def _wait_idle(control: Client, project_id: str) -> bool:
     return False
 
 
-async def _run_once(name: str, stack, control: Client, project_id: str, watchers: Holders,
-                    sampler: CpuSampler, events: int, delay_ms: int, slow: Holders | None = None) -> dict[str, Any]:
+async def _run_once(name: str, stack, control: Client, project_id: str, watchers: Holders, sampler: CpuSampler,
+                    trace: RelayTrace, events: int, delay_ms: int, slow: Holders | None = None) -> dict[str, Any]:
     groups = [watchers, *([slow] if slow else [])]
     for group in groups:
         await group.ask_all({"cmd": "arm", "stream": events})
+    trace.mark()
     started = time.time()
     prompt = f"[fake:stream n={events} delay_ms={delay_ms} stamp=1]"
     await control.ok("execute", {"projectId": project_id, "prompt": prompt})
@@ -81,10 +119,15 @@ async def _run_once(name: str, stack, control: Client, project_id: str, watchers
     last_delivery = max((entry[1] for entry in arrivals.values()), default=ended)
     await asyncio.sleep(3 * sampler.every)  # a sample after the last delivery
     window = sampler.between(written[0] if written else started, last_delivery)
-    latencies = [last - wrote for wrote, last, count in arrivals.values() if count == len(watchers.ids)]
+    complete = {i: entry for i, entry in arrivals.items() if entry[2] == len(watchers.ids)}
+    relayed = trace.arrivals(events)
+    from_cli = [complete[i][1] - relayed[i] for i in complete if i in relayed]
     result: dict[str, Any] = {
         "name": name, "events": events, "delayMs": delay_ms, "watchers": len(watchers.ids),
-        "processes": len(watchers.holders), "latency": summary(latencies), "eventsFullyDelivered": len(latencies),
+        "processes": len(watchers.holders), "eventsFullyDelivered": len(complete),
+        "latency": summary(from_cli), "tracedEvents": len(from_cli),
+        "fromModelWrite": summary(last - wrote for wrote, last, _ in complete.values()),
+        "cliHandling": summary(relayed[i] - complete[i][0] for i in complete if i in relayed),
         "deliveries": sum(w["received"] for w in waits), "timedOut": not all(w["complete"] for w in waits),
         "writeSpanSeconds": written[-1] - written[0] if written else 0.0,
         "offeredPerSecond": (len(written) - 1) / (written[-1] - written[0]) if len(written) > 1 and written[-1] > written[0] else None,
@@ -101,7 +144,7 @@ async def _run_once(name: str, stack, control: Client, project_id: str, watchers
     return result
 
 
-async def _measure(stack) -> dict[str, Any]:
+async def _measure(stack, trace: RelayTrace) -> dict[str, Any]:
     ready = stack.info
     urls = await connection_urls(ready, WATCHERS + 1, per_key=dev_tenant_connections_per_key())
     control = await Client.connect(ws_url(stack))
@@ -116,12 +159,12 @@ async def _measure(stack) -> dict[str, Any]:
                 results = {}
                 for name in ("paced", "burst"):
                     if name in RUNS:
-                        results[name] = await _run_once(name, stack, control, project_id, watchers, sampler,
+                        results[name] = await _run_once(name, stack, control, project_id, watchers, sampler, trace,
                                                         *(PACED if name == "paced" else BURST))
                 if "slow" in RUNS:  # last: its watcher's backlog is never waited for
                     await slow.ask_each({"cmd": "request", "action": "project.join", "data": {"projectId": project_id}})
-                    results["slow"] = await _run_once("slow", stack, control, project_id, watchers, sampler, *PACED,
-                                                      slow=slow)
+                    results["slow"] = await _run_once("slow", stack, control, project_id, watchers, sampler, trace,
+                                                      *PACED, slow=slow)
         finally:
             watchers.close()
             slow.close()
@@ -158,21 +201,31 @@ def _row(result: dict[str, Any]) -> Row:
         "slow": f"relay latency: paced as above, plus 1 watcher whose posts take {SLOW_POST_MS} ms; the other {result['watchers']}",
     }[result["name"]]
     cpu, client_bound = _cpu_text(result)
-    text = (f"{ms(lat['median'])} median, {ms(lat['p99'])} p99 over {result['eventsFullyDelivered']} events; "
+    model, cli = result["fromModelWrite"], result["cliHandling"]
+    text = (f"{ms(lat['median'])} median, {ms(lat['p99'])} p99 from the CLI's write over {result['tracedEvents']} events "
+            f"({ms(model['median'])} median, {ms(model['p99'])} p99 from the model's: the CLI took "
+            f"{ms(cli['median'])} median, {ms(cli['p99'])} p99); "
             f"written in {result['writeSpanSeconds']:.1f} s ({rate}), all delivered "
             f"{result['deliveredSecondsAfterExecute']:.1f} s after execute; {cpu}")
+    if result["tracedEvents"] < result["eventsFullyDelivered"]:
+        text += (f"; only {result['tracedEvents']} of {result['eventsFullyDelivered']} delivered events in the "
+                 f"executor's trace (CLOUTAGENT_RELAY_TRACE)")
     if result["name"] == "slow":
         slow = result["slow"]
         text += (f"; the slow watcher got {slow['received']} of {result['events']} in that time "
-                 f"({ms(slow['latency']['median'])} median)")
+                 f"({ms(slow['latency']['median'])} median from the model's write)")
     if result["timedOut"]:
         text += (f"; TIMED OUT after {TIMEOUT_SECONDS} s: {result['deliveries']} of "
                  f"{result['events'] * result['watchers']} deliveries")
-    ok = not result["timedOut"] and lat["p99"] <= budget
+    ok = not result["timedOut"] and result["tracedEvents"] == result["events"] and lat["p99"] <= budget
     return Row(what + f" ({result['processes']} processes)", text, f"p99 ≤ {budget * 1000:.0f} ms", ok)
 
 
 def run() -> dict:
-    with local_stack() as stack:
-        result = asyncio.run(_measure(stack))
+    trace = RelayTrace()
+    try:
+        with local_stack(env={"CLOUTAGENT_RELAY_TRACE": str(trace.path)}) as stack:
+            result = asyncio.run(_measure(stack, trace))
+    finally:
+        trace.remove()
     return {"rows": [_row(result[name]) for name in ("paced", "burst", "slow") if name in result], "data": result}
