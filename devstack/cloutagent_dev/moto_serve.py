@@ -145,6 +145,44 @@ def bound_stream_shards(max_records: int = 1000) -> None:
     StreamShard.add = add
 
 
+def query_one_partition() -> None:
+    """moto answers a Query on a table's own key by sorting every item of the table and keeping
+    one partition's, so each query costs more as the event log grows (most of moto's CPU while a
+    run streams: the room's subscribers are read once per stored batch). Give such a query only
+    its partition's items; the same ones come back, in the same order."""
+    import inspect
+    import threading
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+    scope = threading.local()
+
+    def all_items(self: Any) -> list:
+        hash_key = getattr(scope, "hash_key", None)
+        if hash_key is None:
+            return original_all_items(self)
+        partition = self.items.get(hash_key)  # .get: items is a defaultdict, a miss must not add
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        hash_key = bound.get("hash_key")
+        if bound.get("index_name") or not isinstance(hash_key, DynamoType):
+            return original_query(self, *args, **kwargs)
+        scope.hash_key = hash_key
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            scope.hash_key = None
+
+    Table.query, Table.all_items = query, all_items
+
+
 def bound_shard_iterators(max_iterators: int = 256) -> None:
     """DynamoDB's shard iterators expire after 15 minutes; moto keeps every one it hands out (one
     per get_records), which a poller asking five times a second would pile up. Keep the newest."""
@@ -206,6 +244,7 @@ def main() -> None:
     honour_client_request_tokens()
     bound_stream_shards()
     bound_shard_iterators()
+    query_one_partition()
     app = DomainDispatcherApplication(create_backend_app)
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as boto3 expects
     run_simple(args.host, args.port, AtomicApp(app), threaded=True)

@@ -62,3 +62,51 @@ def test_a_failed_transaction_changes_nothing_even_what_its_earlier_operations_w
     assert client.get_item(TableName=table, Key={"PK": {"S": "keep"}})["Item"]["v"]["S"] == "original"
     assert "Item" not in client.get_item(TableName=table, Key={"PK": {"S": "new"}})
     assert "Item" not in client.get_item(TableName=table, Key={"PK": {"S": "missing"}})
+
+
+def _queries(client, table: str) -> list:
+    """The same queries, on one partition of a table that has several, as pages and in both orders."""
+    for pk in ("A", "B", "C"):
+        for sk in range(30):
+            client.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": f"{sk:04d}"}, "n": {"N": str(sk)}})
+    asked = [
+        {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": "B"}}},
+        {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :p)",
+         "ExpressionAttributeValues": {":pk": {"S": "B"}, ":p": {"S": "001"}}, "ScanIndexForward": False},
+        {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": "C"}, ":min": {"N": "20"}},
+         "FilterExpression": "n >= :min", "Limit": 15},
+        {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": "none"}}},
+    ]
+    answers = []
+    for query in asked:
+        pages, start = [], None
+        while True:
+            page = client.query(TableName=table, **query, **({"ExclusiveStartKey": start} if start else {}))
+            pages.append((page["Items"], page["Count"], page["ScannedCount"]))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        answers.append(pages)
+    return answers
+
+
+def _ranged_table(client) -> str:
+    name = f"ranged-{uuid.uuid4().hex[:8]}"
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                              {"AttributeName": "SK", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}])
+    return name
+
+
+def test_queries_read_only_their_partition_and_answer_as_moto_itself_does(ready):
+    """moto_serve gives a query only its partition's items (moto sorts the whole table per query);
+    moto unpatched, in this process, is the oracle."""
+    from moto import mock_aws
+
+    local = boto3.client("dynamodb", endpoint_url=ready["awsEndpointUrl"], region_name=ready["region"],
+                         aws_access_key_id="local", aws_secret_access_key="local")
+    served = _queries(local, _ranged_table(local))
+    with mock_aws():
+        plain = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        assert served == _queries(plain, _ranged_table(plain))
