@@ -88,10 +88,8 @@ class DynamoRoomStore:
             raise
 
     def subscribers(self, tenant_id: str, project_id: str) -> list[str]:
-        # Consistent: a subscription made a moment ago must already receive the next event. Read
-        # once per stored batch of a run, so only the two attributes used come back.
-        items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SUB_PREFIX, consistent=True,
-                                     projection="#cid, #exp", names={"#cid": "connectionId", "#exp": "expiresAt"})
+        # Consistent: a subscription made a moment ago must already receive the next event.
+        items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SUB_PREFIX, consistent=True)
         now = epoch_seconds()
         return [i["connectionId"] for i in items if int(i.get("expiresAt", now + 1)) > now]
 
