@@ -30,6 +30,9 @@ MAX_OUTBOX_FRAMES = 2_000
 # When the run ends, how long its last frames may take to reach slow watchers (a kill leaves the
 # executor 15 s locally, 30 s on ECS, before it is stopped hard).
 DRAIN_SECONDS = 10.0
+# A run re-reads its room when someone else wrote to the project's log (a join always does), and
+# at least this often otherwise.
+ROOM_MAX_AGE_SECONDS = 5.0
 # Delivery counts as busy while more than this share of the watchers still have frames to get: a
 # few slow ones do not make every batch wait (relay.py lingers while delivery is busy).
 BUSY_SHARE = 0.1
@@ -119,34 +122,57 @@ def _worth_retrying(exc: Exception) -> bool:
 class LiveFanout:
     """After each stored batch of a run: the room's subscribers, then their outboxes.
 
-    ``after_stored`` returns at once, so the relay stores the next batch while this one's
-    subscribers are read and its frames posted. The subscribers are read after the batch is stored
-    (so whoever joined before it was stored gets it: docs/protocol.md, "Join, then replay"), and
-    batches reach the outboxes in the order they were stored.
+    ``after_stored`` returns at once, so the relay stores the next batch while this one is posted,
+    and batches reach the outboxes in the order they were stored.
+
+    The room is read again only when it may have changed. Whoever joins stores ``member.joined``
+    after subscribing (``services/rooms.py``), so a join always moves the project's log between
+    two of this run's batches: when a batch's first seq does not follow the previous batch's last,
+    someone else wrote, and the room is read after that batch was stored (so a watcher who joined
+    before it gets it: docs/protocol.md, "Join, then replay"). Otherwise the room read for an
+    earlier batch still holds; it is read anyway once it is ``ROOM_MAX_AGE_SECONDS`` old (expired
+    subscriptions, watchers gone without a word).
     """
 
     def __init__(self, rooms: Any, broadcaster: Broadcaster, tenant_id: str, project_id: str):
         self.rooms, self.broadcaster = rooms, broadcaster
         self.tenant_id, self.project_id = tenant_id, project_id
+        self.room_reads = 0
         self._last: asyncio.Task | None = None
+        self._room: list[str] | None = None
+        self._room_read_at = 0.0
+        self._next_seq: int | None = None
 
     def after_stored(self, events: list[Event]) -> None:
-        self._last = asyncio.create_task(self._deliver(events, self._last))
+        now = asyncio.get_running_loop().time()
+        fresh = (self._room is None or events[0].seq != self._next_seq
+                 or now - self._room_read_at >= ROOM_MAX_AGE_SECONDS)
+        if fresh:
+            self._room_read_at = now
+        self._next_seq = events[-1].seq + 1
+        self._last = asyncio.create_task(self._deliver(events, self._last, fresh))
 
     def busy(self) -> bool:
         """The last batch is not yet with most watchers (its room is being read, or its posts run)."""
         return (self._last is not None and not self._last.done()) or self.broadcaster.busy()
 
-    async def _deliver(self, events: list[Event], previous: asyncio.Task | None) -> None:
-        try:
-            subscribers = await asyncio.to_thread(self.rooms.subscribers, self.tenant_id, self.project_id)
-        except Exception:  # noqa: BLE001 - stored all the same: watchers replay what they miss
-            logger.exception("reading the room failed; a batch was not broadcast")
-            subscribers = []
+    async def _deliver(self, events: list[Event], previous: asyncio.Task | None, fresh: bool) -> None:
+        room = await self._read_room() if fresh else None
         if previous is not None:
             await previous  # never raises: each delivery keeps its failures to itself
+        if room is not None:
+            self._room = room
         texts = frame_texts(self.project_id, [stored_event_frame(e) for e in events])
-        self.broadcaster.send(subscribers, [frame_of(t) for t in texts])
+        self.broadcaster.send(self._room or [], [frame_of(t) for t in texts])
+
+    async def _read_room(self) -> list[str] | None:
+        self.room_reads += 1
+        try:
+            return await asyncio.to_thread(self.rooms.subscribers, self.tenant_id, self.project_id)
+        except Exception:  # noqa: BLE001 - stored all the same: watchers replay what they miss
+            logger.exception("reading the room failed; the last room read is used")
+            self._room_read_at = 0.0  # read it again with the next batch
+            return None
 
     async def close(self) -> None:
         """Once the relay has stored its last batch: every frame posted (or given up on)."""

@@ -127,9 +127,10 @@ class RecordingPoster:
         pass
 
 
-async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_one_query_per_batch(aws, event_for, count_aws_calls, ready):
+async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_reads_the_room_only_when_it_may_have_changed(
+        aws, event_for, count_aws_calls, ready):
     from cloutagent.domain.identity import Identity, Role
-    from cloutagent_executor.broadcast import Broadcaster, LiveFanout
+    from cloutagent_executor.broadcast import ROOM_MAX_AGE_SECONDS, Broadcaster, LiveFanout
     from cloutagent_executor.relay import EventRelay
     from functions.projects.handler import handler as projects
 
@@ -140,22 +141,68 @@ async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_one_qu
     aws.room_store.subscribe(identity, pid, "sub-1")
     fanout = LiveFanout(aws.room_store, Broadcaster(sink, on_gone=lambda cid: None), ready["tenantId"], pid)
 
+    loop = asyncio.get_running_loop()
     with count_aws_calls() as counter:
+        started = loop.time()
         relay = EventRelay(aws.event_log, fanout, ready["tenantId"], pid, "x_burst").start()
         for i in range(1000):
             await relay.push({"kind": "text", "text": f"line {i}"})
         await relay.close()
+        seconds = loop.time() - started
 
     writes = counter.calls["dynamodb.TransactWriteItems"]
     queries = counter.calls["dynamodb.Query"]
     assert writes <= 1000 / 25, counter.calls
-    assert queries == writes  # one subscriber query per stored batch
+    # Nobody else wrote to the project: the room is read for the first batch, then once per
+    # ROOM_MAX_AGE_SECONDS at most, never once per batch.
+    assert queries == fanout.room_reads <= 1 + seconds / ROOM_MAX_AGE_SECONDS and queries < writes
     assert set(counter.calls) <= {"dynamodb.TransactWriteItems", "dynamodb.Query", "dynamodb.GetItem"}
     frames = [json.loads(t) for _, t in sink.posts]
     delivered = [e["data"]["text"] for f in frames for e in (f["events"] if f["type"] == "events" else [f])]
     assert delivered == [f"line {i}" for i in range(1000)]
     # one POST per stored batch per subscriber (chunks aside), not one per event
     assert len([f for f in frames if f["type"] in ("event", "events")]) == writes
+
+
+async def test_a_watcher_who_joins_while_a_run_streams_gets_every_batch_stored_after_the_join(aws, event_for, ready):
+    from cloutagent.domain.identity import Identity, Role
+    from cloutagent_executor.broadcast import Broadcaster, LiveFanout
+    from cloutagent_executor.relay import EventRelay
+    from functions.projects.handler import handler as projects
+
+    pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
+    tenant = ready["tenantId"]
+    sink = RecordingPoster()
+
+    def join(connection_id: str) -> int:
+        """What RoomService.join stores (its own broadcast would find no such socket and drop it)."""
+        who = Identity(tenant_id=tenant, user_id=ready["userId"], role=Role.owner, connection_id=connection_id)
+        aws.room_store.put_connection(who, connection_id)
+        aws.room_store.subscribe(who, pid, connection_id)
+        [event] = aws.event_log.append(tenant, pid, [("member.joined", {"connectionId": connection_id})])
+        return event.seq
+
+    join("early")
+    fanout = LiveFanout(aws.room_store, Broadcaster(sink, on_gone=lambda cid: None), tenant, pid)
+    relay = EventRelay(aws.event_log, fanout, tenant, pid, "x_join").start()
+    await relay.push({"kind": "text", "text": "before"})
+    for _ in range(500):  # until "before" is stored and posted
+        if sink.posts:
+            break
+        await asyncio.sleep(0.01)
+    joined_seq = join("late")  # another writer: member.joined moves the log
+    await relay.push({"kind": "text", "text": "after"})
+    await relay.close()
+
+    def texts(connection_id: str) -> list[str]:
+        frames = [json.loads(t) for cid, t in sink.posts if cid == connection_id]
+        return [e["data"]["text"] for f in frames for e in (f["events"] if f["type"] == "events" else [f])]
+
+    assert texts("early") == ["before", "after"]
+    assert texts("late") == ["after"]  # stored after its join (seq > lastSeq it was given): pushed to it
+    stored, _ = aws.event_log.read(tenant, pid, after_seq=joined_seq, limit=10)
+    assert [e.data.get("text") for e in stored] == ["after"]
+    assert fanout.room_reads == 2
 
 
 def test_kill_finds_the_task_by_execution_id_and_stops_it(ecs_container, execute_via, event_for, ready):

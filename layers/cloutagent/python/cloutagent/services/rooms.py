@@ -36,7 +36,10 @@ class RoomService:
         self.publisher = publisher
 
     def join(self, identity: Identity, project_id: str) -> JoinedRoom:
-        """Subscribe first, then read: whatever is stored after lastSeq reaches this connection."""
+        """Subscribe first, then read: whatever is stored after lastSeq reaches this connection.
+
+        The event stored after subscribing is also how a running executor learns its room changed
+        (cloutagent_executor/broadcast.py, ``LiveFanout``): a join must always store one."""
         project = self.projects.get(identity.tenant_id, project_id)
         self.room_store.subscribe(identity, project_id, identity.connection_id)
         [event] = self.publisher.publish(
