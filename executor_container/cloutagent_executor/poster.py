@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -25,6 +26,7 @@ from botocore.utils import normalize_url_path, percent_encode
 from .http1 import HttpPool
 
 SERVICE = "execute-api"
+CREDENTIALS_REREAD_SECONDS = 60.0
 _GONE_TYPES = ("GoneException", "ForbiddenException")  # as adapters/connections.py: the connection is gone
 
 
@@ -62,11 +64,12 @@ class Signer:
         self.region, self.service = region, service
         self.credentials = credentials  # () -> botocore credentials (refreshable or not)
         self._key: tuple[tuple[str, str], bytes] | None = None  # ((day, secret), signing key)
+        self._frozen: tuple[float, Any] | None = None  # (when read, frozen credentials)
 
     def headers(self, method: str, host: str, canonical_path: str, payload_sha256: str,
                 now: datetime | None = None) -> list[tuple[str, str]]:
         """The headers that sign this request (``X-Amz-Date``, the token, ``Authorization``)."""
-        frozen = self.credentials().get_frozen_credentials()
+        frozen = self._current_credentials()
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
         day = stamp[:8]
         signed = [("host", host), ("x-amz-date", stamp)]
@@ -80,6 +83,14 @@ class Signer:
         authorization = f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, SignedHeaders={names}, Signature={signature}"
         token = [("X-Amz-Security-Token", frozen.token)] if frozen.token else []
         return [("X-Amz-Date", stamp), *token, ("Authorization", authorization)]
+
+    def _current_credentials(self) -> Any:
+        """Frozen credentials, read again every minute: botocore refreshes a session's well before
+        it expires (15 minutes), and reading them takes a lock and a clock check per request."""
+        now = time.monotonic()
+        if self._frozen is None or now - self._frozen[0] >= CREDENTIALS_REREAD_SECONDS:
+            self._frozen = (now, self.credentials().get_frozen_credentials())
+        return self._frozen[1]
 
     def _signing_key(self, day: str, secret: str) -> bytes:
         if self._key is None or self._key[0] != (day, secret):

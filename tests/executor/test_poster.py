@@ -274,3 +274,17 @@ async def test_the_end_of_a_run_waits_for_slow_watchers_only_so_long(gateway):
     await broadcaster.drained(timeout_seconds=0.5)
     assert asyncio.get_running_loop().time() - started < 5
     assert fake.posts["ok"] == [b"1", b"2"] and broadcaster.skipped >= 1
+
+
+def test_credentials_are_read_again_after_a_minute_so_a_refreshed_session_signs(monkeypatch):
+    from cloutagent_executor import poster as poster_module
+
+    sessions = iter([_credentials(None), _credentials("second-token")])
+    current = {"session": next(sessions)}
+    signer = poster_module.Signer("us-east-1", lambda: current["session"].get_credentials())
+    token = lambda: dict(signer.headers("POST", "h", "/p", "0" * 64, now=NOW)).get("X-Amz-Security-Token")
+    assert token() is None
+    current["session"] = next(sessions)
+    assert token() is None  # within the minute: the frozen credentials still sign
+    monkeypatch.setattr(poster_module, "CREDENTIALS_REREAD_SECONDS", 0.0)
+    assert token() == "second-token"
