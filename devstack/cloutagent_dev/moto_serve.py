@@ -184,38 +184,62 @@ def query_one_partition() -> None:
 
 
 def serialize_items_directly() -> None:
-    """moto 5.2 writes a Query's or Scan's items through its generic response serializer, which
-    inspects every attribute of every item against the service model: ~0.5 ms an item, so reading a
-    room of 100 watchers cost moto 60 ms, once per stored batch of a run. Items are already in
-    DynamoDB's JSON shape (binary as bytes, base64 on the wire), so they are written as JSON
-    directly; everything else in the response still goes through moto's serializer."""
-    import base64
+    """moto 5.2 writes a Query's items and a stream's records through its generic response
+    serializer, which inspects every attribute of every item against the service model: ~0.5 ms
+    an item, so reading a room of 100 watchers cost moto 60 ms, and the stream poller's reads of
+    every stored event cost as much again. Those lists are already in the wire's JSON shape (binary
+    as bytes, base64 on the wire; times as datetimes, epoch seconds on the wire), so they are
+    written as JSON directly; the rest of each response still goes through moto's serializer."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    DynamoResult.execute_result = _spliced(DynamoResult.execute_result, "Items")
+
+    class StreamRecords(ActionResult):
+        execute_result = _spliced(ActionResult.execute_result, "Records")
+
+    original_get_records = DynamoDBStreamsHandler.get_records
+
+    def get_records(self: Any) -> Any:
+        return StreamRecords(original_get_records(self).result)
+
+    DynamoDBStreamsHandler.get_records = get_records
+
+
+def _spliced(execute_result: Any, key: str) -> Any:
+    """``execute_result`` with the list under ``key`` written as JSON directly."""
     import json
 
-    from moto.dynamodb.responses import DynamoResult
-
-    original = DynamoResult.execute_result
-
-    def encode_bytes(value: Any) -> str:
-        if isinstance(value, bytes):
-            return base64.b64encode(value).decode("ascii")
-        raise TypeError(f"{type(value).__name__} is not JSON")
-
-    def execute_result(self: Any, context: Any) -> Any:
+    def direct(self: Any, context: Any) -> Any:
         result = self._result
-        items = result.get("Items") if isinstance(result, dict) else None
-        if not items:
-            return original(self, context)
-        self._result = {**result, "Items": []}
+        listed = result.get(key) if isinstance(result, dict) else None
+        if not listed:
+            return execute_result(self, context)
+        self._result = {**result, key: []}
         try:
-            status, headers, body = original(self, context)
+            status, headers, body = execute_result(self, context)
         finally:
             self._result = result
         document = json.loads(body)
-        document["Items"] = items
-        return status, headers, json.dumps(document, default=encode_bytes)
+        document[key] = listed
+        return status, headers, json.dumps(document, default=_wire_value)
 
-    DynamoResult.execute_result = execute_result
+    return direct
+
+
+def _wire_value(value: Any) -> Any:
+    """How moto's JSON serializer writes what json cannot: bytes as base64, times as epoch seconds."""
+    import base64
+    from datetime import datetime
+
+    from moto.core.serialize import TimestampSerializer
+
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return TimestampSerializer._timestamp_unixtimestamp(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def bound_shard_iterators(max_iterators: int = 256) -> None:

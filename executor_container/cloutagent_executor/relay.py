@@ -27,7 +27,7 @@ MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
 # the busier the delivery, the bigger the batches, so the posting keeps up with any event rate.
 # Otherwise only while events arrive faster than the linger; a trickle goes out at once.
 LINGER_SECONDS = 0.02
-BUSY_LINGER_SECONDS = 0.05
+BUSY_LINGER_SECONDS = 0.03
 CALM_CHECK_SECONDS = 0.005
 USAGE_INTERVAL_SECONDS = 1.0  # execution.usage: at most one a second
 # A batch that cannot be stored holds up every later one (order is kept): ~20 s of trying.

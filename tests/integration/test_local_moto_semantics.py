@@ -116,3 +116,65 @@ def test_queries_read_only_their_partition_and_answer_as_moto_itself_does(ready)
     with mock_aws():
         plain = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
         assert served == _queries(plain, _ranged_table(plain))
+
+
+def _stream_records(dynamodb_client, streams_client, table: str) -> list[dict]:
+    dynamodb_client.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = dynamodb_client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams_client.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    dynamodb_client.put_item(TableName=table, Item={"PK": {"S": "k"}, "b": {"B": b"\x00\xff"}, "n": {"N": "1.5"},
+                                                    "m": {"M": {"l": {"L": [{"S": "x"}, {"NULL": True}]}}}})
+    dynamodb_client.put_item(TableName=table, Item={"PK": {"S": "k"}, "ss": {"SS": ["a"]}})
+    dynamodb_client.delete_item(TableName=table, Key={"PK": {"S": "k"}})
+    records = streams_client.get_records(ShardIterator=iterator)["Records"]
+    for record in records:  # ids, times and sequence numbers differ between any two servers
+        record.pop("eventID")
+        assert record["dynamodb"].pop("ApproximateCreationDateTime").year >= 2024
+        record["dynamodb"].pop("SequenceNumber")
+        assert record["dynamodb"].pop("SizeBytes") > 0  # moto counts the time's text, which varies
+    return records
+
+
+def _moto(module: str):
+    """A moto server of its own: ``cloutagent_dev.moto_serve`` (patched) or ``moto.server`` (as shipped)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = [sys.executable, "-m", module, "--port", str(port)] + (["--host", "127.0.0.1"] if "moto_serve" in module else ["-H", "127.0.0.1"])
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_stream_records_written_directly_are_what_moto_itself_answers():
+    """moto_serve writes a stream's records as JSON itself; moto's own server is the oracle."""
+    answers = []
+    for module in ("cloutagent_dev.moto_serve", "moto.server"):
+        process, endpoint = _moto(module)
+        try:
+            common = dict(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local",
+                          endpoint_url=endpoint)
+            answers.append(_stream_records(boto3.client("dynamodb", **common),
+                                           boto3.client("dynamodbstreams", **common), "streamed"))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    direct, plain = answers
+    assert [r["eventName"] for r in direct] == ["INSERT", "MODIFY", "REMOVE"]
+    assert direct == plain
