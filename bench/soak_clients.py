@@ -86,17 +86,21 @@ class Watcher:
         except (OSError, websockets.InvalidStatus, asyncio.TimeoutError) as exc:
             self.tally.transport[f"connect: {exc}"[:60]] += 1
             return None
+        stage = "project.join"  # which step a transport error interrupted, in its tally key
         try:
             await client.ok("project.join", {"projectId": self.project_id})
+            stage = "messages.get"
             last_seq = await self._catch_up(client)
             if random.random() < PROVOKE_CHANCE:
+                stage = "project.get (provoked)"
                 await self._provoke(client)
+            stage = "staying"
             await asyncio.sleep(live_seconds)
             return last_seq
         except RequestFailed as failed:
             self.tally.failed(failed.frame)
         except (ConnectionError, asyncio.TimeoutError) as exc:
-            self.tally.transport[type(exc).__name__] += 1
+            self.tally.transport[f"{type(exc).__name__} in {stage}"] += 1
         finally:
             for frame in client.stray:  # frames that answer nothing: a crashed route says so here
                 self.tally.failed(frame)
