@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from cloutagent.adapters.claims import ClaimRecords, SqsClaimQueue
 from cloutagent.adapters.ecs_launcher import execution_environment
