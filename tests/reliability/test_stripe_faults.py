@@ -100,10 +100,12 @@ def test_stripe_timeouts_converge_to_exactly_one_meter_event(billing, tenant, re
         first = reporter.report(tenant_id, execution.execution_id)  # a retry may get the recorded answer back
     except Exception:
         first = "failed"
-        assert billing.billing_store.get_meter(tenant_id, execution.execution_id).status == "pending"
+        # The local stack's own poller sweeps records older than a second, so it may meet the slow
+        # attempts too and finish the job while ours gives up: either way the record is never lost
+        assert billing.billing_store.get_meter(tenant_id, execution.execution_id).status in ("pending", "sent")
     fake(ready, "/_fake/faults", None, "DELETE")
     if first == "failed":
-        assert reporter.report(tenant_id, execution.execution_id) == "sent"
+        assert reporter.report(tenant_id, execution.execution_id) in ("sent", "skipped")
     assert reporter.report(tenant_id, execution.execution_id) == "skipped"
 
     seen = fake(ready, f"/_fake/meter_events?identifier={execution.execution_id}")
