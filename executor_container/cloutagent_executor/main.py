@@ -32,6 +32,18 @@ def clients_for(settings: ExecutorSettings):
     return TenantClients(settings.tenant_role_arn, settings.tenant_id, settings.execution_id)
 
 
+# No client waits on an executor's appends, and losing begin_run's race to a room full of joins
+# would fail the run: it waits out contention far longer than a Lambda may.
+EXECUTOR_SEQ_CONTENTION_SECONDS = 300.0
+
+
+def executor_container(clients) -> Container:
+    from cloutagent.settings import get_settings
+
+    settings = get_settings().model_copy(update={"seq_contention_seconds": EXECUTOR_SEQ_CONTENTION_SECONDS})
+    return Container(settings=settings, clients=clients)
+
+
 async def execute(container: Container, settings: ExecutorSettings) -> int:
     tenant_id, project_id, execution_id = settings.tenant_id, settings.project_id, settings.execution_id
     logger.thread_safe_append_keys(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
@@ -63,7 +75,7 @@ def main() -> int:
         from .pool import serve_one_claim
 
         return serve_one_claim(settings)
-    return run(Container(clients=clients_for(settings)), settings)
+    return run(executor_container(clients_for(settings)), settings)
 
 
 def settings_problem(exc: ValidationError) -> str:

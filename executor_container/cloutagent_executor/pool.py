@@ -26,10 +26,9 @@ from typing import Iterator
 from cloutagent.adapters import aws
 from cloutagent.adapters.claims import Claim, ClaimRecords, SqsClaimQueue
 from cloutagent.observability import logger
-from cloutagent.wiring import Container
 
 from .confinement import BUNDLED_CLI
-from .main import clients_for, run
+from .main import clients_for, executor_container, run
 from .settings import ExecutorSettings
 
 # What a run imports on its way (the Container's lazy adapters and services, the tenant session,
@@ -83,7 +82,7 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
     logger.thread_safe_append_keys(tenant_id=claim.tenant_id, execution_id=claim.execution_id)
     try:
-        container = Container(clients=clients_for(run_settings))  # the tenant's session, only now
+        container = executor_container(clients_for(run_settings))  # the tenant's session, only now
         if not ClaimRecords(container.table).record(claim, task_ref):
             logger.warning("the claim was taken by another executor, or its execution is gone")
             queue.delete(claim)

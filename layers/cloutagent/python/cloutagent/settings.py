@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = 10.0
 
     event_retention_days: int = 30
+    # How long one append may wait out other writers on the same project's lastSeq before the
+    # caller gets CONFLICT: a Lambda's reply must come inside API Gateway's 29 s; the executor,
+    # which no client waits on, sets more (cloutagent_executor.main.executor_container).
+    seq_contention_seconds: float = Field(default=20.0, gt=0)
     connection_ttl_seconds: int = 2 * 60 * 60
 
     @property

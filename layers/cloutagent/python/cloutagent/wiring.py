@@ -31,7 +31,7 @@ class Container:
     def event_log(self):
         from cloutagent.adapters.dynamo.events import DynamoEventLog
 
-        return DynamoEventLog(self.table, self.settings.event_retention_days)
+        return DynamoEventLog(self.table, self.settings.event_retention_days, self.settings.seq_contention_seconds)
 
     @cached_property
     def project_store(self):

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+import threading
+import time
+from typing import Any, Iterator
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.adapters.dynamo.changes import project_attributes, record_ops, set_attributes
 from cloutagent.adapters.dynamo.codec import from_item, to_attr, to_item
-from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
+from cloutagent.adapters.dynamo.table import Table, cancellation_codes, cancelled_item, error_code
 from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.models import Event
 from cloutagent.errors import Conflict, ExpectationFailed, ProjectNotFound
@@ -19,18 +22,55 @@ from cloutagent.retry import Backoff, RetriesExhausted, retry
 MAX_EVENTS_PER_TRANSACTION = 99  # DynamoDB allows 100 items; one is the project counter
 MAX_TRANSACTION_BYTES = 3_500_000  # under the 4 MB request cap
 # Many writers on one project (a room full of joins) collide on lastSeq: back off with jitter so
-# they stop colliding in lockstep; ~4 s of contention before giving up.
-SEQ_CONTENTION = Backoff(attempts=40, base_seconds=0.005, cap_seconds=0.15)
+# they stop colliding in lockstep. A loser learns the winner's lastSeq from its own cancelled
+# write, so a retry is one call, not a read and a write. Bounded in time (the log's
+# ``contention_seconds``), not in tries: a caller that cannot get a number in time gets CONFLICT.
+SEQ_CONTENTION = Backoff(attempts=100_000, base_seconds=0.005, cap_seconds=0.2)
 
 
 class SeqConflict(Exception):
-    """Someone else appended first; re-read lastSeq and try again."""
+    """Someone else appended first; try again from ``last_seq`` (None: read it again)."""
+
+    def __init__(self, last_seq: int | None = None):
+        super().__init__(last_seq)
+        self.last_seq = last_seq
+
+
+class ProjectWriters:
+    """One writer at a time per project within this process; other processes still race.
+
+    A Lambda environment serves one request at a time, so in AWS this never waits. Where many
+    requests share a process (the local stack runs every handler on one thread pool; an executor's
+    relay and its steering), writers that would only lose the race to each other queue here
+    instead of spending DynamoDB calls on lost transactions.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, str], list] = {}  # key -> [lock, writers holding or waiting]
+
+    @contextlib.contextmanager
+    def turn(self, tenant_id: str, project_id: str) -> Iterator[None]:
+        key = (tenant_id, project_id)
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]  # no lock is kept for a project nobody is writing to
 
 
 class DynamoEventLog:
-    def __init__(self, table: Table, retention_days: int):
+    def __init__(self, table: Table, retention_days: int, contention_seconds: float = 20.0):
         self.table = table
         self.retention_seconds = retention_days * 86400
+        self.contention_seconds = contention_seconds
+        self._writers = ProjectWriters()
 
     def append(
         self,
@@ -54,18 +94,27 @@ class DynamoEventLog:
         return stored
 
     def _append_batch(self, tenant_id, project_id, batch, last_seq, change: ProjectChange) -> list[Event]:
-        given = iter([last_seq])  # the caller's lastSeq is good for the first try only
+        known = [last_seq]  # the caller's lastSeq, then the one the last lost race reported
         expect = project_attributes(change.expect)
+        deadline = time.monotonic() + self.contention_seconds
 
         def attempt() -> list[Event]:
-            seq = next(given, None)
+            seq, known[0] = known[0], None
             if seq is None:
                 seq = self._read_checked(tenant_id, project_id, expect)
-            return self._try_append(tenant_id, project_id, batch, seq, change, expect)
+            try:
+                return self._try_append(tenant_id, project_id, batch, seq, change, expect)
+            except SeqConflict as conflict:
+                known[0] = conflict.last_seq
+                raise
+
+        def worth_another_try(exc: Exception) -> bool:
+            return isinstance(exc, SeqConflict) and time.monotonic() < deadline
 
         try:
-            return retry(attempt, SEQ_CONTENTION, retry_on=lambda exc: isinstance(exc, SeqConflict))
-        except RetriesExhausted as exc:
+            with self._writers.turn(tenant_id, project_id):
+                return retry(attempt, SEQ_CONTENTION, retry_on=worth_another_try)
+        except (RetriesExhausted, SeqConflict) as exc:
             raise Conflict("The project is busy with other changes; try again") from exc
 
     def _read_checked(self, tenant_id: str, project_id: str, expect: dict[str, Any] | None) -> int:
@@ -89,7 +138,9 @@ class DynamoEventLog:
             self.table.transact(ops)
         except Exception as exc:  # botocore ClientError, without importing botocore eagerly
             codes = cancellation_codes(exc) if error_code(exc) == "TransactionCanceledException" else []
-            if codes and codes[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise self._lost_race(cancelled_item(exc, 0), expect) from exc
+            if codes and codes[0] == "TransactionConflict":
                 raise SeqConflict() from exc
             if "ConditionalCheckFailed" in codes[1:]:  # a record's own condition (e.g. answered already)
                 raise ExpectationFailed(None) from exc
@@ -97,6 +148,15 @@ class DynamoEventLog:
                 raise SeqConflict() from exc
             raise
         return events
+
+    @staticmethod
+    def _lost_race(project: dict[str, Any] | None, expect: dict[str, Any] | None) -> Exception:
+        """Why the counter's condition failed, from the project item the write found."""
+        if project is None:
+            return ProjectNotFound()
+        if expect and any(project.get(k) != v for k, v in expect.items()):
+            return ExpectationFailed(project)
+        return SeqConflict(int(project.get("lastSeq", 0)))
 
     def _counter_update(self, tenant_id, project_id, old, new, ts, set_fields, expect=None) -> dict[str, Any]:
         names = {"#ls": "lastSeq", "#ua": "updatedAt"}
@@ -118,6 +178,7 @@ class DynamoEventLog:
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",  # a loser learns the winner's lastSeq
             }
         }
 

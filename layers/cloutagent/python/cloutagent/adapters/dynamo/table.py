@@ -17,6 +17,14 @@ def cancellation_codes(exc: Exception) -> list[str]:
     return [r.get("Code", "None") for r in response.get("CancellationReasons", [])] or ["Unknown"]
 
 
+def cancelled_item(exc: Exception, index: int) -> dict[str, Any] | None:
+    """The item a cancelled transaction's ``index``-th operation found, when that operation asked
+    for it (``ReturnValuesOnConditionCheckFailure: ALL_OLD``) and the item exists."""
+    reasons = (getattr(exc, "response", None) or {}).get("CancellationReasons", [])
+    item = reasons[index].get("Item") if index < len(reasons) else None
+    return from_item(item) if item else None
+
+
 class Table:
     def __init__(self, client: Any, name: str):
         self.client = client
