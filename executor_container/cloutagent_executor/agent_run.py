@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable
 
 from claude_agent_sdk import ClaudeSDKClient, ResultMessage, SystemMessage
 
+from . import timeline
 from .failures import describe_error
 from .limits import Limits
 from .models import AgentRequest
@@ -82,6 +83,7 @@ class AgentRun:
     async def _converse(self, client: ClaudeSDKClient) -> None:
         """The prompt's turn, then one turn per follow-up the team sent, until none is queued."""
         await client.connect()
+        timeline.mark("CLI started")
         prompt: str | None = self.request.prompt
         while prompt is not None:
             self.state.turn_interrupted = False
@@ -108,6 +110,9 @@ class AgentRun:
                 await self._interrupt(client)
 
     async def _take(self, message: object) -> None:
+        timeline.mark("CLI's first message")
+        if not isinstance(message, SystemMessage):
+            timeline.report_once("model's first output")
         self.state.meter.observe(message)
         if isinstance(message, ResultMessage):
             self.state.result = message

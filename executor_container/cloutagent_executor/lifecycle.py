@@ -15,6 +15,7 @@ from cloutagent.domain.executions import Outcome, RunBrief, Usage
 from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
+from . import timeline
 from .agent import AgentOutcome, AgentRequest, run_agent
 from .confinement import confined
 from .git_client import GitFailure
@@ -137,6 +138,7 @@ class RunLife:
                 await asyncio.to_thread(self.workspace.open)
         except GitFailure as failure:
             return failure
+        timeline.mark("workspace filled")
         return None
 
     async def _run_agent(self) -> tuple[AgentOutcome, str | None]:
@@ -150,6 +152,7 @@ class RunLife:
         try:
             request = agent_request(brief, settings, self.container, self.workspace.folder)
             async with confined(request, settings) as run:
+                timeline.mark("sandbox ready")
                 # Live usage: what the gateway metered when there is one, else what the CLI streamed.
                 meter = run.gateway.meter if run.gateway else UsageMeter()
                 relay.watch_usage(meter)

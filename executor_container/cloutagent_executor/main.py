@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
+from . import timeline
 from .broadcast import open_fanout
 from .lifecycle import RunLife
 from .relay import ArrivalTrace, EventRelay
@@ -56,6 +57,7 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     brief = service.begin_run(tenant_id, project_id, execution_id, container.secrets)
     if brief is None:
         return 0
+    timeline.mark("run begun")
     fanout = open_fanout(container, tenant_id, project_id)
     trace = ArrivalTrace(settings.relay_trace) if settings.relay_trace else None
     relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id, trace).start()

@@ -27,6 +27,7 @@ from cloutagent.adapters import aws
 from cloutagent.adapters.claims import Claim, ClaimRecords, SqsClaimQueue
 from cloutagent.observability import logger
 
+from . import timeline
 from .confinement import BUNDLED_CLI
 from .main import clients_for, executor_container, run
 from .settings import ExecutorSettings
@@ -79,6 +80,7 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     queue = SqsClaimQueue(aws.client("sqs"), settings.claim_queue_url)
     logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref})
     claim = wait_for_claim(queue, settings.claim_wait_seconds)
+    timeline.restart()
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
     logger.thread_safe_append_keys(tenant_id=claim.tenant_id, execution_id=claim.execution_id)
     try:
@@ -92,6 +94,7 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     except Exception:
         logger.exception("the claim could not be taken; it returns to the queue")
         return 1
+    timeline.mark("claimed")
     logger.info("pool executor claimed an execution", extra={"task_ref": task_ref})
     with claim_config_dir(run_settings):
         return run(container, run_settings)
