@@ -24,6 +24,12 @@ async def test_malformed_frames_get_typed_errors_and_the_connection_stays_usable
         await client.send_raw(raw)
         frame = await client.next_frame()
         assert frame["type"] == "error" and frame["error"]["code"] == "BAD_REQUEST", (name, frame)
+    # A refused frame whose requestId can be read gets it back, so the sender stops waiting at once
+    for raw in ({"action": "project.get", "requestId": "r-data", "data": [1]},
+                {"action": 7, "requestId": "r-action", "data": {}}):
+        await client.send_raw(json.dumps(raw))
+        frame = await client.next_frame()
+        assert frame["error"]["code"] == "BAD_REQUEST" and frame["requestId"] == raw["requestId"], frame
     assert (await client.error("project.explode"))["code"] == "UNKNOWN_ACTION"
     assert (await client.ok("ping"))["pong"] is True
 

@@ -13,7 +13,8 @@ from cloutagent.errors import BadRequest, ServiceError, UnknownAction
 from cloutagent.observability import logger
 from cloutagent.protocol.actions import Empty
 from cloutagent.protocol.chunks import split_frame
-from cloutagent.protocol.frames import ClientFrame, error_frame, response_frame
+from cloutagent.protocol.frames import (MAX_ACTION_CHARS, MAX_REQUEST_ID_CHARS, ClientFrame, error_frame,
+                                        response_frame)
 from cloutagent.gateway.events import identity_from_event
 
 Handler = Callable[[Identity, Any], dict[str, Any]]
@@ -44,7 +45,9 @@ class WebSocketApp:
         try:
             identity = identity_from_event(event)
             logger.thread_safe_append_keys(**identity.log_keys())
-            frame = parse_frame(event.get("body"))
+            raw = parse_object(event.get("body"))
+            action, request_id = readable_envelope(raw)  # for the reply, even if the frame is refused
+            frame = parse_frame(raw)
             action, request_id = frame.action, frame.requestId
             logger.thread_safe_append_keys(action=action, request_id=request_id)
             route = self.routes.get(action)
@@ -76,7 +79,7 @@ class WebSocketApp:
         return {"statusCode": 200}
 
 
-def parse_frame(body: Any) -> ClientFrame:
+def parse_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, str) or not body:
         raise BadRequest("A frame must be a JSON object")
     try:
@@ -85,6 +88,19 @@ def parse_frame(body: Any) -> ClientFrame:
         raise BadRequest("A frame must be valid JSON") from exc
     if not isinstance(raw, dict):
         raise BadRequest("A frame must be a JSON object")
+    return raw
+
+
+def readable_envelope(raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The action and requestId an error reply can echo, as far as they are valid on their own:
+    a client waiting on its requestId hears at once why its frame was refused."""
+    action, request_id = raw.get("action"), raw.get("requestId")
+    ok_action = isinstance(action, str) and 0 < len(action) <= MAX_ACTION_CHARS
+    ok_request = isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS
+    return (action if ok_action else None), (request_id if ok_request else None)
+
+
+def parse_frame(raw: dict[str, Any]) -> ClientFrame:
     if "action" not in raw:
         raise BadRequest("A frame needs an 'action'", {"field": "action"})
     return validate(ClientFrame, raw)

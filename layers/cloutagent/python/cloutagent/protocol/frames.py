@@ -11,13 +11,15 @@ from cloutagent.domain.models import Event
 PROTOCOL_VERSION = 1
 MAX_INBOUND_FRAME_BYTES = 128 * 1024  # API Gateway's WebSocket frame cap
 MAX_OUTBOUND_FRAME_BYTES = 32 * 1024  # our own cap: bigger frames are chunked
+MAX_ACTION_CHARS = 64
+MAX_REQUEST_ID_CHARS = 64
 
 
 class ClientFrame(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    action: str = Field(min_length=1, max_length=64)
-    requestId: str | None = Field(default=None, max_length=64)
+    action: str = Field(min_length=1, max_length=MAX_ACTION_CHARS)
+    requestId: str | None = Field(default=None, max_length=MAX_REQUEST_ID_CHARS)
     data: dict[str, Any] = Field(default_factory=dict)
 
 
