@@ -16,9 +16,13 @@ from cloutagent.domain.notifications import ALL_NOTIFICATION_TYPES, MAX_URL_LENG
 from cloutagent.domain.repositories import Repository, check_branch
 from cloutagent.domain.steering import Decision, Scope
 from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
+from cloutagent.domain.text import check_description, check_name
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RoleName = Literal["owner", "admin", "member", "viewer"]
+# Shown to teammates: no control or formatting characters (domain/text.py)
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_name)]
+Description = Annotated[str, Field(max_length=2_000), AfterValidator(check_description)]
 
 
 class ActionData(BaseModel):
@@ -34,8 +38,8 @@ class ProjectRef(ActionData):
 
 
 class ProjectCreate(ActionData):
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=2_000)
+    name: Name
+    description: Description = ""
     path: str | None = Field(default=None, max_length=256)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     limits: Limits = Field(default_factory=Limits)
@@ -44,8 +48,8 @@ class ProjectCreate(ActionData):
 
 class ProjectUpdate(ActionData):
     projectId: ProjectId
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=2_000)
+    name: Name | None = None
+    description: Description | None = None
     path: str | None = Field(default=None, max_length=256)
     agent: AgentConfig | None = None
     limits: Limits | None = None
@@ -62,7 +66,7 @@ class MessagesGet(ActionData):
 
 
 class ApiKeyCreate(ActionData):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     role: RoleName = "member"
 
 
@@ -71,7 +75,7 @@ class ApiKeyRef(ActionData):
 
 
 class MemberInvite(ActionData):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"), AfterValidator(check_name)]
     role: RoleName = "member"
 
 
