@@ -103,3 +103,20 @@ async def test_secrets_and_plan_pages(page, ready):
     plan, usage = page.get_by_role("region", name="Plan"), page.get_by_role("region", name="Usage")
     await plan.get_by_text("effectivePlan").wait_for()
     await usage.get_by_text("spendUsd").wait_for()
+
+
+async def test_control_and_bidi_characters_show_as_escapes_and_hostile_names_are_refused(page):
+    # The agent is untrusted: a right-to-left override in what it runs must not disguise it
+    await create_project(page, "console bidi")
+    await run_prompt(page, '[fake:bash command="echo invoice\u202efdp.exe"]')
+    call = page.get_by_role("log", name="Agent output").locator(".msg.tool code").first
+    await call.wait_for()
+    text = await call.inner_text()
+    assert "\u202e" not in text and "invoice\\u202efdp.exe" in text
+
+    # and a name with an escape sequence is refused by the service, said in the console
+    await page.get_by_label("New project").fill("demo\u202egpj.exe")
+    await page.get_by_role("button", name="Create project").click()
+    toast = page.locator("#toast")
+    await toast.get_by_text("BAD_REQUEST").or_(toast.get_by_text("control or formatting")).first.wait_for()
+    assert "\u202e" not in await toast.inner_text()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from typing import Any, Iterable, TextIO
+import unicodedata
+from typing import Any, Callable, Iterable, TextIO, TypeVar
 
 from cloutagent_client.errors import CloutagentError
 
@@ -58,4 +60,56 @@ def _cell(value: Any) -> str:
         return f"{value:.4f}"
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    return shown(str(value))
+
+
+# Characters a terminal acts on or a reader cannot see: controls (ESC starts escape sequences,
+# BEL rings, CR overwrites), format characters (U+202E reverses text, zero-width ones hide),
+# line and paragraph separators. Text from the service (names, the agent's words, tool output)
+# gets them as visible escapes, whatever the service let through. The service refuses them in
+# names; the agent's output it cannot refuse.
+_UNSHOWABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_LINE_BREAKS = frozenset("\n\t")
+
+
+def shown(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print on a terminal; ``lines`` keeps newlines and tabs."""
+    if text.isascii() and text.isprintable():
+        return text  # the usual case, at no cost
+    keep = _LINE_BREAKS if lines else frozenset()
+    return "".join(c if c in keep or unicodedata.category(c) not in _UNSHOWABLE or _joins(text, i)
+                   else _escaped(c) for i, c in enumerate(text))
+
+
+def _joins(text: str, i: int) -> bool:
+    """A zero-width (non-)joiner between two non-ASCII characters joins them (emoji, scripts)."""
+    return text[i] in "\u200c\u200d" and 0 < i < len(text) - 1 and not text[i - 1].isascii() \
+        and not text[i + 1].isascii()
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown_data(value: Any) -> Any:
+    """Every string in ``value`` (a frame's data) made safe to print, lines kept."""
+    if isinstance(value, str):
+        return shown(value, lines=True)
+    if isinstance(value, dict):
+        return {k: shown_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown_data(v) for v in value]
+    return value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_shown_data(render: F) -> F:
+    """For a renderer whose first argument is service data: it only ever sees that data made safe."""
+    @functools.wraps(render)
+    def safe(data: Any, *args: Any, **kwargs: Any) -> Any:
+        return render(shown_data(data), *args, **kwargs)
+
+    return safe  # type: ignore[return-value]

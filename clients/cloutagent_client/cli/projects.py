@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent_client.cli import exit_codes
-from cloutagent_client.cli.output import Output
+from cloutagent_client.cli.output import Output, shown
 from cloutagent_client import BadRequest, Client
 
 _COLUMNS = [("ID", "projectId"), ("NAME", "name"), ("STATE", "state"), ("PATH", "path"), ("LAST SEQ", "lastSeq")]
@@ -84,12 +84,12 @@ async def update_project(client: Client, args: Any, out: Output) -> int:
     if repo is not _UNCHANGED:
         fields["repository"] = repo
     updated = await client.update_project(project["projectId"], **fields)
-    out.result(updated, f"updated {updated['projectId']} ({updated['name']})")
+    out.result(updated, f"updated {updated['projectId']} ({shown(updated['name'])})")
     return exit_codes.OK
 
 
 async def delete_project(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
     reply = await client.delete_project(project["projectId"])
-    out.result(reply, f"deleted {project['projectId']} ({project['name']})")
+    out.result(reply, f"deleted {project['projectId']} ({shown(project['name'])})")
     return exit_codes.OK

@@ -7,6 +7,7 @@ import os
 import re
 from typing import Any, TextIO
 
+from cloutagent_client.cli.output import on_shown_data
 from cloutagent_client.steering import questions
 
 TOOL_ARGUMENT = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
@@ -68,6 +69,7 @@ def result_text(content: Any) -> str:
     return json.dumps(content, ensure_ascii=False)
 
 
+@on_shown_data
 def message(data: dict[str, Any], style: Style) -> str | None:
     """One ``execution.message`` as text for the terminal, or None for what readers skip."""
     kind = data.get("kind")
@@ -90,6 +92,7 @@ def message(data: dict[str, Any], style: Style) -> str | None:
     return None  # init, result and other bookkeeping: the status line covers them
 
 
+@on_shown_data
 def event_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None = None) -> str | None:
     """One stored event for ``cloutagent logs``: seq, time, and what happened. ``kinds`` (request id
     -> ``permission`` or ``question``) lets a resolution say "answered" for a question."""
@@ -113,6 +116,7 @@ def event_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None
     return f"{head} {style.dim(str(name))} {style.dim(short({k: v for k, v in data.items() if k != 'project'}, 80))}"
 
 
+@on_shown_data
 def request_line(data: dict[str, Any], style: Style) -> str:
     """A permission request in one line: ``? allow Bash(ls)? · pr_…``, or a question and its options."""
     if data.get("kind") == "question":
@@ -123,6 +127,7 @@ def request_line(data: dict[str, Any], style: Style) -> str:
     return f"{style.yellow(f'? allow {call}?')} · {data.get('requestId')}"
 
 
+@on_shown_data
 def waiting_line(data: dict[str, Any], project_id: str, style: Style) -> str:
     """A request this terminal does not ask about, and how to answer it from elsewhere."""
     request_id = data.get("requestId")
@@ -131,6 +136,7 @@ def waiting_line(data: dict[str, Any], project_id: str, style: Style) -> str:
     return f"{request_line(data, style)} {style.dim('— waiting for an answer: ' + how)}"
 
 
+@on_shown_data
 def resolved_line(data: dict[str, Any], style: Style, kind: str | None = None) -> str:
     """How a request was resolved: ``✓ pr_… allowed by u_…``, ``✗ pr_… denied: timeout``, …"""
     request_id = data.get("requestId")
@@ -146,6 +152,7 @@ def resolved_line(data: dict[str, Any], style: Style, kind: str | None = None) -
     return style.red(f"✗ {request_id} denied{by}{told}")
 
 
+@on_shown_data
 def steering_line(event: dict[str, Any], style: Style, kinds: dict[str, str] | None = None) -> str | None:
     """A steering event (request, resolution, follow-up, interrupt) as text, None for any other."""
     data = event.get("data") or {}

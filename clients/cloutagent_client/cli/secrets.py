@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from cloutagent_client.cli import exit_codes
-from cloutagent_client.cli.output import Output
+from cloutagent_client.cli.output import Output, shown
 from cloutagent_client import Client
 
 
@@ -15,7 +15,7 @@ async def set_secret(client: Client, args: Any, out: Output) -> int:
     # Without VALUE it comes from stdin, so it stays out of shell history and `ps`.
     value = args.value if args.value is not None else sys.stdin.read().removesuffix("\n")
     reply = await client.set_secret(project["projectId"], args.name, value)
-    out.result(reply, f"set {args.name} on {project['name']}")
+    out.result(reply, f"set {args.name} on {shown(project['name'])}")
     return exit_codes.OK
 
 
@@ -32,5 +32,5 @@ async def list_secrets(client: Client, args: Any, out: Output) -> int:
 async def delete_secret(client: Client, args: Any, out: Output) -> int:
     project = await client.find_project(args.project)
     reply = await client.delete_secret(project["projectId"], args.name)
-    out.result(reply, f"deleted {args.name} from {project['name']}")
+    out.result(reply, f"deleted {args.name} from {shown(project['name'])}")
     return exit_codes.OK

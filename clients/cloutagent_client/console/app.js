@@ -3,8 +3,8 @@
 // Vanilla JS modules, no build step. The protocol client (reconnect, replay, dedupe) is client.js.
 
 import { Client } from "./client.js";
-import { DiffLines, diffLines, el, facts, gitSummary, message, money, requestCard, resolveCard, seconds, steeringNote, summary,
-  tokens } from "./render.js";
+import { DiffLines, diffLines, el, facts, gitSummary, message, money, requestCard, resolveCard, seconds, shown, steeringNote,
+  summary, tokens } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = "cloutagent.session";
@@ -27,7 +27,7 @@ function show(id, visible) { $(id).hidden = !visible; }
 let toastTimer = null;
 function toast(error) {
   const text = error && error.code ? `${error.message} (${error.code})` : String(error?.message || error);
-  $("toast").textContent = text;
+  $("toast").textContent = shown(text);
   show("toast", true);
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => show("toast", false), 8000);
@@ -178,7 +178,7 @@ async function createProject(event) {
 
 async function deleteProject() {
   const project = state.project;
-  if (!project || !confirm(`Delete the project "${project.name}" and its history?`)) return;
+  if (!project || !confirm(`Delete the project "${shown(project.name)}" and its history?`)) return;
   if (await act(() => request("project.delete", { projectId: project.projectId })) === undefined) return;
   leaveProject();
   showView("empty");
@@ -211,7 +211,7 @@ async function selectProject(projectId) {
 
 function renderProjectHead() {
   const p = state.project;
-  $("project-title").textContent = p.name;
+  $("project-title").textContent = shown(p.name);
   $("project-state").textContent = p.state;
   $("project-state").className = `badge state-${p.state}`;
   $("kill").disabled = !ACTIVE.has(p.state);
@@ -350,7 +350,7 @@ async function answerRequest(card, requestId, reply) {
   } catch (error) {
     if (error.code === "CONFLICT" && error.details?.by) {
       const by = error.details.by === state.me?.userId ? "you" : error.details.by;
-      outcome.textContent = `Already answered: ${error.details.decision} by ${by}.`;
+      outcome.textContent = shown(`Already answered: ${error.details.decision} by ${by}.`);
       return;
     }
     controls.forEach((control) => { control.disabled = false; });

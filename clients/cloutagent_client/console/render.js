@@ -7,17 +7,35 @@ const TOOL_ARGUMENT = { Bash: "command", Read: "file_path", Write: "file_path", 
   Glob: "pattern", Grep: "pattern", WebFetch: "url", WebSearch: "query", Task: "description" };
 const RESULT_LINES = 12;
 
+// Control and format characters would hide or disguise what a name or the agent's output says
+// (U+202E shows "exe.gpj" as "jpg.exe", zero-width ones hide, ESC and BEL are noise): they show as
+// visible escapes (\u202e). Newlines and tabs stay; a zero-width joiner between two non-ASCII
+// characters stays too (emoji, Persian, Indic scripts).
+const UNSHOWABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}]/gu;
+
+function joins(text, at) {
+  return at > 0 && at < text.length - 1 && text.charCodeAt(at - 1) > 127 && text.charCodeAt(at + 1) > 127;
+}
+
+export function shown(value) {
+  return String(value).replace(UNSHOWABLE, (char, at, text) => {
+    if (char === "\n" || char === "\t") return char;
+    if ((char === "\u200c" || char === "\u200d") && joins(text, at)) return char;
+    return `\\u${char.codePointAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
+    else if (key === "text") node.textContent = shown(value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {
-    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : shown(child));
   }
   return node;
 }

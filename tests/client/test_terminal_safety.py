@@ -1,0 +1,45 @@
+"""The CLI never hands a terminal the service's control or formatting characters: names, the
+agent's words and tool output show them as visible escapes (the agent is untrusted)."""
+
+from __future__ import annotations
+
+import io
+
+from cloutagent_client.cli.output import Output, shown
+from cloutagent_client.cli.render import Style, event_line, message, steering_line
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) < 0xa0 or c in "\u202e\u2066\u200b"]
+
+
+def test_a_table_shows_a_hostile_name_as_escapes_and_keeps_its_columns():
+    buffer = io.StringIO()
+    Output(json_mode=False, stdout=buffer).table(
+        [{"projectId": "p_1", "name": "\x1b]0;owned\x07demo\u202egpj.exe"}, {"projectId": "p_2", "name": "web"}],
+        [("ID", "projectId"), ("NAME", "name")])
+    text = buffer.getvalue()
+    assert not _raw_controls(text)
+    assert "\\x1b]0;owned\\x07demo\\u202egpj.exe" in text and len(text.splitlines()) == 3
+
+
+def test_the_agent_s_words_keep_their_lines_but_not_their_escape_sequences():
+    data = {"kind": "text", "role": "assistant", "text": "done\n\x1b[2J\x1b[H\tnext \x9b31m"}
+    rendered = message(data, Style(color=True))
+    assert not _raw_controls(rendered)  # Style adds no colour to assistant text
+    assert rendered == "done\n\\x1b[2J\\x1b[H\tnext \\x9b31m"
+
+
+def test_tool_output_and_steering_lines_are_made_safe_too_while_the_cli_keeps_its_own_colours():
+    style = Style(color=True)
+    result = event_line({"seq": 3, "ts": "2026-12-02T07:00:00Z", "event": "execution.message",
+                         "data": {"kind": "tool_result", "content": "ok\x07\x1b[8m hidden"}}, style)
+    follow_up = steering_line({"event": "execution.input", "data": {"by": "mallory\x1b[8m", "text": "hi"}}, style)
+    for line in (result, follow_up):
+        ours = line.replace("\x1b[2m", "").replace("\x1b[0m", "").replace("\x1b[31m", "").replace("\x1b[33m", "")
+        assert not _raw_controls(ours), repr(line)
+
+
+def test_ordinary_text_in_any_script_is_untouched():
+    for text in ("web app", "Café ☕", "日本語", "👩\u200d💻 team", "مشروع"):
+        assert shown(text) == text
