@@ -11,7 +11,8 @@ from typing import Any, Callable
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cloutagent_client.errors import ConnectionFailed, ConnectionLost, RequestTimeout, error_from_wire, handshake_error
+from cloutagent_client.errors import (ConnectionFailed, ConnectionLost, MessageTooLarge, RequestTimeout, error_from_wire,
+                                     handshake_error)
 from cloutagent_client.options import Credentials
 from cloutagent_client.requests import PendingRequests
 from cloutagent_client.chunks import ChunkAssembler
@@ -19,6 +20,9 @@ from cloutagent_client.chunks import ChunkAssembler
 log = logging.getLogger("cloutagent_client")
 
 EventHandler = Callable[[dict[str, Any]], None]
+# API Gateway closes a connection that sends a bigger frame (1009), failing every request on it:
+# a frame this size is refused here, before it is sent, with the size in the error.
+MAX_FRAME_BYTES = 128 * 1024
 
 
 class Connection:
@@ -59,7 +63,13 @@ class Connection:
             raise ConnectionLost("The connection is closed", action=action)
         request_id, future = self.pending.open()
         try:
-            await self.ws.send(json.dumps({"action": action, "requestId": request_id, "data": data or {}}))
+            frame_text = json.dumps({"action": action, "requestId": request_id, "data": data or {}})
+            size = len(frame_text.encode())
+            if size > MAX_FRAME_BYTES:
+                raise MessageTooLarge(f"The request is {size / 1024:.0f} KB; a message may be at most "
+                                      f"{MAX_FRAME_BYTES // 1024} KB", {"bytes": size, "limitBytes": MAX_FRAME_BYTES},
+                                      action=action)
+            await self.ws.send(frame_text)
             self.last_sent = time.monotonic()
             frame = await asyncio.wait_for(future, timeout)
         except ConnectionClosed as exc:

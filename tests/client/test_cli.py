@@ -103,6 +103,14 @@ async def test_exit_codes_tell_scripts_what_went_wrong(cli, stack, ready):
     assert "PROJECT_NOT_FOUND" in results[0][2] and "use the id" in results[1][2]
 
 
+async def test_a_prompt_over_the_frame_limit_is_a_size_error_not_a_lost_connection(cli):
+    name = unique("cli-big")
+    await cli.json("projects", "create", name)
+    code, out, err = await cli("run", name, "-", stdin="x" * 200_000)
+    assert code == 2, err
+    assert "MESSAGE_TOO_LARGE" in err and "at most 128 KB" in err and "CONNECTION_LOST" not in err
+
+
 async def test_login_remembers_the_local_stack_and_projects_can_be_deleted_by_name(cli):
     code, out, _ = await cli("login")
     assert code == 0 and "Logged in" in out

@@ -90,3 +90,14 @@ async def test_errors_arrive_as_one_typed_exception_per_code(sdk, ready):
     await client.kill(project["projectId"])
     with pytest.raises(Unauthorized):
         await Client(ready["wsUrl"], api_key="cla_not-a-real-key").connect()
+
+
+async def test_a_request_over_the_frame_limit_is_refused_before_sending_and_the_connection_lives_on(sdk):
+    from cloutagent_client.errors import MessageTooLarge
+
+    client = await sdk()
+    project = await client.create_project("sdk-too-large")
+    with pytest.raises(MessageTooLarge) as refused:
+        await client.execute(project["projectId"], "x" * 200_000)
+    assert refused.value.details["bytes"] > 200_000 and refused.value.details["limitBytes"] == 128 * 1024
+    assert (await client.get_project(project["projectId"]))["state"] == "idle"  # the same connection still serves

@@ -13,7 +13,7 @@ UNAVAILABLE = 5   # cannot connect, connection lost, no reply in time
 INTERRUPTED = 130  # Ctrl-C outside a run (a cancelled run exits 1)
 
 _BY_ERROR: dict[type[errors.CloutagentError], int] = {
-    errors.BadRequest: USAGE, errors.InvalidPath: USAGE,
+    errors.BadRequest: USAGE, errors.InvalidPath: USAGE, errors.MessageTooLarge: USAGE,
     errors.Unauthorized: AUTH, errors.Forbidden: AUTH,
     errors.ProjectNotFound: NOT_FOUND, errors.NotFound: NOT_FOUND,
     errors.ConnectionFailed: UNAVAILABLE, errors.ConnectionLost: UNAVAILABLE, errors.RequestTimeout: UNAVAILABLE,
