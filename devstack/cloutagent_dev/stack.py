@@ -215,6 +215,8 @@ class LocalStack:
                 return web.Response(body=await reply.read(), status=reply.status, content_type="application/json")
 
     async def stop(self) -> None:
+        if self.options.ready_file:  # a stack that is gone leaves no file saying where it was
+            Path(self.options.ready_file).unlink(missing_ok=True)
         if self.launcher:
             await asyncio.get_running_loop().run_in_executor(None, self.launcher.close)
         if self.claude:

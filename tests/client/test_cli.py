@@ -111,6 +111,13 @@ async def test_a_prompt_over_the_frame_limit_is_a_size_error_not_a_lost_connecti
     assert "MESSAGE_TOO_LARGE" in err and "at most 128 KB" in err and "CONNECTION_LOST" not in err
 
 
+async def test_a_ready_file_left_by_a_stopped_stack_says_to_start_the_stack(cli, tmp_path):
+    stale = tmp_path / "ready.json"
+    stale.write_text(json.dumps({"wsUrl": "ws://127.0.0.1:9/", "apiKey": "cla_gone"}))
+    code, _, err = await cli("projects", "list", "--ready-file", str(stale), local=False)
+    assert code == 5 and "CONNECTION_FAILED" in err and "start it with `make dev`" in err, err
+
+
 async def test_login_remembers_the_local_stack_and_projects_can_be_deleted_by_name(cli):
     code, out, _ = await cli("login")
     assert code == 0 and "Logged in" in out

@@ -92,3 +92,11 @@ def test_cloutagent_invoke_replays_a_sample_event_against_the_running_stack(stac
     missing = subprocess.run([sys.executable, "-m", "cloutagent_client", "invoke", "session", "--event", "events/ping.json",
                               "--ready-file", "/nonexistent/ready.json"], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "make dev" in missing.stderr
+
+
+def test_a_stopped_stack_leaves_no_ready_file_behind(tmp_path):
+    stack = RunningStack(tmp_path, ["--quiet"])
+    stack.start()
+    assert stack.ready_file.exists()
+    stack.stop()  # SIGTERM, as Ctrl-C or `make dev`'s end would
+    assert stack.process.returncode is not None and not stack.ready_file.exists(), stack.log_text()[-2000:]

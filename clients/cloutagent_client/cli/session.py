@@ -9,6 +9,7 @@ from cloutagent_client.cli import exit_codes
 from cloutagent_client.cli.config import resolve_target
 from cloutagent_client.cli.output import Output
 from cloutagent_client import Client, ClientOptions, CloutagentError
+from cloutagent_client.errors import ConnectionFailed
 
 Command = Callable[[Client, Any, Output], Awaitable[int]]
 
@@ -17,7 +18,12 @@ async def _connected(args: Any, command: Command, out: Output) -> int:
     target = resolve_target(args)
     client = Client(target.url, credentials=target.credentials,
                     options=ClientOptions(request_timeout=args.timeout, open_timeout=min(args.timeout, 15.0)))
-    await client.connect()
+    try:
+        await client.connect()
+    except ConnectionFailed as exc:
+        if target.source.startswith("the local stack"):  # a ready file left by a stack that is gone
+            exc.message += f" (from {target.source}: is the local stack running? start it with `make dev`)"
+        raise
     try:
         return await command(client, args, out)
     finally:
