@@ -8,6 +8,7 @@ PORT ?= 8765
 .PHONY: install dev test test-fast bench synth security clean
 
 $(STAMP): pyproject.toml clients/pyproject.toml devstack/pyproject.toml
+	@echo "Installing cloutagent and its dependencies into $(VENV) (a few minutes the first time; once after each change to a pyproject.toml)…"
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[auth,billing,executor,infra,dev]" -e ./clients -e ./devstack

@@ -259,6 +259,7 @@ def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
         "  cloutagent local stack is up",
+        f"    web console     {ready['httpUrl']}/   (signs you in as the dev user)",
         f"    WebSocket API   {ready['wsUrl']}   (?token=... or ?apiKey=...)",
         f"    HTTP            {ready['httpUrl']}   (@connections API, POST /local/users)",
         f"    AWS (moto)      {ready['awsEndpointUrl']}",
@@ -271,8 +272,8 @@ def banner(ready: dict[str, Any]) -> str:
         f"    Stripe          {ready['stripe']}   (webhook: POST {ready['httpUrl']}/stripe/webhook)",
         f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         "",
-        f"  try:  python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
-        "        then send {\"action\": \"project.create\", \"data\": {\"name\": \"demo\"}}",
+        "  try:  .venv/bin/cloutagent projects create demo && .venv/bin/cloutagent run demo \"Have a look around\"",
+        f"   or:  .venv/bin/python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
         "  Ctrl-C stops everything.",
         "",
     ])
