@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any, AsyncIterator
 
 from cloutagent_client.api import Api
@@ -32,10 +33,17 @@ _RUNNING = ("starting", "running", "waiting", "cancelling")  # project states wi
 
 
 class Client(Api):
-    def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
+    def __init__(self, url: str | None = None, *, token: str | None = None, api_key: str | None = None,
                  credentials: CredentialsProvider | None = None, options: ClientOptions | None = None):
+        """What is not given comes from the environment, as for the CLI: ``CLOUTAGENT_URL``, then
+        ``CLOUTAGENT_TOKEN`` or ``CLOUTAGENT_API_KEY``."""
+        url = url or os.environ.get("CLOUTAGENT_URL")
+        if not url:
+            raise ValueError("No URL: pass one, or set CLOUTAGENT_URL")
         if credentials is None:
-            fixed = Credentials(token=token, api_key=api_key)
+            if not (token or api_key):
+                token, api_key = os.environ.get("CLOUTAGENT_TOKEN"), os.environ.get("CLOUTAGENT_API_KEY")
+            fixed = Credentials(token=token, api_key=None if token else api_key)
             credentials = lambda: fixed  # noqa: E731
         self.url = url
         self.options = options or ClientOptions()

@@ -20,7 +20,8 @@ class Cli:
     def __init__(self, stack, home):
         self.stack = stack
         self.home = home
-        self.env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1"}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUTAGENT_")}
+        self.env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "PYTHONUNBUFFERED": "1"})
 
     def argv(self, args, local=True):
         return [sys.executable, "-m", "cloutagent_client", *args, *(["--ready-file", str(self.stack.ready_file)] if local else [])]
@@ -131,6 +132,39 @@ async def test_login_remembers_the_local_stack_and_projects_can_be_deleted_by_na
     assert doomed not in [p["name"] for p in await cli.json("projects", "list")]
     assert (await cli("logout", local=False))[0] == 0
     assert (await cli("whoami", local=False))[0] == 3
+
+
+async def test_ci_credentials_come_from_the_environment_and_flags_beat_them(cli, ready):
+    cli.env.update({"CLOUTAGENT_URL": ready["wsUrl"], "CLOUTAGENT_API_KEY": ready["apiKey"]})
+    [me] = await cli.json("whoami", local=False)  # no flag, no file: the environment
+    assert me["tenantId"] == ready["tenantId"]
+    code, _, err = await cli("whoami", "--api-key", "cla_not-a-key", local=False)
+    assert code == 3, err  # a flag beats the environment
+
+
+async def test_logins_are_named_profiles_in_xdg_config_written_0600_and_the_environment_beats_them(cli, ready):
+    # a key from stdin, never from argv, saved as profile "ci"
+    code, out, err = await cli("login", "--url", ready["wsUrl"], "--with-token", "--profile", "ci",
+                               stdin=ready["apiKey"] + "\n", local=False)
+    assert code == 0, err
+    config = cli.home / ".config" / "cloutagent" / "config.json"
+    assert oct(config.stat().st_mode & 0o777) == "0o600" and ready["apiKey"] not in out
+    assert json.loads(config.read_text())["profiles"]["ci"] == {"url": ready["wsUrl"], "apiKey": ready["apiKey"]}
+    assert (await cli("whoami", local=False))[0] == 3  # no "default" profile
+    [me] = await cli.json("whoami", "--profile", "ci", local=False)
+    assert me["tenantId"] == ready["tenantId"]
+    cli.env["CLOUTAGENT_PROFILE"] = "ci"
+    assert (await cli("whoami", local=False))[0] == 0
+    cli.env["CLOUTAGENT_API_KEY"] = "cla_revoked-or-wrong"
+    assert (await cli("whoami", local=False))[0] == 3  # the environment beats the saved profile
+    del cli.env["CLOUTAGENT_API_KEY"]
+    assert (await cli("logout", local=False))[0] == 0
+    assert json.loads(config.read_text())["profiles"] == {}
+
+
+async def test_version_names_the_client_distribution(cli):
+    code, out, _ = await cli("--version", local=False)
+    assert code == 0 and out.startswith("cloutagent ") and out.split()[1][0].isdigit()
 
 
 async def test_secrets_and_usage(cli, sdk):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from pathlib import Path
 from typing import Any
 
 from cloutagent_client.cli import exit_codes
-from cloutagent_client.cli.config import DEFAULT_CONFIG, DEFAULT_READY_FILE, Target, read_ready_file, save_config
+from cloutagent_client.cli.config import (DEFAULT_READY_FILE, Target, config_path, profile_name, read_ready_file,
+                                          save_profile)
 from cloutagent_client.cli.output import Output
 from cloutagent_client import BadRequest, Client, ClientOptions, CloutagentError, Credentials
 
@@ -27,9 +29,16 @@ def _config_for(args: Any) -> tuple[dict[str, Any], Target]:
         return {"readyFile": str(Path(local_ready).resolve())}, Target(ready["wsUrl"], lambda: credentials, "local")
     if not args.url:
         raise BadRequest("Where to? Pass --url wss://… (or --local for the local stack)")
-    if args.api_key or args.token:
-        credentials = Credentials(api_key=args.api_key) if args.api_key else Credentials(token=args.token)
-        key = {"apiKey": args.api_key} if args.api_key else {"token": args.token}
+    if args.with_token:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise BadRequest("--with-token reads an API key (cla_…) or an access token from stdin; it was empty")
+        api_key, token = (secret, None) if secret.startswith("cla_") else (None, secret)
+    else:
+        api_key, token = args.api_key, args.token
+    if api_key or token:
+        credentials = Credentials(api_key=api_key) if api_key else Credentials(token=token)
+        key = {"apiKey": api_key} if api_key else {"token": token}
         return {"url": args.url, **key}, Target(args.url, lambda: credentials, "--url")
     return _cognito(args)
 
@@ -56,15 +65,16 @@ def login(args: Any) -> int:
     except CloutagentError as exc:
         out.error(exc)
         return exit_codes.for_error(exc)
-    path = Path(args.config or DEFAULT_CONFIG)
-    save_config(path, config)
-    out.result({"url": target.url, **me}, f"Logged in to {target.url} as {me['userId']} ({me['role']}) "
-                                          f"in tenant {me['tenantId']}. Saved to {path}")
+    path, name = config_path(args), profile_name(args)
+    save_profile(path, name, config)
+    out.result({"url": target.url, "profile": name, **me},
+               f"Logged in to {target.url} as {me['userId']} ({me['role']}) in tenant {me['tenantId']}. "
+               f"Saved as profile {name!r} in {path}")
     return exit_codes.OK
 
 
 def logout(args: Any) -> int:
-    path = Path(args.config or DEFAULT_CONFIG)
-    path.unlink(missing_ok=True)
-    Output(args.json).result({"loggedOut": True}, f"Logged out (removed {path})")
+    path, name = config_path(args), profile_name(args)
+    save_profile(path, name, None)
+    Output(args.json).result({"loggedOut": True, "profile": name}, f"Logged out (removed profile {name!r} from {path})")
     return exit_codes.OK

@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="cloutagent", description="Run Claude Code agents for teams in the cloud.",
                                      epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"cloutagent {_version()}")
     add_connection_options(parser, suppress=False)
     parser.set_defaults(fn=_client)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -26,6 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_plugin_commands(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cloutagent-client")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _add_plugin_commands(sub: argparse._SubParsersAction) -> None:

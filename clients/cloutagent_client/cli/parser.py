@@ -17,13 +17,18 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -
         return argparse.SUPPRESS if suppress else value
 
     group = parser.add_argument_group("connection and output")
-    group.add_argument("--url", default=default(None), help="WebSocket URL (wss://…); default: the saved login")
-    group.add_argument("--api-key", default=default(None), help="an API key (cla_…)")
-    group.add_argument("--token", default=default(None), help="a Cognito access token")
+    group.add_argument("--url", default=default(None),
+                       help="WebSocket URL (wss://…); default: $CLOUTAGENT_URL, then the saved profile")
+    group.add_argument("--api-key", default=default(None),
+                       help="an API key (cla_…); prefer $CLOUTAGENT_API_KEY: flags show in `ps` and shell history")
+    group.add_argument("--token", default=default(None), help="a Cognito access token; prefer $CLOUTAGENT_TOKEN")
+    group.add_argument("--profile", default=default(None),
+                       help="the saved login to use (default: $CLOUTAGENT_PROFILE, then 'default')")
     group.add_argument("--local", action="store_true", default=default(False),
                        help="use the local stack (.cloutagent/ready.json); automatic when that file exists")
     group.add_argument("--ready-file", default=default(None), help="the local stack's ready file")
-    group.add_argument("--config", default=default(None), help="config file (default ~/.config/cloutagent/config.json)")
+    group.add_argument("--config", default=default(None),
+                       help="config file (default $XDG_CONFIG_HOME/cloutagent/config.json, ~/.config/… without it)")
     group.add_argument("--json", action="store_true", default=default(False), help="JSON lines on stdout, for scripts")
     group.add_argument("--timeout", type=float, default=default(30.0), help="seconds to wait for each reply")
 
@@ -73,6 +78,8 @@ def add_client_commands(sub: Any) -> None:
     log_in.set_defaults(fn=login)
     log_in.add_argument("--username", help="Cognito user name (email)")
     log_in.add_argument("--password", help="Cognito password (prompted for when omitted)")
+    log_in.add_argument("--with-token", action="store_true",
+                        help="read an API key (cla_…) or an access token from stdin, e.g. `… --with-token < key.txt`")
     log_in.add_argument("--client-id", help="the user pool's app client id")
     log_in.add_argument("--region", help="the user pool's region (default: from --url)")
     _leaf(sub, "logout", None, "forget the saved login").set_defaults(fn=logout)
