@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
-from cloutagent_client.errors import BadRequest, ProjectNotFound
+from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
 
 
@@ -132,6 +132,37 @@ class Api:
     async def usage(self, month: str | None = None) -> dict[str, Any]:
         """This month's spend, executions and tokens (or ``month``, ``YYYY-MM``)."""
         return await self.request("usage.get", {"month": month} if month else {})
+
+    # -- the team: members and API keys --------------------------------------------------------------
+    async def list_members(self) -> list[dict[str, Any]]:
+        return (await self.request("member.list"))["members"]
+
+    async def invite_member(self, email: str, role: str = "member") -> dict[str, Any]:
+        """Add a person (Cognito emails them an invitation); the member."""
+        return (await self.request("member.invite", {"email": email, "role": role}))["member"]
+
+    async def set_member_role(self, user_id: str, role: str) -> dict[str, Any]:
+        return (await self.request("member.set_role", {"userId": user_id, "role": role}))["member"]
+
+    async def remove_member(self, user_id: str) -> dict[str, Any]:
+        return await self.request("member.remove", {"userId": user_id})
+
+    async def find_member(self, ref: str) -> dict[str, Any]:
+        """A member by user id or email; ``NotFound`` when none."""
+        for member in await self.list_members():
+            if ref in (member["userId"], member.get("email")):
+                return member
+        raise NotFound(f"No member {ref!r} in this tenant", {"member": ref})
+
+    async def create_api_key(self, name: str, role: str = "member") -> dict[str, Any]:
+        """``{"apiKey": ApiKey, "key": "cla_…"}``: the key itself is in this reply only, never again."""
+        return await self.request("apikey.create", {"name": name, "role": role})
+
+    async def list_api_keys(self) -> list[dict[str, Any]]:
+        return (await self.request("apikey.list"))["apiKeys"]
+
+    async def revoke_api_key(self, key_id: str) -> dict[str, Any]:
+        return (await self.request("apikey.revoke", {"keyId": key_id}))["apiKey"]
 
     async def billing_checkout(self, plan: str, success_url: str, cancel_url: str) -> str:
         """The URL of a Stripe Checkout page that subscribes the tenant to ``plan``."""

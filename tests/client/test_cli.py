@@ -162,6 +162,42 @@ async def test_logins_are_named_profiles_in_xdg_config_written_0600_and_the_envi
     assert json.loads(config.read_text())["profiles"] == {}
 
 
+async def test_an_admin_runs_the_team_from_the_cli_alone(cli, ready, make_user):
+    owner = make_user(prefix="cli-team-owner")  # a tenant of its own: the dev tenant is shared
+    cli.env.update({"CLOUTAGENT_URL": ready["wsUrl"], "CLOUTAGENT_TOKEN": owner["token"]})
+    email = f"colleague-{uuid.uuid4().hex[:8]}@example.com"
+    [invited] = await cli.json("members", "invite", email, local=False)
+    assert invited["email"] == email and invited["role"] == "member"
+    code, out, err = await cli("members", "set-role", email, "viewer", local=False)
+    assert code == 0 and "is now viewer" in out, err
+    members = {m["email"]: m["role"] for m in await cli.json("members", "list", local=False)}
+    assert members[email] == "viewer" and members[owner["email"]] == "owner"
+
+    code, key, err = await cli("keys", "create", "ci-viewer", "--role", "viewer", local=False)
+    key = key.strip()
+    assert code == 0 and key.startswith("cla_") and "only time the key is shown" in err
+    listed = {k["keyId"]: k for k in await cli.json("keys", "list", local=False)}
+    [mine] = [k for k in listed.values() if k["name"] == "ci-viewer"]
+    assert mine["role"] == "viewer" and mine["revokedAt"] is None and key not in json.dumps(listed)
+    as_key = {"CLOUTAGENT_URL": ready["wsUrl"], "CLOUTAGENT_API_KEY": key}
+    cli.env.pop("CLOUTAGENT_TOKEN")
+    cli.env.update(as_key)
+    [me] = await cli.json("whoami", local=False)
+    assert me["role"] == "viewer"
+    cli.env.pop("CLOUTAGENT_API_KEY")
+    cli.env["CLOUTAGENT_TOKEN"] = owner["token"]
+    code, out, err = await cli("keys", "revoke", "ci-viewer", local=False)
+    assert code == 0 and mine["keyId"] in out, err
+    cli.env.pop("CLOUTAGENT_TOKEN")
+    cli.env.update(as_key)
+    code, _, err = await cli("whoami", local=False)
+    assert code == 3 and "UNAUTHORIZED" in err  # the revoked key's next handshake fails
+    cli.env.pop("CLOUTAGENT_API_KEY")
+    cli.env["CLOUTAGENT_TOKEN"] = owner["token"]
+    code, out, err = await cli("members", "remove", email, local=False)
+    assert code == 0 and email in out, err
+
+
 async def test_version_names_the_client_distribution(cli):
     code, out, _ = await cli("--version", local=False)
     assert code == 0 and out.startswith("cloutagent ") and out.split()[1][0].isdigit()

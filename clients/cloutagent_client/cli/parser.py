@@ -1,5 +1,5 @@
 """The client subcommands' arguments: login, whoami, projects, run, diff, logs, steering (approve, deny,
-answer, send, interrupt, pending), secrets, usage."""
+answer, send, interrupt, pending), secrets, members, keys, usage."""
 
 from __future__ import annotations
 
@@ -133,8 +133,38 @@ def add_client_commands(sub: Any) -> None:
     remove.add_argument("project")
     remove.add_argument("name")
 
+    _team_commands(sub)
+
     spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
     spend.add_argument("--month", help="YYYY-MM (default: this month)")
+
+
+ROLES = ["owner", "admin", "member", "viewer"]
+
+
+def _team_commands(sub: Any) -> None:
+    from cloutagent_client.cli import team
+
+    group = sub.add_parser("members", help="list, invite and remove the tenant's members, and set their roles")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    _leaf(verbs, "list", team.list_members, "list the tenant's members")
+    invite = _leaf(verbs, "invite", team.invite_member, "invite a person by email (admin)")
+    invite.add_argument("email")
+    invite.add_argument("--role", choices=ROLES, default="member", help="default: member")
+    role = _leaf(verbs, "set-role", team.set_member_role, "change a member's role (admin)")
+    role.add_argument("member", help="user id or email")
+    role.add_argument("role", choices=ROLES)
+    remove = _leaf(verbs, "remove", team.remove_member, "remove a member from the tenant (admin)")
+    remove.add_argument("member", help="user id or email")
+
+    group = sub.add_parser("keys", help="create, list and revoke the tenant's API keys")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    create = _leaf(verbs, "create", team.create_key, "create an API key: printed once, on stdout (admin)")
+    create.add_argument("name")
+    create.add_argument("--role", choices=ROLES, default="member", help="default: member")
+    _leaf(verbs, "list", team.list_keys, "list the tenant's API keys, revoked ones included (admin)")
+    revoke = _leaf(verbs, "revoke", team.revoke_key, "revoke an API key (admin)")
+    revoke.add_argument("key", help="key id (k_…) or the name of one live key")
 
 
 def _steering_commands(sub: Any, steer: Any) -> None:

@@ -1,0 +1,73 @@
+"""``cloutagent members …`` and ``cloutagent keys …``: who is in the tenant, and its API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloutagent_client import Client
+from cloutagent_client.cli import exit_codes
+from cloutagent_client.cli.output import Output, shown
+from cloutagent_client.errors import BadRequest, NotFound
+
+_MEMBER_COLUMNS = [("USER", "userId"), ("EMAIL", "email"), ("ROLE", "role"), ("JOINED", "joinedAt")]
+_KEY_COLUMNS = [("ID", "keyId"), ("NAME", "name"), ("ROLE", "role"), ("PREFIX", "prefix"),
+                ("CREATED", "createdAt"), ("REVOKED", "revokedAt")]
+
+
+async def list_members(client: Client, args: Any, out: Output) -> int:
+    out.table(await client.list_members(), _MEMBER_COLUMNS)
+    return exit_codes.OK
+
+
+async def invite_member(client: Client, args: Any, out: Output) -> int:
+    member = await client.invite_member(args.email, args.role)
+    out.result(member, f"invited {shown(member['email'])} as {member['role']} ({member['userId']})")
+    return exit_codes.OK
+
+
+async def set_member_role(client: Client, args: Any, out: Output) -> int:
+    member = await client.set_member_role((await client.find_member(args.member))["userId"], args.role)
+    out.result(member, f"{shown(member.get('email') or member['userId'])} is now {member['role']}")
+    return exit_codes.OK
+
+
+async def remove_member(client: Client, args: Any, out: Output) -> int:
+    member = await client.find_member(args.member)
+    reply = await client.remove_member(member["userId"])
+    out.result(reply, f"removed {shown(member.get('email') or member['userId'])}")
+    return exit_codes.OK
+
+
+async def create_key(client: Client, args: Any, out: Output) -> int:
+    created = await client.create_api_key(args.name, args.role)
+    if out.json:
+        out.item(created)
+    else:  # the key alone on stdout, so `cloutagent keys create ci > key.txt` keeps just it
+        out.line(created["key"])
+        key = created["apiKey"]
+        out.note(f"created {key['keyId']} ({shown(key['name'])}, {key['role']}): this is the only time the key "
+                 "is shown; store it now")
+    return exit_codes.OK
+
+
+async def list_keys(client: Client, args: Any, out: Output) -> int:
+    out.table(await client.list_api_keys(), _KEY_COLUMNS)
+    return exit_codes.OK
+
+
+async def revoke_key(client: Client, args: Any, out: Output) -> int:
+    key = await client.revoke_api_key(await _key_id(client, args.key))
+    out.result(key, f"revoked {key['keyId']} ({shown(key['name'])}): new connections with it are refused")
+    return exit_codes.OK
+
+
+async def _key_id(client: Client, ref: str) -> str:
+    """A key id as given, or the id of the one live key with that name."""
+    if ref.startswith("k_"):
+        return ref
+    named = [k for k in await client.list_api_keys() if k["name"] == ref and not k.get("revokedAt")]
+    if len(named) == 1:
+        return named[0]["keyId"]
+    if not named:
+        raise NotFound(f"No live API key named {ref!r}", {"key": ref})
+    raise BadRequest(f"{len(named)} live keys are named {ref!r}: use the id", {"key": ref})
