@@ -220,4 +220,8 @@ async def test_secrets_and_usage(cli, sdk):
     assert await cli.json("secrets", "list", name) == []
     code, out, err = await cli("usage")
     assert code == 0, err
-    assert "plan" in out and "spendUsd" in out
+    # in words, not raw keys or Python values
+    assert out.startswith("plan ") and "spend cap a month" in out and "spend " in out and "runs " in out
+    assert not any(raw in out for raw in ("None", "False", "True", "spendUsd", "entitlements."))
+    [both] = await cli.json("usage")
+    assert "spendUsd" in both["usage"] and "entitlements" in both["plan"]  # scripts still get the fields
