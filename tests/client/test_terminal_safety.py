@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from cloutagent_client.cli.output import Output, shown
+from cloutagent_client.cli.output import Output, display_width, shown
 from cloutagent_client.cli.render import Style, event_line, message, steering_line
 
 
@@ -43,3 +43,15 @@ def test_tool_output_and_steering_lines_are_made_safe_too_while_the_cli_keeps_it
 def test_ordinary_text_in_any_script_is_untouched():
     for text in ("web app", "Café ☕", "日本語", "👩\u200d💻 team", "مشروع"):
         assert shown(text) == text
+
+
+def test_table_columns_line_up_with_wide_characters_and_emoji():
+    buffer = io.StringIO()
+    Output(json_mode=False, stdout=buffer).table(
+        [{"name": "日本語のプロジェクト", "state": "idle"}, {"name": "café ☕", "state": "running"},
+         {"name": "web", "state": "idle"}], [("NAME", "name"), ("STATE", "state")])
+    lines = buffer.getvalue().splitlines()
+    # the CJK name takes 20 terminal columns, the cup 2: STATE starts at column 22 on every line
+    assert lines == ["NAME" + " " * 18 + "STATE", "日本語のプロジェクト  idle", "café ☕" + " " * 15 + "running",
+                     "web" + " " * 19 + "idle"]
+    assert display_width("👩\u200d💻") == 4 and display_width("e\u0301") == 1

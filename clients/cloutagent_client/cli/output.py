@@ -39,9 +39,9 @@ class Output:
                 self.item(row)
             return
         cells = [[h for h, _ in columns]] + [[_cell(row.get(k)) for _, k in columns] for row in rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+        widths = [max(display_width(r[i]) for r in cells) for i in range(len(columns))]
         for r in cells:
-            self.line("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            self.line("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths)).rstrip())
 
     def error(self, exc: CloutagentError) -> None:
         if self.json:
@@ -51,6 +51,19 @@ class Output:
             print(f"cloutagent: {exc.message} ({exc.code})", file=self.stderr, flush=True)
             for problem in exc.details.get("errors") or []:  # which fields a BAD_REQUEST is about
                 print(f"  {problem.get('field')}: {problem.get('problem')}", file=self.stderr, flush=True)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK, most emoji) count 2, combining marks and
+    zero-width joiners 0."""
+    if text.isascii():
+        return len(text)
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or char in "\u200c\u200d\ufe0f":
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 def _cell(value: Any) -> str:
