@@ -54,3 +54,12 @@ def test_the_client_distribution_installs_alone_and_lists_projects_from_environm
                           "        print((await client.whoami())['tenantId'])\n"
                           "asyncio.run(main())"], capture_output=True, text=True, env=env, timeout=60)
     assert sdk.returncode == 0 and sdk.stdout.strip() == ready["tenantId"], sdk.stderr
+    # and the extras a person uses, at their floors too: completion scripts and Markdown on a terminal
+    completion = subprocess.run([str(cli), "completion", "bash"], capture_output=True, text=True, env=env, timeout=60)
+    assert completion.returncode == 0 and "_shtab_cloutagent" in completion.stdout, completion.stderr
+    markdown = subprocess.run([str(python), "-c", "import io\n"
+                               "from cloutagent_client.cli.render import TerminalMarkdown\n"
+                               "screen = io.StringIO()\n"
+                               "TerminalMarkdown(screen).render('# Title\\n\\n- item')\n"
+                               "print(screen.getvalue())"], capture_output=True, text=True, env=env, timeout=60)
+    assert markdown.returncode == 0 and "Title" in markdown.stdout and "# Title" not in markdown.stdout, markdown.stderr

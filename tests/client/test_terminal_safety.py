@@ -4,6 +4,7 @@ agent's words and tool output show them as visible escapes (the agent is untrust
 from __future__ import annotations
 
 import io
+import re
 
 from cloutagent_client.cli.output import Output, display_width, shown
 from cloutagent_client.cli.render import Style, event_line, message, steering_line
@@ -55,3 +56,21 @@ def test_table_columns_line_up_with_wide_characters_and_emoji():
     assert lines == ["NAME" + " " * 18 + "STATE", "日本語のプロジェクト  idle", "café ☕" + " " * 15 + "running",
                      "web" + " " * 19 + "idle"]
     assert display_width("👩\u200d💻") == 4 and display_width("e\u0301") == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_agent_s_markdown_is_rendered_and_a_pipe_gets_the_text_as_is(monkeypatch):
+    from cloutagent_client.cli.render import TerminalMarkdown
+
+    monkeypatch.setenv("NO_COLOR", "1")  # compare words, not colours
+    screen = _Terminal()
+    TerminalMarkdown.for_stream(screen).render("# Release notes\n\n- fixed the **login**\n\n```\nmake test\n```\n")
+    shown_text = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())  # rich's own bold and underline
+    assert "Release notes" in shown_text and "# Release" not in shown_text and "**" not in shown_text
+    assert "• fixed the login" in shown_text and "make test" in shown_text
+    assert TerminalMarkdown.for_stream(io.StringIO()) is None  # not a terminal: plain text
+    assert TerminalMarkdown.for_stream(_Terminal(), json_mode=True) is None

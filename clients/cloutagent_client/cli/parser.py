@@ -71,7 +71,7 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
 
 
 def add_client_commands(sub: Any) -> None:
-    from cloutagent_client.cli import diff, logs, projects, run, secrets, steer, usage
+    from cloutagent_client.cli import completion, diff, logs, projects, run, secrets, steer, usage
     from cloutagent_client.cli.login import login, logout
 
     log_in = _leaf(sub, "login", None, "remember a deployment (Cognito user/password or API key) or the local stack")
@@ -83,6 +83,11 @@ def add_client_commands(sub: Any) -> None:
     log_in.add_argument("--client-id", help="the user pool's app client id")
     log_in.add_argument("--region", help="the user pool's region (default: from --url)")
     _leaf(sub, "logout", None, "forget the saved login").set_defaults(fn=logout)
+    complete = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                              description="print a shell completion script, e.g. "
+                                          "`cloutagent completion bash > ~/.local/share/bash-completion/completions/cloutagent`")
+    complete.add_argument("shell", choices=["bash", "zsh", "fish"])
+    complete.set_defaults(fn=completion.completion)
     _leaf(sub, "whoami", projects.whoami, "who the credentials are, in which tenant")
 
     group = sub.add_parser("projects", help="list, create, update and delete projects")

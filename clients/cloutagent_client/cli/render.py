@@ -15,6 +15,26 @@ TOOL_ARGUMENT = {"Bash": "command", "Read": "file_path", "Write": "file_path", "
 _RESULT_LINES = 4
 
 
+class TerminalMarkdown:
+    """The agent's Markdown as a terminal shows it (rich): headings, lists, code blocks. Only on
+    a terminal; a pipe or a file gets the text as it came."""
+
+    def __init__(self, stream: TextIO):
+        from rich.console import Console
+
+        self.console = Console(file=stream, force_terminal=True, highlight=False, emoji=False,
+                               no_color=bool(os.environ.get("NO_COLOR")))
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, *, json_mode: bool = False) -> "TerminalMarkdown | None":
+        return cls(stream) if stream.isatty() and not json_mode else None
+
+    def render(self, text: str) -> None:
+        from rich.markdown import Markdown
+
+        self.console.print(Markdown(text))  # text already made safe: escapes are visible, not sent
+
+
 class Style:
     def __init__(self, color: bool):
         self.color = color

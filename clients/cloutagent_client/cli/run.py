@@ -16,9 +16,10 @@ import sys
 from typing import Any
 
 from cloutagent_client.cli import exit_codes
-from cloutagent_client.cli.output import Output
+from cloutagent_client.cli.output import Output, shown
 from cloutagent_client.cli.ask import Asker, TerminalLines
-from cloutagent_client.cli.render import Style, git_summary, message, steering_line, summary, waiting_line
+from cloutagent_client.cli.render import (Style, TerminalMarkdown, git_summary, message, steering_line, summary,
+                                          waiting_line)
 from cloutagent_client.cli.status import StatusLine
 from cloutagent_client import Client, CloutagentError, Conflict, Subscription
 
@@ -55,6 +56,7 @@ class RunView:
         self.project_id = project_id
         self.out = out
         self.style = Style.for_stream(out.stdout, json_mode=out.json)
+        self.markdown = TerminalMarkdown.for_stream(out.stdout, json_mode=out.json)
         self.status = StatusLine(out.stderr, live=out.stderr.isatty(), style=Style.for_stream(out.stderr))
         self.execution_id: str | None = None
         self.git: dict[str, Any] | None = None  # the run's execution.git data, once it came
@@ -96,10 +98,14 @@ class RunView:
         if self.out.json:
             self.out.item(event)
         elif event.get("event") == "execution.message":
-            text = message(data, self.style)
-            if text is not None:
+            as_markdown = self.markdown and data.get("kind") == "text" and data.get("role") == "assistant"
+            text = None if as_markdown else message(data, self.style)
+            if as_markdown or text is not None:
                 self.status.clear()
-                self.out.line(text)
+                if as_markdown:
+                    self.markdown.render(shown(str(data.get("text", "")), lines=True))
+                else:
+                    self.out.line(text)
                 self.status.draw()
         self.steer(event)
 
