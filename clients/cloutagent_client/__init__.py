@@ -10,7 +10,7 @@
                 if event["event"] == "execution.finished":
                     break
 
-See docs/clients.md.
+Code that is not async uses ``SyncClient``, the same client with the same methods. See docs/clients.md.
 """
 
 from cloutagent_client.client import Client
@@ -22,9 +22,10 @@ from cloutagent_client.errors import (
 from cloutagent_client.options import ClientOptions, Credentials
 from cloutagent_client.steering import Decision, PermissionRequest, PermissionResolved, Question, Scope
 from cloutagent_client.subscriptions import Subscription
+from cloutagent_client.sync import SyncClient, SyncSubscription
 
 __all__ = [
-    "Client", "ClientOptions", "Credentials", "Subscription", "error_from_wire",
+    "Client", "ClientOptions", "Credentials", "Subscription", "SyncClient", "SyncSubscription", "error_from_wire",
     "Decision", "Scope", "PermissionRequest", "PermissionResolved", "Question",
     "CloutagentError", "BadRequest", "UnknownAction", "Unauthorized", "Forbidden", "ProjectNotFound", "NotFound",
     "ProjectBusy", "InvalidPath", "Conflict", "LimitExceeded", "PaymentRequired", "BillingNotConfigured",
