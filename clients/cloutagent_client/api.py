@@ -6,6 +6,7 @@ from typing import Any, AsyncIterator
 
 from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
+from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 
 class Api:
@@ -14,31 +15,31 @@ class Api:
         raise NotImplementedError
 
     # -- session ------------------------------------------------------------------------------------
-    async def whoami(self) -> dict[str, Any]:
+    async def whoami(self) -> Identity:
         return await self.request("whoami")
 
     async def ping(self) -> dict[str, Any]:
         return await self.request("ping")
 
     # -- projects -----------------------------------------------------------------------------------
-    async def list_projects(self) -> list[dict[str, Any]]:
+    async def list_projects(self) -> list[Project]:
         return (await self.request("project.list"))["projects"]
 
-    async def get_project(self, project_id: str) -> dict[str, Any]:
+    async def get_project(self, project_id: str) -> Project:
         return (await self.request("project.get", {"projectId": project_id}))["project"]
 
-    async def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
+    async def create_project(self, name: str, **fields: Any) -> Project:
         """Fields as in the Project object: description, path, agent, limits, repository (a dict)."""
         return (await self.request("project.create", {"name": name, **fields}))["project"]
 
-    async def update_project(self, project_id: str, **fields: Any) -> dict[str, Any]:
+    async def update_project(self, project_id: str, **fields: Any) -> Project:
         """Replace the given fields; ``repository=None`` removes the repository (sent as ``null``)."""
         return (await self.request("project.update", {"projectId": project_id, **fields}))["project"]
 
     async def delete_project(self, project_id: str) -> dict[str, Any]:
         return await self.request("project.delete", {"projectId": project_id})
 
-    async def find_project(self, ref: str) -> dict[str, Any]:
+    async def find_project(self, ref: str) -> Project:
         """A project by id, or by a name no other project of the tenant has."""
         projects = await self.list_projects()
         by_id = [p for p in projects if p["projectId"] == ref]
@@ -54,7 +55,7 @@ class Api:
 
     # -- executions ---------------------------------------------------------------------------------
     async def execute(self, project_id: str, prompt: str, *, branch: str | None = None,
-                      pull_request: bool | None = None, **options: Any) -> dict[str, Any]:
+                      pull_request: bool | None = None, **options: Any) -> Execution:
         """Start a run; options: maxTokens, maxCostUsd, timeoutSeconds, model. ``branch`` and
         ``pull_request`` apply to a project with a repository only."""
         data: dict[str, Any] = {"projectId": project_id, "prompt": prompt}
@@ -73,7 +74,7 @@ class Api:
     async def new_session(self, project_id: str) -> dict[str, Any]:
         return await self.request("agent.new_session", {"projectId": project_id})
 
-    async def get_execution(self, project_id: str, execution_id: str) -> dict[str, Any]:
+    async def get_execution(self, project_id: str, execution_id: str) -> Execution:
         return (await self.request("execution.get", {"projectId": project_id, "executionId": execution_id}))["execution"]
 
     async def list_executions(self, project_id: str, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
@@ -134,34 +135,34 @@ class Api:
         return await self.request("usage.get", {"month": month} if month else {})
 
     # -- the team: members and API keys --------------------------------------------------------------
-    async def list_members(self) -> list[dict[str, Any]]:
+    async def list_members(self) -> list[Member]:
         return (await self.request("member.list"))["members"]
 
-    async def invite_member(self, email: str, role: str = "member") -> dict[str, Any]:
+    async def invite_member(self, email: str, role: Role = "member") -> Member:
         """Add a person (Cognito emails them an invitation); the member."""
         return (await self.request("member.invite", {"email": email, "role": role}))["member"]
 
-    async def set_member_role(self, user_id: str, role: str) -> dict[str, Any]:
+    async def set_member_role(self, user_id: str, role: Role) -> Member:
         return (await self.request("member.set_role", {"userId": user_id, "role": role}))["member"]
 
     async def remove_member(self, user_id: str) -> dict[str, Any]:
         return await self.request("member.remove", {"userId": user_id})
 
-    async def find_member(self, ref: str) -> dict[str, Any]:
+    async def find_member(self, ref: str) -> Member:
         """A member by user id or email; ``NotFound`` when none."""
         for member in await self.list_members():
             if ref in (member["userId"], member.get("email")):
                 return member
         raise NotFound(f"No member {ref!r} in this tenant", {"member": ref})
 
-    async def create_api_key(self, name: str, role: str = "member") -> dict[str, Any]:
+    async def create_api_key(self, name: str, role: Role = "member") -> CreatedApiKey:
         """``{"apiKey": ApiKey, "key": "cla_…"}``: the key itself is in this reply only, never again."""
         return await self.request("apikey.create", {"name": name, "role": role})
 
-    async def list_api_keys(self) -> list[dict[str, Any]]:
+    async def list_api_keys(self) -> list[ApiKey]:
         return (await self.request("apikey.list"))["apiKeys"]
 
-    async def revoke_api_key(self, key_id: str) -> dict[str, Any]:
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
         return (await self.request("apikey.revoke", {"keyId": key_id}))["apiKey"]
 
     async def billing_checkout(self, plan: str, success_url: str, cancel_url: str) -> str:

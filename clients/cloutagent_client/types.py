@@ -1,0 +1,98 @@
+"""What the SDK's shortcuts return, as typed dicts: the wire objects of docs/protocol.md.
+
+Plain dicts at run time (nothing to convert, nothing to install), typed for editors and type
+checkers. ``tests/unit/test_client_types.py`` keeps each one's keys equal to the service's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+Role = Literal["owner", "admin", "member", "viewer"]
+ProjectState = Literal["idle", "starting", "running", "waiting", "finishing", "cancelling"]
+ExecutionStatus = Literal["starting", "running", "cancelling", "completed", "failed", "cancelled", "timeout",
+                          "budget_exceeded"]
+
+
+class Project(TypedDict):
+    projectId: str
+    name: str
+    description: str
+    path: str
+    agent: dict[str, Any]
+    limits: dict[str, Any]
+    repository: dict[str, Any] | None
+    state: ProjectState
+    executionId: str | None
+    sessionId: str | None
+    createdAt: str
+    updatedAt: str
+    lastSeq: int
+
+
+class Execution(TypedDict):
+    projectId: str
+    executionId: str
+    status: ExecutionStatus
+    prompt: str
+    model: str | None
+    maxTokens: int | None
+    maxCostUsd: float | None
+    timeoutSeconds: int | None
+    createdBy: str
+    createdAt: str
+    startedAt: str | None
+    finishedAt: str | None
+    usage: dict[str, int] | None
+    costUsd: float | None
+    durationMs: int | None
+    numTurns: int | None
+    sessionId: str | None
+    error: str | None
+    errorCode: str | None
+    branch: str | None
+    pullRequest: bool | None
+    git: dict[str, Any] | None
+
+
+class Event(TypedDict):
+    """An event frame (``type: "event"``) from ``subscribe`` or ``history``."""
+
+    type: Literal["event"]
+    event: str
+    projectId: str
+    seq: int
+    ts: str
+    data: dict[str, Any]
+
+
+class Member(TypedDict):
+    userId: str
+    email: str
+    role: Role
+    joinedAt: str
+
+
+class ApiKey(TypedDict):
+    keyId: str
+    name: str
+    role: Role
+    prefix: str
+    createdAt: str
+    createdBy: str
+    revokedAt: str | None
+
+
+class CreatedApiKey(TypedDict):
+    apiKey: ApiKey
+    key: str  # shown this once: the service keeps only its hash
+
+
+class Identity(TypedDict):
+    """``whoami``: who the credentials are."""
+
+    tenantId: str
+    userId: str
+    role: Role
+    authType: str
+    connectionId: str
