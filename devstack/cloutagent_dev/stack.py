@@ -92,7 +92,7 @@ class LocalStack:
         self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
         self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("DELETE", "/local/model/requests", self.http_model_requests))
-        self.gateway.extra_http.append(("GET", "/console/{name}", console_asset))
+        self.gateway.extra_http.append(("GET", "/console/{name:.+}", console_asset))  # vendor/ too
         self.gateway.extra_http.extend(self.git.routes())
         app = self.gateway.build_app(index=console_index)
         self.runner = web.AppRunner(app, access_log=None)
@@ -249,8 +249,13 @@ async def console_index(request: web.Request) -> web.StreamResponse:
 
 
 async def console_asset(request: web.Request) -> web.StreamResponse:
-    path = CONSOLE_DIR / request.match_info["name"]
-    if path.name.startswith(".") or path.suffix not in (".js", ".css", ".html", ".svg") or not path.is_file():
+    # A subpath (console/vendor/) is served too, but never a part starting with "." (so no "..")
+    # and never a file that resolves outside the console directory (a symlink).
+    parts = request.match_info["name"].split("/")
+    path = CONSOLE_DIR.joinpath(*parts)
+    if (any(not part or part.startswith(".") or "\\" in part for part in parts)
+            or path.suffix not in (".js", ".mjs", ".css", ".html", ".svg") or not path.is_file()
+            or not path.resolve().is_relative_to(CONSOLE_DIR.resolve())):
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.error
 import urllib.request
 import uuid
 
@@ -120,3 +121,50 @@ async def test_control_and_bidi_characters_show_as_escapes_and_hostile_names_are
     toast = page.locator("#toast")
     await toast.get_by_text("BAD_REQUEST").or_(toast.get_by_text("control or formatting")).first.wait_for()
     assert "\u202e" not in await toast.inner_text()
+
+
+# The agent's Markdown, said by the scripted model ([fake:say], docs/model-double.md): what it may
+# become, and markup an attacker could slip into it. "\n" is the directive's escape for a newline.
+HOSTILE_MARKDOWN = (r"# Release notes\n\n- first item\n- invoice" "\u202e" r"fdp.exe\n- invoice&#x202e;fdp.exe\n\n"
+                    r"```\nprint(1)\n```\n\n[docs](https://example.com/docs) and [bad](javascript:alert(3))\n\n"
+                    r"<img src=x onerror=alert(1)>\n\n<script>alert(2)</script>\n\n![tracker](https://example.com/t.png)")
+
+
+async def test_the_agents_markdown_renders_as_markup_without_scripts_images_or_hidden_characters(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), asyncio.ensure_future(dialog.dismiss())))
+    # GIVEN a project whose agent answers with Markdown holding script, an event handler and an image
+    await create_project(page, "console markdown")
+    # WHEN it runs
+    await run_prompt(page, f'[fake:say text="{HOSTILE_MARKDOWN}"]')
+    output = page.get_by_role("log", name="Agent output")
+    await page.locator("#run-status[data-status=completed]").wait_for()
+    reply = output.locator(".msg.text").filter(has=page.get_by_role("heading", name="Release notes", level=1))
+    # THEN the heading, the list, the code block and the https link are markup
+    await reply.wait_for()
+    assert await reply.locator("li").all_inner_texts() == ["first item", "invoice\\u202efdp.exe", "invoice\\u202efdp.exe"]
+    assert (await reply.locator("pre > code").inner_text()).strip() == "print(1)"
+    docs = reply.get_by_role("link", name="docs")
+    assert [await docs.get_attribute(a) for a in ("href", "target", "rel")] == [
+        "https://example.com/docs", "_blank", "noopener noreferrer"]
+    # and no script, image, event handler or javascript: link is in the page, and nothing ran
+    assert await reply.get_by_role("link").count() == 1
+    assert await output.locator("script, img, [onerror], [href^='javascript']").count() == 0
+    assert "tracker" in await reply.inner_text()
+    assert dialogs == []
+
+
+async def test_the_stack_serves_the_vendored_modules_and_nothing_outside_the_console(ready):
+    def status(path):
+        try:
+            with urllib.request.urlopen(f"{ready['httpUrl']}{path}") as reply:
+                return reply.status, reply.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            return error.code, None
+
+    # The modules load (a module script needs a JavaScript type); other files, `..` and empty parts do not
+    for served in ("/console/vendor/marked.esm.js", "/console/vendor/purify.es.mjs"):
+        assert await asyncio.to_thread(status, served) in ((200, "text/javascript"), (200, "application/javascript"))
+    for refused in ("/console/vendor/marked.LICENSE", "/console/vendor/%2e%2e/app.js", "/console/%2e%2e/__init__.py",
+                    "/console/vendor//marked.esm.js"):
+        assert (await asyncio.to_thread(status, refused))[0] == 404, refused

@@ -133,6 +133,16 @@ def test_tokens_spread_over_calls_and_cost_prices_to_the_amount():
     assert abs(3 * 4 + one_call.usage["output_tokens"] * 20 - 500_000) <= 20
 
 
+def test_say_answers_with_its_text_as_given_and_ends_the_turn():
+    # GIVEN a say directive whose quoted text holds Markdown, markup and escaped newlines
+    said_text = r'[fake:say text="# Title\n\n- one\n<script>alert(1)</script>"]'
+    # WHEN the model answers it
+    reply = answer(body(prompt(said_text)))
+    # THEN one call answers with exactly that text, newlines unescaped, and the turn ends
+    assert texts(reply) == ["# Title\n\n- one\n<script>alert(1)</script>"]
+    assert reply.stop_reason == "end_turn"
+
+
 def test_the_clis_tiny_probe_calls_get_a_one_word_answer():
     probe = {"model": "claude-sonnet-4-5", "max_tokens": 1, "messages": [{"role": "user", "content": "Hi"}]}
     reply = answer(probe)

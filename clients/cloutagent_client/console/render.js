@@ -1,7 +1,11 @@
 // DOM for what an agent produces (execution.message data, docs/protocol.md "Executions"), what
 // a run delivered to the project's repository (execution.git, execution.diff: "Repositories"), and
 // what the team steers it with (permission.request, permission.resolved, …: "Steering a run").
-// Text only: whatever came over the wire goes in through textContent, never innerHTML.
+// Text only: whatever came over the wire goes in through textContent, never innerHTML. The one
+// exception is the agent's own text, which is Markdown: see markdown() for what it may become.
+
+import { Marked } from "./vendor/marked.esm.js";
+import DOMPurify from "./vendor/purify.es.mjs";
 
 const TOOL_ARGUMENT = { Bash: "command", Read: "file_path", Write: "file_path", Edit: "file_path",
   Glob: "pattern", Grep: "pattern", WebFetch: "url", WebSearch: "query", Task: "description" };
@@ -40,6 +44,37 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// The agent's text is Markdown. marked makes it HTML (nothing in marked makes it safe); DOMPurify then
+// keeps only these tags and attributes, parsed in an inert document. No script, style, form, frame
+// or event handler survives; an image becomes its alt text, so nothing loads from where the agent
+// points; a link needs an http(s) URL and opens in a new tab without an opener or referrer.
+const MARKED = new Marked({ gfm: true, breaks: false, async: false });
+const PURIFY = {
+  ALLOWED_TAGS: ["p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code",
+    "em", "strong", "del", "a", "img", "table", "thead", "tbody", "tr", "th", "td"],
+  ALLOWED_ATTR: ["href", "title", "alt", "start", "align"],
+  // DOMPurify's own URL rule with http(s) the only scheme (it also vets align="center", start="3").
+  ALLOWED_URI_REGEXP: /^(?:https?:|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
+  ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false, RETURN_DOM_FRAGMENT: true,
+};
+
+export function markdown(text) {
+  const fragment = DOMPurify.sanitize(MARKED.parse(String(text)), PURIFY);
+  for (const image of fragment.querySelectorAll("img")) image.replaceWith(image.getAttribute("alt") || "");
+  for (const link of fragment.querySelectorAll("a")) {
+    const href = webUrl(link.getAttribute("href"));
+    if (href) Object.assign(link, { href, target: "_blank", rel: "noopener noreferrer" });
+    else link.removeAttribute("href");
+  }
+  // The same visible escapes as textContent gets, also for what an entity (&#x202e;) decoded to.
+  for (const node of fragment.querySelectorAll("*")) {
+    for (const attribute of node.attributes) attribute.value = shown(attribute.value);
+  }
+  const texts = document.createTreeWalker(fragment, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) texts.currentNode.nodeValue = shown(texts.currentNode.nodeValue);
+  return fragment;
+}
+
 function compact(value, limit = 120) {
   const text = (typeof value === "string" ? value : JSON.stringify(value ?? {})).replace(/\s+/g, " ").trim();
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
@@ -62,7 +97,7 @@ export function message(data) {
   switch (data.kind) {
     case "text":
       return data.role === "assistant"
-        ? el("div", { class: "msg text" }, data.text)
+        ? el("div", { class: "msg text" }, markdown(data.text))
         : el("div", { class: "msg user" }, `› ${data.text}`);
     case "thinking":
       return el("details", { class: "msg thinking" }, el("summary", {}, "Thinking"), el("p", {}, data.thinking));

@@ -6,11 +6,11 @@ from .calls import Action, Call, fixed
 from .conversation import Conversation
 from .error_actions import error
 from .reply import Reply, Text, ToolUse, usage
-from .text_actions import big, cost, fixed_usage, sleep, stream, tokens
+from .text_actions import big, cost, fixed_usage, say, sleep, stream, tokens
 from .tool_actions import bash, crash, env, tool, write
 
 ACTIONS: dict[str, Action] = {
-    "stream": stream, "tokens": tokens, "cost": cost, "usage": fixed_usage, "big": big, "sleep": sleep,
+    "say": say, "stream": stream, "tokens": tokens, "cost": cost, "usage": fixed_usage, "big": big, "sleep": sleep,
     "env": env, "bash": bash, "write": write, "tool": tool, "crash": crash, "error": error,
 }
 

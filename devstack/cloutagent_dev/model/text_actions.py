@@ -1,4 +1,4 @@
-"""Directives that only talk: streamed texts, token and cost usage, big texts, stalls."""
+"""Directives that only talk: given or streamed texts, token and cost usage, big texts, stalls."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def cost(directive: Directive, conversation: Conversation) -> list[Call]:
         return [fixed(lambda: Reply([Text(t, pause_s=pause_s) for t in texts], dict(spent)))]
     share = usage(output_tokens_costing(conversation.model, usd / parts))
     return [fixed(lambda t=t: Reply([Text(t, pause_s=pause_s)], dict(share))) for t in texts]
+
+
+def say(directive: Directive, conversation: Conversation) -> list[Call]:
+    """One call whose only text is ``text`` as given (Markdown, markup: what a client must show)."""
+    text = directive.text("text")
+    return [fixed(lambda: Reply([Text(text)], usage(max(1, len(text) // 4))))]
 
 
 def big(directive: Directive, conversation: Conversation) -> list[Call]:
