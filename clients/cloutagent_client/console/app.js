@@ -68,33 +68,68 @@ function base64url(bytes) {
 
 function redirectUri() { return `${location.origin}${location.pathname}`; }
 
-// Cognito hosted UI, authorization code with PKCE (a public client: no secret in the page).
+// Cognito hosted UI, authorization code with PKCE (a public client: no secret in the page) and a
+// `state` that must come back unchanged (a sign-in this page did not start is refused).
 async function startCognito(event) {
   event.preventDefault();
   const { domain, clientId } = window.CLOUTAGENT_CONFIG.cognito;
   const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)));
   const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  sessionStorage.setItem(PKCE_KEY, verifier);
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: nonce }));
   const query = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: redirectUri(),
-    scope: "openid email", code_challenge_method: "S256", code_challenge: challenge });
+    scope: "openid email", code_challenge_method: "S256", code_challenge: challenge, state: nonce });
   location.assign(`${domain}/oauth2/authorize?${query}`);
 }
 
+async function cognitoTokens(body) {
+  const { domain, clientId } = window.CLOUTAGENT_CONFIG.cognito;
+  const reply = await fetch(`${domain}/oauth2/token`, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: clientId, ...body }),
+  });
+  if (!reply.ok) throw new Error("Cognito did not accept the sign-in; sign in again");
+  const tokens = await reply.json();
+  return { token: tokens.access_token, refreshToken: tokens.refresh_token || body.refresh_token || null,
+    expiresAt: Date.now() + (Number(tokens.expires_in) || 3600) * 1000 };
+}
+
 async function cognitoCallback() {
-  const code = new URLSearchParams(location.search).get("code");
-  const verifier = sessionStorage.getItem(PKCE_KEY);
+  const params = new URLSearchParams(location.search);
+  const code = params.get("code");
   const cognito = window.CLOUTAGENT_CONFIG?.cognito;
-  if (!code || !verifier || !cognito) return null;
+  if (!code || !cognito) return null;
+  const started = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
   sessionStorage.removeItem(PKCE_KEY);
   history.replaceState(null, "", redirectUri());
-  const reply = await fetch(`${cognito.domain}/oauth2/token`, {
-    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "authorization_code", client_id: cognito.clientId, code,
-      redirect_uri: redirectUri(), code_verifier: verifier }),
-  });
-  if (!reply.ok) throw new Error("Cognito did not accept the sign-in; try again");
-  const tokens = await reply.json();
-  return { wsUrl: configuredWsUrl(), credentials: { token: tokens.access_token } };
+  if (!started || !started.state || params.get("state") !== started.state) {
+    throw new Error("This sign-in was not started from this page (its state does not match); sign in again");
+  }
+  const tokens = await cognitoTokens({ grant_type: "authorization_code", code, redirect_uri: redirectUri(),
+    code_verifier: started.verifier });
+  return { wsUrl: configuredWsUrl(), credentials: { token: tokens.token }, cognito: tokens };
+}
+
+// Cognito access tokens last an hour, and a token is checked only when a connection opens: so a
+// fresh one is fetched with the refresh token a couple of minutes before expiry, and every later
+// (re)connection uses it. Without a refresh token the session ends when the token does.
+const REFRESH_MARGIN_MS = 120_000;
+let refreshTimer = null;
+
+function scheduleRefresh(session) {
+  clearTimeout(refreshTimer);
+  if (!session.cognito?.refreshToken) return;
+  const wait = Math.max(0, session.cognito.expiresAt - Date.now() - REFRESH_MARGIN_MS);
+  refreshTimer = setTimeout(() => refresh(session).catch((error) => toast(error)), wait);
+}
+
+async function refresh(session) {
+  const tokens = await cognitoTokens({ grant_type: "refresh_token", refresh_token: session.cognito.refreshToken });
+  session.cognito = tokens;
+  session.credentials = { token: tokens.token };
+  if (state.client) state.client.credentials = session.credentials; // the next (re)connection's
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  scheduleRefresh(session);
 }
 
 function showSignIn(error) {
@@ -112,6 +147,9 @@ function showSignIn(error) {
 async function signIn(session) {
   const local = session.local && state.local;
   if (session.local && !local) throw new Error("The local stack is not serving this page any more");
+  if (session.cognito?.refreshToken && session.cognito.expiresAt - Date.now() < REFRESH_MARGIN_MS) {
+    await refresh(session); // a page reloaded after its token expired signs in with a fresh one
+  }
   const wsUrl = local ? state.local.wsUrl : session.wsUrl;
   const credentials = local ? { apiKey: state.local.apiKey } : session.credentials;
   const client = new Client(wsUrl, credentials);
@@ -119,6 +157,7 @@ async function signIn(session) {
   await client.connect();
   state.client = client;
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  scheduleRefresh(session);
   state.me = await request("whoami");
   $("identity").textContent = `${state.me.userId} · ${state.me.role}`;
   $("connection").dataset.connectionId = state.me.connectionId;
@@ -131,6 +170,7 @@ async function signIn(session) {
 }
 
 function signOut() {
+  clearTimeout(refreshTimer);
   sessionStorage.removeItem(SESSION_KEY);
   leaveProject();
   state.client?.close();
