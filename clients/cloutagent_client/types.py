@@ -96,3 +96,4 @@ class Identity(TypedDict):
     role: Role
     authType: str
     connectionId: str
+    allowedActions: list[str]  # what this role may do: show only the controls that would work

@@ -46,6 +46,14 @@ function request(action, data) { return state.client.request(action, data); }
 
 function canSteer() { return STEERS.has(state.me?.role); }
 
+// What this role may do, as the service says (whoami's allowedActions): a control whose action
+// would only answer FORBIDDEN is not shown (data-needs="<action>" in index.html).
+function can(action) { return Boolean(state.me?.allowedActions?.includes(action)); }
+
+function applyRoles(root = document) {
+  for (const node of root.querySelectorAll("[data-needs]")) node.classList.toggle("forbidden", !can(node.dataset.needs));
+}
+
 // ---- configuration and sign-in -------------------------------------------------------------------
 async function localConfig() {
   // Only the local stack serves this (with its dev key); anywhere else it is simply missing.
@@ -160,6 +168,7 @@ async function signIn(session) {
   scheduleRefresh(session);
   state.me = await request("whoami");
   $("identity").textContent = `${state.me.userId} · ${state.me.role}`;
+  applyRoles();
   $("connection").dataset.connectionId = state.me.connectionId;
   show("sign-in", false);
   show("workspace", true);
@@ -528,8 +537,8 @@ async function loadSecrets() {
     const secrets = (reply.secrets || []).map((s) => (typeof s === "string" ? { name: s } : s));
     $("secret-list").replaceChildren(...secrets.map((s) => el("li", {}, el("code", {}, s.name),
       s.updatedAt ? el("span", { class: "hint" }, ` updated ${new Date(s.updatedAt).toLocaleString()}`) : null,
-      el("button", { type: "button", class: "danger small", "aria-label": `Delete secret ${s.name}`,
-        onclick: () => act(() => deleteSecret(s.name)) }, "Delete"))));
+      can("secret.delete") ? el("button", { type: "button", class: "danger small", "aria-label": `Delete secret ${s.name}`,
+        onclick: () => act(() => deleteSecret(s.name)) }, "Delete") : null)));
     if (!secrets.length) $("secret-list").append(el("li", { class: "hint" }, "No secrets."));
   } catch (error) {
     if (!unavailable(error, "secrets-note", "Secrets")) toast(error);
@@ -553,6 +562,80 @@ async function deleteSecret(name) {
   await loadSecrets();
 }
 
+// ---- members and API keys ---------------------------------------------------------------------------
+const ROLES = ["owner", "admin", "member", "viewer"];
+const RANK = { viewer: 0, member: 1, admin: 2, owner: 3 };
+
+function day(value) { return value ? new Date(value).toLocaleDateString() : "—"; }
+
+async function showTeam() {
+  leaveProject();
+  renderProjectList();
+  showView("team");
+  $("team-note").textContent = "";
+  show("new-key", false);
+  await loadMembers();
+  if (can("apikey.list")) await loadKeys();
+}
+
+function roleCell(member) {
+  // Nobody hands out a role above their own, nor changes their own.
+  if (!can("member.set_role") || member.userId === state.me.userId || RANK[member.role] > RANK[state.me.role]) {
+    return member.role;
+  }
+  const select = el("select", { "aria-label": `Role of ${member.email || member.userId}`,
+    onchange: () => act(async () => {
+      await request("member.set_role", { userId: member.userId, role: select.value });
+      $("team-note").textContent = `${member.email || member.userId} is now ${select.value}.`;
+    }).then(loadMembers) },
+  ...ROLES.filter((role) => RANK[role] <= RANK[state.me.role]).map((role) => el("option", { value: role }, role)));
+  select.value = member.role;
+  return select;
+}
+
+async function loadMembers() {
+  const { members } = await request("member.list");
+  $("members").replaceChildren(...members.map((member) => el("tr", {},
+    el("td", {}, member.email || member.userId), el("td", {}, roleCell(member)), el("td", {}, day(member.joinedAt)),
+    el("td", {}, can("member.remove") && member.userId !== state.me.userId && RANK[member.role] <= RANK[state.me.role]
+      ? el("button", { type: "button", class: "danger small", "aria-label": `Remove ${member.email || member.userId}`,
+        onclick: () => confirm(`Remove ${shown(member.email || member.userId)} from the team?`)
+          && act(() => request("member.remove", { userId: member.userId })).then(loadMembers) }, "Remove")
+      : null))));
+}
+
+async function loadKeys() {
+  const { apiKeys } = await request("apikey.list");
+  $("keys").replaceChildren(...apiKeys.map((key) => el("tr", {},
+    el("td", {}, key.name), el("td", {}, key.role), el("td", {}, el("code", {}, `${key.prefix}…`)),
+    el("td", {}, day(key.createdAt)), el("td", {}, key.revokedAt ? day(key.revokedAt) : "—"),
+    el("td", {}, !key.revokedAt && can("apikey.revoke")
+      ? el("button", { type: "button", class: "danger small", "aria-label": `Revoke ${key.name}`,
+        onclick: () => confirm(`Revoke the key ${shown(key.name)}? Connections with it are refused from now on.`)
+          && act(() => request("apikey.revoke", { keyId: key.keyId })).then(loadKeys) }, "Revoke")
+      : null))));
+}
+
+async function invite(event) {
+  event.preventDefault();
+  const email = $("invite-email").value.trim();
+  const reply = await act(() => request("member.invite", { email, role: $("invite-role").value }));
+  if (!reply) return;
+  $("invite-email").value = "";
+  $("team-note").textContent = `Invited ${reply.member.email} as ${reply.member.role}.`;
+  await loadMembers();
+}
+
+async function createKey(event) {
+  event.preventDefault();
+  const reply = await act(() => request("apikey.create", { name: $("key-name").value.trim(), role: $("key-role").value }));
+  if (!reply) return;
+  $("key-name").value = "";
+  $("new-key-value").textContent = reply.key; // shown this once: the service keeps only its hash
+  show("new-key", true);
+  await loadKeys();
+}
+
 // ---- plan, usage and billing ------------------------------------------------------------------------
 async function showAccount() {
   leaveProject();
@@ -562,11 +645,32 @@ async function showAccount() {
   for (const [action, list] of [["plan.get", "plan"], ["usage.get", "usage"]]) {
     $(list).replaceChildren();
     try {
-      facts($(list), await request(action));
+      const reply = await request(action);
+      facts($(list), reply);
+      if (action === "plan.get") offerUpgrades(reply);
     } catch (error) {
       if (!unavailable(error, "account-note", "Plans and usage")) $(list).append(el("dd", { class: "error" }, error.message));
     }
   }
+}
+
+// Checkout offers only plans above the one the tenant has: an enterprise tenant is not asked to
+// "subscribe" to pro. A lower plan, or cancelling, is the billing portal's business.
+const PLAN_ORDER = ["free", "pro", "team", "enterprise"];
+
+function offerUpgrades(plan) {
+  const current = PLAN_ORDER.indexOf(plan.effectivePlan || plan.plan);
+  let offered = 0;
+  for (const option of $("checkout-plan").options) {
+    const higher = PLAN_ORDER.indexOf(option.value) > current;
+    option.hidden = option.disabled = !higher;
+    offered += higher ? 1 : 0;
+  }
+  const first = [...$("checkout-plan").options].find((option) => !option.disabled);
+  if (first) $("checkout-plan").value = first.value;
+  show("checkout", offered > 0);
+  show("checkout-plan", offered > 0);
+  $("checkout-form").querySelector("label[for=checkout-plan]").hidden = offered === 0;
 }
 
 // Stripe's pages send the browser back here.
@@ -577,7 +681,7 @@ async function billing(action, data) {
 
 // ---- views and tabs -----------------------------------------------------------------------------------
 function showView(name) {
-  for (const view of ["empty", "project", "account"]) show(view, view === name);
+  for (const view of ["empty", "project", "account", "team"]) show(view, view === name);
 }
 
 const TABS = { "tab-run": null, "tab-history": () => loadExecutions(true), "tab-secrets": loadSecrets };
@@ -627,6 +731,9 @@ function wire() {
   $("more-executions").addEventListener("click", () => act(() => loadExecutions(false)));
   $("secret-form").addEventListener("submit", saveSecret);
   $("show-account").addEventListener("click", () => act(showAccount));
+  $("show-team").addEventListener("click", () => act(showTeam));
+  $("invite-form").addEventListener("submit", invite);
+  $("key-form").addEventListener("submit", createKey);
   $("checkout-form").addEventListener("submit", (event) => {
     event.preventDefault();
     billing("billing.checkout", { plan: $("checkout-plan").value, successUrl: location.href, cancelUrl: location.href });

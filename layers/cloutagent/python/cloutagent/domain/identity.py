@@ -81,6 +81,11 @@ MIN_ROLE: dict[str, Role] = {
 }
 
 
+def allowed_actions(role: Role) -> list[str]:
+    """Every action ``role`` may perform: clients show only the controls that would work."""
+    return sorted(action for action, needed in MIN_ROLE.items() if role >= needed)
+
+
 def require_permission(identity: Identity, action: str) -> None:
     needed = MIN_ROLE.get(action)
     if needed is None or identity.role < needed:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cloutagent.domain.billing import PlanView, UsageReport
 from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
-from cloutagent.domain.identity import Identity
+from cloutagent.domain.identity import Identity, allowed_actions
 from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewApiKey, Project
 from cloutagent.domain.notifications import NewWebhook, WebhookConfig
 from cloutagent.domain.secrets import SecretInfo
@@ -39,6 +39,7 @@ def whoami(identity: Identity) -> Reply:
         "role": identity.role.name,
         "authType": identity.auth_type,
         "connectionId": identity.connection_id,
+        "allowedActions": allowed_actions(identity.role),
     }
 
 

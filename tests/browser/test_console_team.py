@@ -1,0 +1,72 @@
+"""The console's team screens, and controls that follow the signed-in role (whoami's allowedActions)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+async def test_an_owner_invites_sets_a_role_creates_a_key_shown_once_and_revokes_it(page):
+    await page.get_by_role("button", name="Members & keys").click()
+    email = f"console-{uuid.uuid4().hex[:8]}@example.com"
+    await page.get_by_label("Invite").fill(email)
+    await page.get_by_role("button", name="Invite").click()
+    row = page.get_by_role("row").filter(has_text=email)
+    await row.wait_for()
+    await page.get_by_label(f"Role of {email}").select_option("viewer")
+    await page.get_by_role("status").filter(has_text=f"{email} is now viewer").wait_for()
+
+    name = f"ci-{uuid.uuid4().hex[:6]}"
+    await page.get_by_label("New key").fill(name)
+    await page.get_by_role("button", name="Create key").click()
+    key = (await page.locator("#new-key-value").inner_text()).strip()
+    assert key.startswith("cla_")
+    key_row = page.get_by_role("row").filter(has_text=name)
+    await key_row.wait_for()
+    assert key not in await key_row.inner_text()  # the list shows a prefix, never the key
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name=f"Revoke {name}").click()
+    await key_row.get_by_role("button").wait_for(state="detached")  # revoked: nothing left to do with it
+
+
+async def test_an_enterprise_tenant_is_not_offered_a_lower_plan(page):
+    await page.get_by_role("button", name="Plan & usage").click()
+    await page.locator("#plan").get_by_text("enterprise").first.wait_for()
+    assert not await page.get_by_role("button", name="Subscribe").is_visible()
+    assert await page.get_by_role("button", name="Manage billing").is_visible()
+
+
+async def test_a_viewer_sees_no_control_it_cannot_use(browser, ready, make_user):
+    viewer = make_user(tenant_id=ready["tenantId"], role="viewer", prefix="console-viewer")
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        await page.goto(f"{ready['httpUrl']}/")
+        await page.get_by_label("WebSocket URL").fill(ready["wsUrl"])
+        await page.get_by_label("Cognito access token").check()
+        await page.get_by_label("Key or token").fill(viewer["token"])
+        await page.get_by_role("button", name="Connect").click()
+        await page.get_by_role("status").filter(has_text="Connected").wait_for()
+        assert not await page.get_by_role("button", name="Create project").is_visible()
+        assert not await page.get_by_role("button", name="Plan & usage").is_visible()
+        await page.get_by_role("button", name="Members & keys").click()
+        await page.get_by_role("heading", name="Members", exact=True).wait_for()
+        for hidden in ("Invite", "Create key"):
+            assert not await page.get_by_role("button", name=hidden).is_visible()
+        assert not await page.get_by_role("heading", name="API keys").is_visible()
+        assert await page.locator("#members select").count() == 0  # nobody's role is theirs to change
+        projects = page.locator("#project-list .project-link")
+        if await projects.count():
+            await projects.first.click()
+            await page.locator("#project").wait_for()
+            await page.wait_for_function("document.getElementById('project-title').textContent.length > 0")
+            for hidden in ("Run", "Delete project", "New session", "Secrets"):
+                assert not await page.get_by_role("button", name=hidden, exact=True).is_visible()
+                assert not await page.get_by_role("tab", name=hidden).is_visible()
+    finally:
+        await context.close()
