@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.error
 import urllib.request
 import uuid
@@ -168,3 +169,18 @@ async def test_the_stack_serves_the_vendored_modules_and_nothing_outside_the_con
     for refused in ("/console/vendor/marked.LICENSE", "/console/vendor/%2e%2e/app.js", "/console/%2e%2e/__init__.py",
                     "/console/vendor//marked.esm.js"):
         assert (await asyncio.to_thread(status, refused))[0] == 404, refused
+
+
+async def test_a_blank_prompt_says_why_nothing_runs_and_the_final_time_matches_the_live_timer(page):
+    await create_project(page, "console timing")
+    await page.get_by_label("Prompt").fill("   \n  ")
+    await page.get_by_role("button", name="Run", exact=True).click()
+    await page.locator("#toast").filter(has_text="The prompt is empty").wait_for()
+
+    await run_prompt(page, "[fake:stream n=2 delay_ms=300]")
+    status = page.locator("#run-status[data-status=completed]")
+    await status.wait_for()
+    # wall time as the live timer counted it, then the agent's own share
+    text = await status.inner_text()
+    wall, agent = re.search(r"completed · ([\d.]+) s \(agent ([\d.]+) s\)", text).groups()
+    assert float(wall) >= float(agent) > 0, text

@@ -320,7 +320,7 @@ function onProjectEvent(projectId, event) {
       if (data.executionId === state.run?.executionId) appendTo($("output"), steeringNote(event.event, data, state.me?.userId));
       break;
     case "execution.finished":
-      if (data.executionId === state.run?.executionId) finishRun(data);
+      if (data.executionId === state.run?.executionId) finishRun(data, event.ts);
       break;
     case "project.updated":
       if (data.project) Object.assign(state.project, { name: data.project.name, description: data.project.description });
@@ -347,12 +347,13 @@ function beginRun(executionId, ts) {
   startTicker();
 }
 
-function finishRun(finished) {
+function finishRun(finished, ts) {
   state.run.finished = finished;
   stopTicker();
   const status = $("run-status");
   status.dataset.status = finished.status;
-  status.textContent = summary(finished);
+  // From the run's start to its end on the service's clock: what the live timer counted up to.
+  status.textContent = summary(finished, (Date.parse(ts) || Date.now()) - state.run.startedAt);
 }
 
 function startTicker() {
@@ -454,13 +455,18 @@ async function toggleDiff(projectId, executionId, button, pane) {
 async function runPrompt(event) {
   event.preventDefault();
   const prompt = $("prompt").value.trim();
-  if (!prompt || !state.project) return;
+  if (!state.project) return;
+  if (!prompt) { // `required` lets blanks through: say why nothing happens
+    toast("The prompt is empty: write what the agent should do.");
+    $("prompt").focus();
+    return;
+  }
   const data = { projectId: state.project.projectId, prompt };
   const maxCost = parseFloat($("max-cost").value);
   if (maxCost > 0) data.options = { maxCostUsd: maxCost };
   const reply = await act(() => request("execute", data));
   if (!reply) return;
-  beginRun(reply.execution.executionId, new Date().toISOString());
+  beginRun(reply.execution.executionId, reply.execution.createdAt || new Date().toISOString());
   $("prompt").value = "";
 }
 

@@ -247,8 +247,12 @@ export function seconds(ms) {
 }
 
 // "completed · 2.1 s · 24,774 tokens · $0.0143"
-export function summary(finished) {
-  const parts = [finished.status, seconds(finished.durationMs), `${tokens(finished.usage).toLocaleString("en-US")} tokens`,
+// `wallMs`, when given, is the time the page watched the run (what its live timer showed): the
+// agent's own time (durationMs) leaves out the executor's start, so both are shown.
+export function summary(finished, wallMs = null) {
+  const agent = seconds(finished.durationMs);
+  const took = wallMs === null ? agent : `${seconds(wallMs)} (agent ${agent})`;
+  const parts = [finished.status, took, `${tokens(finished.usage).toLocaleString("en-US")} tokens`,
     money(finished.costUsd)];
   if (finished.error) parts.push(finished.errorCode ? `${finished.error} (${finished.errorCode})` : finished.error);
   else if (finished.errorCode) parts.push(finished.errorCode);
