@@ -57,6 +57,7 @@ class InfraConfig:
     retain_data: bool
     api_gateway_account_role: bool
     bundle_dependencies: bool
+    host_console: bool
     functions_root: Path
 
     @property
@@ -104,6 +105,8 @@ class InfraConfig:
             retain_data=ctx.boolean("retainData", True),
             api_gateway_account_role=ctx.boolean("apiGatewayAccountRole", False),
             bundle_dependencies=ctx.boolean("bundleDependencies", True),
+            # The web console on S3 + CloudFront (constructs/console_hosting.py).
+            host_console=ctx.boolean("hostConsole", True),
             # Relative paths are relative to the repository, not to wherever `cdk` was started.
             functions_root=root if root.is_absolute() else (REPO_ROOT / root).resolve(),
         )

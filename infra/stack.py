@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -19,6 +19,7 @@ from infra import policies
 from infra.config import InfraConfig
 from infra.constructs.api_gateway_account import ApiGatewayAccount
 from infra.constructs.billing import Billing
+from infra.constructs.console_hosting import ConsoleHosting
 from infra.constructs.data import Data
 from infra.constructs.executions import Executions
 from infra.constructs.executor_pool import ExecutorPool
@@ -198,6 +199,14 @@ class CloutagentStack(Stack):
         )
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
+        if config.host_console:
+            # Identity has no hosted UI domain yet, so the hosted console signs in with a key or token.
+            console = ConsoleHosting(
+                self, "Console", websocket_url=websocket.url, websocket_origin=websocket.api.api_endpoint,
+                log_retention=retention, log_expiration=Duration.days(config.log_retention_days),
+                removal_policy=removal,
+            )
+            CfnOutput(self, "ConsoleUrl", value=console.url, description="https:// URL of the web console")
 
     def _grant(
         self,

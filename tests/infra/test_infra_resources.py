@@ -251,7 +251,7 @@ def test_a_dashboard_exists(synth):
 
 def test_outputs_have_stable_names(synth):
     assert set(synth.template.to_json()["Outputs"]) == {
-        "WebSocketUrl", "ConnectionsUrl", "StripeWebhookUrl", "UserPoolId", "UserPoolClientId",
+        "WebSocketUrl", "ConnectionsUrl", "StripeWebhookUrl", "UserPoolId", "UserPoolClientId", "ConsoleUrl",
     }
 
 
