@@ -96,4 +96,5 @@ class Identity(TypedDict):
     role: Role
     authType: str
     connectionId: str
+    displayName: str  # the member's email, or "API key <name>"
     allowedActions: list[str]  # what this role may do: show only the controls that would work

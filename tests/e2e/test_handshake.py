@@ -102,3 +102,11 @@ async def test_another_tenants_api_key_never_reaches_our_tenant(ready, connect, 
         assert (await client.error("project.join", {"projectId": pid}))["code"] == "PROJECT_NOT_FOUND"
     finally:
         await client.close()
+
+
+async def test_whoami_names_people_by_email_and_keys_by_name(connect, make_user):
+    person = make_user(prefix="whoami-name")
+    me = await (await connect(person)).ok("whoami")
+    assert me["displayName"] == person["email"] and me["userId"] != person["email"]
+    as_key = await (await connect(person, api_key=True)).ok("whoami")
+    assert as_key["displayName"].startswith("API key ") and as_key["userId"].startswith("apikey:")

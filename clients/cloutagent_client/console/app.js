@@ -167,7 +167,8 @@ async function signIn(session) {
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   scheduleRefresh(session);
   state.me = await request("whoami");
-  $("identity").textContent = `${state.me.userId} · ${state.me.role}`;
+  $("identity").textContent = shown(`${state.me.displayName || state.me.userId} · ${state.me.role}`);
+  $("identity").title = state.me.userId;
   applyRoles();
   $("connection").dataset.connectionId = state.me.connectionId;
   show("sign-in", false);

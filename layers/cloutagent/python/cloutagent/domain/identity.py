@@ -29,6 +29,7 @@ class Identity:
     role: Role
     auth_type: str = "jwt"  # jwt | apikey
     connection_id: str | None = None
+    display_name: str = ""  # what people read: the member's email, or the API key's name
 
     def log_keys(self) -> dict[str, str | None]:
         return {

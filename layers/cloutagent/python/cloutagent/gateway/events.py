@@ -19,6 +19,7 @@ def identity_from_event(event: dict[str, Any]) -> Identity:
             role=Role.parse(str(auth["role"])),
             auth_type=str(auth.get("authType", "jwt")),
             connection_id=ctx.get("connectionId"),
+            display_name=str(auth.get("displayName") or ""),
         )
     except (KeyError, ValueError) as exc:
         raise Unauthorized("No authorizer context") from exc
@@ -31,4 +32,5 @@ def authorizer_context(identity: Identity) -> dict[str, str]:
         "userId": identity.user_id,
         "role": identity.role.name,
         "authType": identity.auth_type,
+        "displayName": identity.display_name,
     }

@@ -39,6 +39,7 @@ def whoami(identity: Identity) -> Reply:
         "role": identity.role.name,
         "authType": identity.auth_type,
         "connectionId": identity.connection_id,
+        "displayName": identity.display_name or identity.user_id,
         "allowedActions": allowed_actions(identity.role),
     }
 

@@ -82,7 +82,8 @@ class Authenticator:
         member = self.store.find_membership(claims["sub"])
         if member is None:
             raise Forbidden("This user does not belong to a tenant")
-        return Identity(tenant_id=member.tenant_id, user_id=member.user_id, role=Role.parse(member.role))
+        return Identity(tenant_id=member.tenant_id, user_id=member.user_id, role=Role.parse(member.role),
+                        display_name=member.email or "")
 
     def _from_api_key(self, key: str) -> Identity:
         if not key.startswith(API_KEY_PREFIX) or len(key) > MAX_API_KEY_CHARS:
@@ -95,7 +96,7 @@ class Authenticator:
         if not hmac.compare_digest(stored_hash, digest) or record.revoked_at:
             raise Unauthorized("Invalid API key")
         return Identity(tenant_id=record.tenant_id, user_id=f"apikey:{record.key_id}",
-                        role=Role.parse(record.role), auth_type="apikey")
+                        role=Role.parse(record.role), auth_type="apikey", display_name=f"API key {record.name}")
 
 
 def _bearer(value: str | None) -> str | None:
