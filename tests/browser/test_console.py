@@ -164,7 +164,7 @@ async def test_the_stack_serves_the_vendored_modules_and_nothing_outside_the_con
             return error.code, None
 
     # The modules load (a module script needs a JavaScript type); other files, `..` and empty parts do not
-    for served in ("/console/vendor/marked.esm.js", "/console/vendor/purify.es.mjs"):
+    for served in ("/console/vendor/marked.esm.js", "/console/vendor/purify.es.js"):
         assert await asyncio.to_thread(status, served) in ((200, "text/javascript"), (200, "application/javascript"))
     for refused in ("/console/vendor/marked.LICENSE", "/console/vendor/%2e%2e/app.js", "/console/%2e%2e/__init__.py",
                     "/console/vendor//marked.esm.js"):

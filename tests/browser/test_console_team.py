@@ -23,6 +23,7 @@ async def test_an_owner_invites_sets_a_role_creates_a_key_shown_once_and_revokes
     name = f"ci-{uuid.uuid4().hex[:6]}"
     await page.get_by_label("New key").fill(name)
     await page.get_by_role("button", name="Create key").click()
+    await page.locator("#new-key").wait_for()
     key = (await page.locator("#new-key-value").inner_text()).strip()
     assert key.startswith("cla_")
     key_row = page.get_by_role("row").filter(has_text=name)
@@ -65,8 +66,9 @@ async def test_a_viewer_sees_no_control_it_cannot_use(browser, ready, make_user)
             await projects.first.click()
             await page.locator("#project").wait_for()
             await page.wait_for_function("document.getElementById('project-title').textContent.length > 0")
-            for hidden in ("Run", "Delete project", "New session", "Secrets"):
-                assert not await page.get_by_role("button", name=hidden, exact=True).is_visible()
-                assert not await page.get_by_role("tab", name=hidden).is_visible()
+            for hidden in ("Run", "Delete project", "New session", "Kill", "Interrupt"):
+                assert not await page.get_by_role("button", name=hidden, exact=True).is_visible(), hidden
+            assert not await page.get_by_role("tab", name="Secrets").is_visible()
+            assert await page.get_by_role("tab", name="History").is_visible()  # watching is theirs
     finally:
         await context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import venv
 from pathlib import Path
@@ -29,7 +30,10 @@ def client_only(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("client-only")
     venv.EnvBuilder(with_pip=True).create(home / "venv")
     python = home / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT / "clients"), *_floors()],
+    # from a copy: building in place would leave build/ and egg-info in the source tree
+    source = shutil.copytree(ROOT / "clients", home / "clients",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(source), *_floors()],
                    check=True, capture_output=True, timeout=600)
     return home
 

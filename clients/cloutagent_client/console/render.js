@@ -5,7 +5,7 @@
 // exception is the agent's own text, which is Markdown: see markdown() for what it may become.
 
 import { Marked } from "./vendor/marked.esm.js";
-import DOMPurify from "./vendor/purify.es.mjs";
+import DOMPurify from "./vendor/purify.es.js";
 
 const TOOL_ARGUMENT = { Bash: "command", Read: "file_path", Write: "file_path", Edit: "file_path",
   Glob: "pattern", Grep: "pattern", WebFetch: "url", WebSearch: "query", Task: "description" };
