@@ -48,7 +48,12 @@ export function el(tag, attributes = {}, ...children) {
 // keeps only these tags and attributes, parsed in an inert document. No script, style, form, frame
 // or event handler survives; an image becomes its alt text, so nothing loads from where the agent
 // points; a link needs an http(s) URL and opens in a new tab without an opener or referrer.
-const MARKED = new Marked({ gfm: true, breaks: false, async: false });
+// HTML written into the Markdown (`<img onerror=…>`, `<script>`) is shown as the text it is, not
+// parsed: the agent writes Markdown, and markup it slips in is something to read, not to run.
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const asText = (html) => String(html).replace(/[&<>"']/g, (char) => ESCAPES[char]);
+const MARKED = new Marked({ gfm: true, breaks: false, async: false,
+  renderer: { html: (token) => asText(token.text ?? token.raw ?? "") } });
 const PURIFY = {
   ALLOWED_TAGS: ["p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code",
     "em", "strong", "del", "a", "img", "table", "thead", "tbody", "tr", "th", "td"],
