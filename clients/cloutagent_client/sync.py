@@ -25,11 +25,12 @@ from typing import Any, Coroutine, Iterator, TypeVar
 from cloutagent_client.client import Client
 from cloutagent_client.errors import ClientClosed
 from cloutagent_client.subscriptions import Subscription
+from cloutagent_client.sync_api import SyncApi
 
 T = TypeVar("T")
 
 
-class SyncClient:
+class SyncClient(SyncApi):
     def __init__(self, url: str | None = None, **kwargs: Any):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="cloutagent-client", daemon=True)
@@ -68,6 +69,7 @@ class SyncClient:
         return SyncSubscription(self, self._run(self._client.subscribe(project_id, since_seq, **kwargs)))
 
     def __getattr__(self, name: str) -> Any:
+        """Anything of Client's that has no typed twin in SyncApi, waited for the same way."""
         attribute = getattr(self._client, name)
         if inspect.iscoroutinefunction(attribute):
             return lambda *args, **kwargs: self._run(attribute(*args, **kwargs))
