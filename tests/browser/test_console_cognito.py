@@ -4,19 +4,30 @@ tokens are real ones of the local stack (its users' Cognito JWTs, signed by moto
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
+import time
 import urllib.parse
+import urllib.request
 
 import pytest
+
+from tests.support import tokens
 
 pytestmark = pytest.mark.browser
 
 DOMAIN = "https://auth.cloutagent.test"
 
 
-async def _fake_cognito(context, ready, tokens, *, tamper_state=False, expires_in=3600):
+def http(url: str, method: str) -> int:
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as reply:
+        return reply.status
+
+
+async def _fake_cognito(context, ready, issued, *, tamper_state=False, expires_in=3600):
     """Routes for the hosted UI: /authorize answers with a code at once; /token hands out
-    ``tokens`` in turn (first for the code, then one per refresh)."""
+    ``tokens`` in turn (first for the code, valid ``expires_in`` s, then one per refresh, an hour)."""
     seen: list[dict] = []
 
     async def authorize(route):
@@ -30,8 +41,9 @@ async def _fake_cognito(context, ready, tokens, *, tamper_state=False, expires_i
         form = dict(urllib.parse.parse_qsl(route.request.post_data or ""))
         seen.append({"token": form})
         await route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": "*"},
-                            body=json.dumps({"access_token": tokens.pop(0), "refresh_token": "r3fresh",
-                                             "expires_in": expires_in, "token_type": "Bearer"}))
+                            body=json.dumps({"access_token": issued.pop(0), "refresh_token": "r3fresh",
+                                             "expires_in": expires_in if len(seen) == 2 else 3600,
+                                             "token_type": "Bearer"}))
 
     await context.route(f"{DOMAIN}/oauth2/authorize**", authorize)
     await context.route(f"{DOMAIN}/oauth2/token", token)
@@ -50,11 +62,13 @@ async def fresh_page(browser):
     await context.close()
 
 
-async def test_pkce_sign_in_checks_state_and_a_token_near_expiry_is_refreshed_silently(fresh_page, ready, make_user):
+async def test_pkce_sign_in_checks_state_and_the_session_outlives_its_access_token(fresh_page, ready, make_user):
     context, page = fresh_page
     first, second = make_user(prefix="cognito-a"), make_user(prefix="cognito-b")
-    # a token that is 121 s from expiry: the console refreshes it within a second of signing in
-    seen = await _fake_cognito(context, ready, [first["token"], second["token"]], expires_in=121)
+    # the first token is valid for 8 s only (signed as Cognito signs, for a real user of the stack):
+    # the console refreshes it at once, and must use the new one when it reconnects after 8 s
+    short = tokens.signed(tokens.claims_for(ready, sub=first["userId"], exp=int(time.time()) + 8))
+    seen = await _fake_cognito(context, ready, [short, second["token"]], expires_in=8)
     await page.goto(f"{ready['httpUrl']}/")
     await page.get_by_role("link", name="Sign in with Cognito").click()
     await page.get_by_role("status").filter(has_text="Connected").wait_for()
@@ -66,6 +80,17 @@ async def test_pkce_sign_in_checks_state_and_a_token_near_expiry_is_refreshed_si
     await page.wait_for_function("JSON.parse(sessionStorage.getItem('cloutagent.session')).credentials.token "
                                  f"=== {json.dumps(second['token'])}")
     assert seen[2]["token"] == {"client_id": "console-client", "grant_type": "refresh_token", "refresh_token": "r3fresh"}
+    # once the first token has expired, the service drops the connection: the console reconnects
+    # with the refreshed token, no new sign-in
+    await asyncio.sleep(max(0.0, json.loads(base64.urlsafe_b64decode(short.split(".")[1] + "=="))["exp"]
+                            - time.time() + 1))
+    pill = page.locator("#connection")
+    dropped = await pill.get_attribute("data-connection-id")
+    http(f"{ready['httpUrl']}/@connections/{dropped}", "DELETE")
+    await page.wait_for_function(f"document.getElementById('connection').dataset.connectionId !== {json.dumps(dropped)}"
+                                 " && document.getElementById('connection').textContent.includes('Connected')")
+    assert await page.get_by_role("button", name="Sign in with Cognito").count() == 0 or \
+        not await page.locator("#sign-in").is_visible()
     # a reload (say, after the hour) signs in with the refreshed token: the session is not lost
     await page.reload()
     await page.get_by_role("status").filter(has_text="Connected").wait_for()
