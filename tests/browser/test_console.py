@@ -103,8 +103,11 @@ async def test_secrets_and_plan_pages(page, ready):
 
     await page.get_by_role("button", name="Plan & usage").click()
     plan, usage = page.get_by_role("region", name="Plan"), page.get_by_role("region", name="Usage")
-    await plan.get_by_text("effectivePlan").wait_for()
-    await usage.get_by_text("spendUsd").wait_for()
+    await plan.get_by_text("Spend cap a month").wait_for()
+    await usage.get_by_text("Spend", exact=True).wait_for()
+    # in words: no raw keys, no null or false
+    words = await page.locator("#plan").inner_text() + await page.locator("#usage").inner_text()
+    assert not any(raw in words for raw in ("effectivePlan", "spendUsd", "null", "false", "entitlements."))
 
 
 async def test_control_and_bidi_characters_show_as_escapes_and_hostile_names_are_refused(page):
@@ -187,3 +190,19 @@ async def test_a_blank_prompt_says_why_nothing_runs_and_the_final_time_matches_t
     text = await status.inner_text()
     wall, agent = re.search(r"completed · ([\d.]+) s \(agent ([\d.]+) s\)", text).groups()
     assert float(wall) >= float(agent) > 0, text
+
+
+async def test_two_projects_with_one_name_do_not_look_identical(page, ready):
+    from cloutagent_client import Client
+
+    name = f"twin {uuid.uuid4().hex[:6]}"
+    async with Client(ready["wsUrl"], api_key=ready["apiKey"]) as client:
+        first = await client.create_project(name)
+        second = await client.create_project(name)
+    await page.reload()
+    await page.get_by_role("status").filter(has_text="Connected").wait_for()
+    twins = page.locator(".project-link").filter(has_text=name)
+    await twins.first.wait_for()
+    texts = sorted(await twins.all_inner_texts())
+    assert len(texts) == 2 and texts[0] != texts[1]
+    assert any(first["path"] in t for t in texts) and any(second["path"] in t for t in texts)

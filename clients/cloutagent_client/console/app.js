@@ -3,8 +3,8 @@
 // Vanilla JS modules, no build step. The protocol client (reconnect, replay, dedupe) is client.js.
 
 import { Client } from "./client.js";
-import { DiffLines, diffLines, el, facts, gitSummary, message, money, requestCard, resolveCard, seconds, shown, steeringNote,
-  summary, tokens } from "./render.js";
+import { DiffLines, diffLines, el, gitSummary, message, money, planFacts, requestCard, resolveCard, seconds, shown,
+  steeringNote, summary, tokens, usageFacts } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = "cloutagent.session";
@@ -207,12 +207,22 @@ async function loadProjects(selectId) {
   if (selectId) await selectProject(selectId);
 }
 
+// Two projects may share a name: then each also shows its path (unique in the tenant), so they
+// never look identical.
+function sharedNames() {
+  const seen = new Map();
+  for (const p of state.projects) seen.set(p.name, (seen.get(p.name) || 0) + 1);
+  return new Set([...seen].filter(([, count]) => count > 1).map(([name]) => name));
+}
+
 function renderProjectList() {
   const list = $("project-list");
+  const shared = sharedNames();
   list.replaceChildren(...state.projects.map((p) => el("li", {},
     el("button", { type: "button", class: "project-link", "aria-current": p.projectId === state.project?.projectId ? "page" : null,
       "data-project-id": p.projectId, onclick: () => act(() => selectProject(p.projectId)) },
-      el("span", { class: "name" }, p.name), el("span", { class: `badge state-${p.state}` }, p.state)))));
+      el("span", { class: "name" }, p.name), shared.has(p.name) ? el("span", { class: "hint path" }, ` ${p.path}/`) : null,
+      el("span", { class: `badge state-${p.state}` }, p.state)))));
   if (!state.projects.length) list.append(el("li", { class: "hint" }, "No projects yet."));
 }
 
@@ -653,8 +663,12 @@ async function showAccount() {
     $(list).replaceChildren();
     try {
       const reply = await request(action);
-      facts($(list), reply);
-      if (action === "plan.get") offerUpgrades(reply);
+      if (action === "plan.get") {
+        planFacts($(list), reply);
+        offerUpgrades(reply);
+      } else {
+        usageFacts($(list), reply);
+      }
     } catch (error) {
       if (!unavailable(error, "account-note", "Plans and usage")) $(list).append(el("dd", { class: "error" }, error.message));
     }

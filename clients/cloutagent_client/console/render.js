@@ -335,11 +335,44 @@ export function diffLines(page, lines) {
 }
 
 // Nested objects as label/value pairs, for plan and usage replies whatever their shape.
-export function facts(list, value, prefix = "") {
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) facts(list, inner, prefix ? `${prefix}.${key}` : key);
-    return list;
+// Plan and usage in words, as the CLI's `usage` prints them: no raw keys, no null or false.
+const ENTITLEMENTS = [
+  ["projects", "Projects", (v) => v.toLocaleString("en-US")], ["members", "Members", (v) => v.toLocaleString("en-US")],
+  ["concurrentExecutions", "Runs at once", String], ["monthlySpendCapUsd", "Spend cap a month", (v) => money2(v)],
+  ["maxExecutionTimeoutSeconds", "Longest run", (v) => (v % 3600 ? `${v / 60} min` : `${v / 3600} h`)],
+  ["connectionsPerUser", "Connections per person", String], ["eventRetentionDays", "History kept", (v) => `${v} days`],
+  ["maxSecretsPerProject", "Secrets per project", String],
+];
+
+function money2(value) { return `$${Number(value || 0).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`; }
+
+function dated(value) { return value ? new Date(value).toLocaleDateString() : null; }
+
+function fact(list, term, value) {
+  if (value !== null && value !== undefined && value !== "") list.append(el("dt", {}, term), el("dd", {}, String(value)));
+}
+
+export function planFacts(list, plan) {
+  const effective = plan.effectivePlan || plan.plan;
+  fact(list, "Plan", plan.plan && plan.plan !== effective ? `${effective} (subscribed to ${plan.plan})` : effective);
+  fact(list, "Status", plan.status);
+  fact(list, plan.cancelAtPeriodEnd ? "Ends" : "Renews", dated(plan.periodEnd));
+  fact(list, "Trial until", dated(plan.trialEnd));
+  if (plan.paymentRequired) fact(list, "Payment required", dated(plan.graceEndsAt) ? `grace until ${dated(plan.graceEndsAt)}` : "now");
+  const entitlements = { ...(plan.entitlements || {}) };
+  for (const [key, term, form] of ENTITLEMENTS) {
+    if (key in entitlements) fact(list, term, form(entitlements[key]));
+    delete entitlements[key];
   }
-  list.append(el("dt", {}, prefix || "value"), el("dd", {}, Array.isArray(value) ? value.join(", ") : String(value ?? "—")));
+  for (const [key, value] of Object.entries(entitlements)) fact(list, key, value);
+  return list;
+}
+
+export function usageFacts(list, used) {
+  fact(list, "Month", used.month);
+  const cap = used.capUsd === null || used.capUsd === undefined ? "" : ` of ${money2(used.capUsd)} (${money2(used.remainingUsd)} left)`;
+  fact(list, "Spend", `${money(used.spendUsd)}${cap}`);
+  fact(list, "Runs", Number(used.executions || 0).toLocaleString("en-US"));
+  fact(list, "Tokens", Number(used.tokens || 0).toLocaleString("en-US"));
   return list;
 }
