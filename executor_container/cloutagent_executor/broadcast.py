@@ -145,7 +145,9 @@ class LiveFanout:
 
     def after_stored(self, events: list[Event]) -> None:
         now = asyncio.get_running_loop().time()
-        fresh = (self._room is None or events[0].seq != self._next_seq
+        # The first batch reads the room; the next ones wait for that read (each delivery awaits
+        # the previous one) instead of reading it again while it is still on its way.
+        fresh = (self._next_seq is None or events[0].seq != self._next_seq
                  or now - self._room_read_at >= ROOM_MAX_AGE_SECONDS)
         if fresh:
             self._room_read_at = now

@@ -25,6 +25,10 @@ EXECUTOR_ONLY_ENV = (
     "ECS_CONTAINER_METADATA_URI_V4",
 )
 
+# The Bash tool runs bash, whatever else the image or machine has: Claude Code picks zsh when it
+# finds one, and scripts written for bash (`/dev/tcp`, arrays, `shopt`) would then fail.
+AGENT_SHELL = {"CLAUDE_CODE_SHELL": "/bin/bash"}
+
 
 def build_options(request: "AgentRequest", stderr: Callable[[str], None],
                   can_use_tool: Callable | None = None) -> ClaudeAgentOptions:
@@ -41,7 +45,7 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None],
         max_turns=request.max_turns,
         resume=request.resume_session_id,
         max_budget_usd=request.max_cost_usd,
-        env={**dict.fromkeys(EXECUTOR_ONLY_ENV, ""), **request.env, **_config_dir(request)},
+        env={**dict.fromkeys(EXECUTOR_ONLY_ENV, ""), **AGENT_SHELL, **request.env, **_config_dir(request)},
         cli_path=request.cli_path,
         session_store=request.session_store,
         max_buffer_size=MAX_MESSAGE_BYTES,

@@ -21,7 +21,7 @@ def completion(args: Any) -> int:
     else:
         import shtab
 
-        print(shtab.complete(parser, shell=args.shell))
+        print(shtab.complete(parser, args.shell))
     return 0
 
 
