@@ -206,3 +206,14 @@ async def test_two_projects_with_one_name_do_not_look_identical(page, ready):
     texts = sorted(await twins.all_inner_texts())
     assert len(texts) == 2 and texts[0] != texts[1]
     assert any(first["path"] in t for t in texts) and any(second["path"] in t for t in texts)
+
+
+async def test_a_prompt_over_the_frame_limit_is_refused_with_its_size_and_the_connection_stays(page):
+    await create_project(page, "console big")
+    await page.get_by_label("Prompt").fill("x" * 200_000)
+    await page.get_by_role("button", name="Run", exact=True).click()
+    toast = page.locator("#toast")
+    await toast.filter(has_text="MESSAGE_TOO_LARGE").wait_for()
+    assert "at most 128 KB" in await toast.inner_text()
+    await run_prompt(page, "[fake:stream n=1]")  # the same connection still serves
+    await page.locator("#run-status[data-status=completed]").wait_for()

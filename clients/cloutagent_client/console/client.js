@@ -15,6 +15,10 @@ export class CloutagentError extends Error {
   }
 }
 
+// API Gateway closes a connection that sends a bigger frame (1009), failing every request on it:
+// such a request is refused here, before it is sent, as the SDK does (MESSAGE_TOO_LARGE).
+const MAX_FRAME_BYTES = 128 * 1024;
+
 const DEFAULTS = {
   requestTimeout: 30_000,
   pingInterval: 240_000, // API Gateway closes a connection after 10 minutes without a client message
@@ -91,13 +95,20 @@ class Connection {
       return Promise.reject(new CloutagentError("CONNECTION_LOST", "Not connected", {}, action));
     }
     const requestId = `${this.prefix}-${++this.counter}`;
+    const frame = JSON.stringify({ action, requestId, data: data || {} });
+    const size = new TextEncoder().encode(frame).length;
+    if (size > MAX_FRAME_BYTES) {
+      return Promise.reject(new CloutagentError("MESSAGE_TOO_LARGE",
+        `The request is ${Math.round(size / 1024)} KB; a message may be at most ${MAX_FRAME_BYTES / 1024} KB`,
+        { bytes: size, limitBytes: MAX_FRAME_BYTES }, action));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(new CloutagentError("REQUEST_TIMEOUT", `No reply to ${action} in ${timeout / 1000} s`, {}, action));
       }, timeout);
       this.pending.set(requestId, { resolve, reject, timer });
-      this.ws.send(JSON.stringify({ action, requestId, data: data || {} }));
+      this.ws.send(frame);
       this.lastSent = Date.now();
     });
   }
