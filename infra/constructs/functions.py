@@ -35,6 +35,7 @@ TIMEOUTS = {
     "cognito-post-confirmation": Duration.seconds(5),  # Cognito waits 5 s for a trigger
     "dynamodb-stream": Duration.seconds(120),  # batches of outbox rows, each a Stripe call
     "eventbridge": Duration.seconds(60),
+    "scheduler": Duration.seconds(60),  # EventBridge Scheduler invokes asynchronously; a start takes seconds
 }
 
 # The only actions a function role may hold on Resource "*" (they accept no resource ARN).

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     stripe_meter_event_name: str = "cloutagent_usage"  # the Billing Meter's event_name (value: micro-USD)
     stripe_timeout_seconds: float = 10.0
 
+    # EventBridge Scheduler (services/schedules.py): the group every schedule is made in, the function
+    # a firing invokes (scheduled_run) and the role Scheduler invokes it as.
+    schedule_group: str = "cloutagent-schedules"
+    scheduled_run_arn: str = ""
+    scheduler_role_arn: str = ""
+
     event_retention_days: int = 30
     # How long one append may wait out other writers on the same project's lastSeq before the
     # caller gets CONFLICT: a Lambda's reply must come inside API Gateway's 29 s; the executor,

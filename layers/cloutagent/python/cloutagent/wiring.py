@@ -211,6 +211,27 @@ class Container:
                                pool, allow_loopback=self.settings.allow_loopback_webhooks)
 
     @cached_property
+    def schedule_store(self):
+        from cloutagent.adapters.dynamo.schedules import DynamoScheduleStore
+
+        return DynamoScheduleStore(self.table)
+
+    @cached_property
+    def schedule_backend(self):
+        from cloutagent.adapters.eventbridge_scheduler import EventBridgeSchedules
+
+        return EventBridgeSchedules(self.clients.client("scheduler"), group=self.settings.schedule_group,
+                                    target_arn=self.settings.scheduled_run_arn,
+                                    role_arn=self.settings.scheduler_role_arn)
+
+    @cached_property
+    def schedules(self):
+        from cloutagent.services.schedules import ScheduleService
+
+        return ScheduleService(self.project_store, self.schedule_store, self.schedule_backend, self.executions,
+                               self.publisher)
+
+    @cached_property
     def connections(self):
         from cloutagent.services.connections import ConnectionService
 

@@ -79,6 +79,9 @@ MIN_ROLE: dict[str, Role] = {
     "usage.get": Role.admin,
     "billing.checkout": Role.admin,
     "billing.portal": Role.admin,
+    "schedule.list": Role.viewer,
+    "schedule.create": Role.member,
+    "schedule.delete": Role.member,
 }
 
 

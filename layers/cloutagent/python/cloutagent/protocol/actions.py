@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from cloutagent.domain.models import AgentConfig, Limits
 from cloutagent.domain.notifications import ALL_NOTIFICATION_TYPES, MAX_URL_LENGTH, NotificationType, WebhookFormat
 from cloutagent.domain.repositories import Repository, check_branch
+from cloutagent.domain.schedules import SCHEDULE_ID_PATTERN, check_timezone, cron_expression, rate_expression
 from cloutagent.domain.steering import Decision, Scope
 from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
 from cloutagent.domain.text import check_description, check_name
@@ -194,3 +195,34 @@ class BillingCheckout(ActionData):
 
 class BillingPortal(ActionData):
     returnUrl: ReturnUrl
+
+
+# -- schedules ----------------------------------------------------------------------------------
+class ScheduleCreate(ActionData):
+    """A recurring ``execute``: exactly one of ``cron`` and ``rate`` (EventBridge Scheduler's syntax,
+    with or without the ``cron(...)``/``rate(...)`` wrapper; checked in domain/schedules.py)."""
+
+    projectId: ProjectId
+    name: Name | None = None
+    cron: Annotated[str, Field(min_length=11, max_length=200), AfterValidator(cron_expression)] | None = None
+    rate: Annotated[str, Field(min_length=6, max_length=40), AfterValidator(rate_expression)] | None = None
+    timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_timezone)] = "UTC"
+    prompt: str = Field(min_length=1, max_length=100_000)
+    options: ExecuteOptions = Field(default_factory=ExecuteOptions)
+    branch: Annotated[str, AfterValidator(check_branch)] | None = Field(default=None, max_length=200)
+    pullRequest: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_clock(self) -> "ScheduleCreate":
+        if (self.cron is None) == (self.rate is None):
+            raise ValueError("give exactly one of cron and rate")
+        return self
+
+    @property
+    def expression(self) -> str:
+        return self.cron or self.rate or ""
+
+
+class ScheduleRef(ActionData):
+    projectId: ProjectId
+    scheduleId: str = Field(pattern=SCHEDULE_ID_PATTERN)

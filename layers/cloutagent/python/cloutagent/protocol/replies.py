@@ -13,6 +13,7 @@ from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
 from cloutagent.domain.identity import Identity, allowed_actions
 from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewApiKey, Project
 from cloutagent.domain.notifications import NewWebhook, WebhookConfig
+from cloutagent.domain.schedules import Schedule
 from cloutagent.domain.secrets import SecretInfo
 from cloutagent.protocol.frames import PROTOCOL_VERSION, stored_event_frame
 
@@ -178,6 +179,22 @@ def webhook(project_id: str, config: WebhookConfig | None) -> Reply:
 def webhook_deleted(project_id: str) -> Reply:
     """webhook.delete: the project sends no more notifications."""
     return {"projectId": project_id, "deleted": True}
+
+
+# -- schedules -----------------------------------------------------------------------------------
+def schedule(s: Schedule) -> Reply:
+    """schedule.create: the new schedule."""
+    return {"schedule": s.to_wire(exclude={"tenant_id"})}
+
+
+def schedules(project_id: str, ss: list[Schedule]) -> Reply:
+    """schedule.list: the project's schedules, each with what its last firing did."""
+    return {"projectId": project_id, "schedules": [s.to_wire(exclude={"tenant_id"}) for s in ss]}
+
+
+def schedule_deleted(project_id: str, schedule_id: str) -> Reply:
+    """schedule.delete: which schedule is gone (it fires no more)."""
+    return {"projectId": project_id, "scheduleId": schedule_id, "deleted": True}
 
 
 # -- billing -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from cloutagent.domain.executions import Execution
 from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import ApiKey, Event, Member, Project, Tenant
 from cloutagent.domain.notifications import Delivery
+from cloutagent.domain.schedules import Firing, Schedule
 from cloutagent.domain.secrets import SealedSecret, SecretIndex
 
 
@@ -89,6 +90,17 @@ class WebhookStore(Protocol):
     def sealed_secret(self, tenant_id: str, project_id: str) -> str | None: ...
 
 
+class ScheduleStore(Protocol):
+    """A project's schedules, and what their firings did (adapters/dynamo/schedules.py)."""
+
+    def put(self, schedule: Schedule) -> None: ...
+    def get(self, tenant_id: str, project_id: str, schedule_id: str) -> Schedule | None: ...
+    def list(self, tenant_id: str, project_id: str) -> list[Schedule]: ...
+    def delete(self, tenant_id: str, project_id: str, schedule_id: str) -> bool: ...
+    def claim(self, tenant_id: str, project_id: str, schedule_id: str, fired_at: str) -> Schedule | None: ...
+    def record(self, schedule: Schedule, firing: Firing) -> None: ...
+
+
 class BillingStore(Protocol):
     def get_tenant(self, tenant_id: str) -> Tenant | None: ...
     def grant_plan(self, tenant_id: str, plan: str) -> None: ...
@@ -147,6 +159,13 @@ class WebhookPoster(Protocol):
 
     def resolve(self, host: str, port: int) -> list[str]: ...
     def post(self, url: str, address: str, body: bytes, headers: dict[str, str], timeout: float) -> Delivery: ...
+
+
+class ScheduleBackend(Protocol):
+    """The clock that fires schedules (EventBridge Scheduler; locally the dev stack's, over moto)."""
+
+    def create(self, schedule: Schedule) -> None: ...
+    def delete(self, schedule_id: str) -> None: ...  # one already gone is no error
 
 
 class Directory(Protocol):

@@ -40,6 +40,7 @@ USAGE_PREFIX = "USAGE#"  # sorts after TENANT: never inside project.create's PRO
 METER_PREFIX = "METER#"  # the usage outbox; sorts between CONN# and PROJECT#
 SECRET_PREFIX = "SECRET#"
 WEBHOOK_SK = "WEBHOOK"  # a project's webhook signing secret, in the project partition
+SCHEDULE_PREFIX = "SCHEDULE#"  # a project's schedules, in the project partition (purged with it)
 
 
 def project_sk(project_id: str) -> str:
@@ -69,6 +70,10 @@ def execution_sk(execution_id: str) -> str:
 
 def secret_sk(name: str) -> str:
     return SECRET_PREFIX + name
+
+
+def schedule_sk(schedule_id: str) -> str:
+    return SCHEDULE_PREFIX + schedule_id
 
 
 def usage_sk(month: str) -> str:
