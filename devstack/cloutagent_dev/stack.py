@@ -124,6 +124,7 @@ class LocalStack:
         apply_environment({
             "CLOUTAGENT_TABLE_NAME": resources.table_name,
             "CLOUTAGENT_CONNECTIONS_URL": http_url,
+            "CLOUTAGENT_HTTP_API_URL": http_url,  # webhook receivers (Git host triggers give it out)
             "CLOUTAGENT_USER_POOL_ID": resources.user_pool_id,
             "CLOUTAGENT_USER_POOL_CLIENT_ID": resources.user_pool_client_id,
             "CLOUTAGENT_JWKS_URL": f"{self.moto.url}/{resources.user_pool_id}/.well-known/jwks.json",

@@ -9,31 +9,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from aiohttp import ClientSession, ClientTimeout
 
-from cloutagent.domain.repositories import Repository
+from cloutagent.domain.repositories import Repository, github_api, gitlab_project_api
 
 from .git_client import GitFailure
 
 TIMEOUT = ClientTimeout(total=60)
-
-
-def _origin_and_path(repository: Repository) -> tuple[str, str]:
-    parts = urlsplit(repository.url)
-    path = parts.path.strip("/")
-    return f"{parts.scheme}://{parts.netloc}", path[:-4] if path.endswith(".git") else path
-
-
-def github_api(repository: Repository) -> tuple[str, str, str]:
-    """API base, owner and name: a GitHub repository is the URL's last two segments (whatever
-    prefix the host serves it under, like the dev stack's /git/)."""
-    origin, path = _origin_and_path(repository)
-    owner, _, name = path.rpartition("/")
-    owner = owner.rpartition("/")[2]
-    base = "https://api.github.com" if urlsplit(origin).hostname == "github.com" else f"{origin}/api/v3"
-    return base, owner, name
 
 
 async def _body(reply: Any) -> Any:
@@ -73,8 +56,7 @@ async def _github(repository: Repository, token: str, *, head: str, base: str, t
 
 
 async def _gitlab(repository: Repository, token: str, *, head: str, base: str, title: str, body: str) -> str:
-    origin, path = _origin_and_path(repository)  # GitLab: the whole path (groups nest)
-    project = f"{origin}/api/v4/projects/{quote(path, safe='')}"
+    project = gitlab_project_api(repository)  # GitLab: the whole path (groups nest)
     async with ClientSession(timeout=TIMEOUT, headers={"PRIVATE-TOKEN": token}) as http:
         async with http.get(f"{project}/merge_requests", params={"source_branch": head, "state": "opened"}) as reply:
             found = await _body(reply) if reply.status == 200 else []

@@ -101,7 +101,8 @@ class FakeEventLog:
             else:
                 self.db.executions[key] = current.model_copy(update={
                     "status": record.outcome.status, "finished_at": record.finished_at, "error": record.outcome.error,
-                    "cost_usd": record.outcome.cost_usd, "session_id": record.outcome.session_id})
+                    "cost_usd": record.outcome.cost_usd, "session_id": record.outcome.session_id,
+                    "git": record.outcome.git})
         elif isinstance(record, ExecutionMetered):
             key = (record.tenant_id, record.project_id, record.execution_id)
             self.db.executions[key] = self.db.executions[key].model_copy(

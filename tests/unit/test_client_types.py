@@ -15,7 +15,7 @@ def _fields(model, *hidden: str) -> set[str]:
 
 def test_each_typed_result_has_the_keys_of_the_service_s_wire_object():
     assert set(wire.Project.__annotations__) == _fields(models.Project, "tenantId", "webhook")
-    assert set(wire.Execution.__annotations__) == _fields(executions.Execution, "tenantId")
+    assert set(wire.Execution.__annotations__) == _fields(executions.Execution, "tenantId", "trigger")
     assert set(wire.ApiKey.__annotations__) == _fields(models.ApiKey, "tenantId")
     assert set(wire.Member.__annotations__) == _fields(models.Member, "tenantId")
     me = replies.whoami(identity.Identity(tenant_id="t", user_id="u", role=identity.Role.owner, connection_id="c"))

@@ -5,6 +5,8 @@
 - ``/api/v3/repos/local/<name>/pulls``: pull requests in GitHub's REST shape (GitHub Enterprise's
   base URL convention, so a GitHub adapter pointed at this host finds it).
 - ``GET /local/repos/<name>/pulls``: every recorded pull request, for tests (no authentication).
+- ``/api/v3/repos/local/<name>/issues/<n>/comments``: issue and pull-request comments (POST);
+  ``GET /local/repos/<name>/comments``: every recorded comment, for tests (no authentication).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from cloutagent_dev.git_server import http_backend
 from cloutagent_dev.git_server.errors import (GitFailed, GitServerError, InvalidRequest, RepoExists, RepoNotFound,
                                               Unauthorized, ValidationFailed)
+from cloutagent_dev.git_server.comments import Comments, IssueComment, NewComment
 from cloutagent_dev.git_server.pulls import NewPull, PullChanges, PullRequest, PullRequests
 from cloutagent_dev.git_server.repos import OWNER, NewRepo, Repo, RepoStore
 
@@ -69,6 +72,7 @@ class GitServer:
     def __init__(self, root: Path):
         self.store = RepoStore(root)
         self.pulls = PullRequests(self.store)
+        self.comments = Comments(self.store)
         self.base_url = ""  # the stack's http URL, known once it is bound
 
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -83,6 +87,8 @@ class GitServer:
             ("GET", API + pulls, self.list_pulls),
             ("GET", f"{API}{pulls}/{number}", self.get_pull),
             ("PATCH", f"{API}{pulls}/{number}", self.update_pull),
+            ("POST", f"{API}/repos/{{owner}}/{{repo}}/issues/{number}/comments", self.add_comment),
+            ("GET", "/local/repos/{repo}/comments", self.recorded_comments),
         ]
 
     def _base(self, request: web.Request) -> str:
@@ -107,6 +113,11 @@ class GitServer:
     async def recorded_pull(self, request: web.Request) -> web.Response:
         number = int(request.match_info["number"])
         return await self._github(request, lambda repo: self._pull(request, repo, self.pulls.get(repo, number)),
+                                  owner=OWNER, authenticate=False)
+
+    async def recorded_comments(self, request: web.Request) -> web.Response:
+        return await self._github(request, lambda repo: [self._comment(request, repo, c)
+                                                         for c in self.comments.list(repo)],
                                   owner=OWNER, authenticate=False)
 
     # -- git -----------------------------------------------------------------------------------
@@ -151,6 +162,14 @@ class GitServer:
             return self._pull(request, repo, self.pulls.update(repo, number, changes))
         return await self._github(request, update)
 
+    async def add_comment(self, request: web.Request) -> web.Response:
+        number = int(request.match_info["number"])
+
+        async def add(repo: Repo) -> dict[str, Any]:
+            comment = self.comments.add(repo, number, await parse(request, NewComment, ValidationFailed))
+            return self._comment(request, repo, comment)
+        return await self._github(request, add, status=201)
+
     async def _github(self, request: web.Request, answer: Callable[[Repo], Any], *, status: int = 200,
                       owner: str | None = None, authenticate: bool = True) -> web.Response:
         """Find the repository, check the token, answer; any refusal as GitHub words it."""
@@ -165,6 +184,13 @@ class GitServer:
             return web.json_response({"message": exc.message, **({"errors": exc.errors} if exc.errors else {})},
                                      status=STATUS[type(exc)])
         return web.json_response(body, status=status)
+
+    def _comment(self, request: web.Request, repo: Repo, comment: IssueComment) -> dict[str, Any]:
+        """A comment in GitHub's REST shape (the fields a client reads)."""
+        base = self._base(request)
+        return {"id": comment.id, "body": comment.body, "user": {"login": comment.user, "type": "Bot"},
+                "issue_url": f"{base}{API}/repos/{repo.owner}/{repo.name}/issues/{comment.issue}",
+                "html_url": f"{base}/local/repos/{repo.name}/comments#{comment.id}", "created_at": comment.created_at}
 
     def _pull(self, request: web.Request, repo: Repo, pull: PullRequest) -> dict[str, Any]:
         """A pull request in GitHub's REST shape (the fields a client reads)."""

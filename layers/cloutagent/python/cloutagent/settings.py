@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     allow_loopback_webhooks: bool = False
     # API Gateway management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
     connections_url: str = ""
+    # The HTTP API's base URL (webhook receivers): Git host triggers give it out as their endpoint.
+    http_api_url: str = ""
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""

@@ -232,6 +232,25 @@ class Container:
                                self.publisher)
 
     @cached_property
+    def trigger_store(self):
+        from cloutagent.adapters.dynamo.triggers import DynamoTriggerStore
+
+        return DynamoTriggerStore(self.table)
+
+    @cached_property
+    def git_host(self):
+        from cloutagent.adapters.git_host import HttpGitHost
+
+        return HttpGitHost(allow_loopback=self.settings.allow_loopback_repositories)
+
+    @cached_property
+    def triggers(self):
+        from cloutagent.services.triggers import TriggerService
+
+        return TriggerService(self.project_store, self.trigger_store, self.secret_store, self.secret_cipher,
+                              self.git_host, self.executions, endpoint_base=self.settings.http_api_url)
+
+    @cached_property
     def connections(self):
         from cloutagent.services.connections import ConnectionService
 

@@ -64,6 +64,32 @@ class HttpWebhookPoster:
         return _PinnedHttp(host, address, port or 80, watchdog, timeout=timeout)
 
 
+def exchange(method: str, url: str, address: str, body: bytes | None, headers: dict[str, str], timeout: float,
+             *, max_bytes: int = MAX_RESPONSE_BYTES) -> tuple[int | None, bytes]:
+    """One request of at most ``timeout`` seconds through ``address`` (checked by the caller), as ``post``
+    makes it: the status (None when there was no answer) and at most ``max_bytes`` of the answer."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    watchdog = _Watchdog(timeout)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = _PinnedHttps(parts.hostname or "", address, parts.port or 443,
+                                                              watchdog, timeout=timeout,
+                                                              context=ssl.create_default_context())
+    else:
+        connection = _PinnedHttp(parts.hostname or "", address, parts.port or 80, watchdog, timeout=timeout)
+    try:
+        with watchdog:
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                answer: tuple[int | None, bytes] = (response.status, response.read(max_bytes))
+            except (OSError, http.client.HTTPException):
+                answer = (None, b"")
+    finally:
+        connection.close()
+    return (None, b"") if watchdog.cut.is_set() else answer
+
+
 class _Watchdog:
     """Cuts a try off when its time is up, whatever it is waiting for (TLS handshake, answer)."""
 

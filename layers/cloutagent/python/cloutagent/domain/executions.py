@@ -57,9 +57,11 @@ class Execution(DomainModel):
     branch: str | None = None  # the existing branch the run starts from and pushes to
     pull_request: bool | None = None  # None: the repository's default
     git: dict[str, Any] | None = None  # what the run delivered: the execution.git event's data
+    # A Git host comment started it: where to answer when it ends (domain/triggers.py CommentTarget). Not on the wire.
+    trigger: dict[str, Any] | None = None
 
     def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+        return super().to_wire(exclude={"tenant_id", "trigger"} | (exclude or set()))
 
 
 @dataclass(frozen=True)

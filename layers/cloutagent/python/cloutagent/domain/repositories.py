@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, field_validator
 
@@ -72,6 +72,38 @@ class Repository(DomainModel):
             return self.provider
         host = (urlsplit(self.url).hostname or "").lower()
         return KNOWN_PROVIDERS.get(host, "generic")  # type: ignore[return-value]
+
+
+def origin_and_path(repository: Repository) -> tuple[str, str]:
+    """``scheme://host[:port]`` and the repository's path on it, without ``.git``."""
+    parts = urlsplit(repository.url)
+    path = parts.path.strip("/")
+    return f"{parts.scheme}://{parts.netloc}", path[:-4] if path.endswith(".git") else path
+
+
+def github_api(repository: Repository) -> tuple[str, str, str]:
+    """API base, owner and name: a GitHub repository is the URL's last two segments (whatever
+    prefix the host serves it under, like the dev stack's /git/); ``api.github.com`` for
+    github.com, ``/api/v3`` on any other host (GitHub Enterprise's convention, the dev stack's)."""
+    origin, path = origin_and_path(repository)
+    owner, _, name = path.rpartition("/")
+    owner = owner.rpartition("/")[2]
+    base = "https://api.github.com" if urlsplit(origin).hostname == "github.com" else f"{origin}/api/v3"
+    return base, owner, name
+
+
+def gitlab_project_api(repository: Repository) -> str:
+    """The project's API URL on GitLab: the whole path (groups nest), URL-encoded, under ``/api/v4``."""
+    origin, path = origin_and_path(repository)
+    return f"{origin}/api/v4/projects/{quote(path, safe='')}"
+
+
+def host_repo_name(repository: Repository) -> str:
+    """The repository as its host names it in webhooks: ``owner/name`` (GitHub), the full path (GitLab)."""
+    if repository.host_provider() == "github":
+        _, owner, name = github_api(repository)
+        return f"{owner}/{name}"
+    return origin_and_path(repository)[1]
 
 
 def run_branch(execution_id: str) -> str:

@@ -18,6 +18,7 @@ from cloutagent.domain.schedules import SCHEDULE_ID_PATTERN, check_timezone, cro
 from cloutagent.domain.steering import Decision, Scope
 from cloutagent.domain.secrets import MAX_SECRET_BYTES, SECRET_NAME_PATTERN, is_reserved_name
 from cloutagent.domain.text import check_description, check_name
+from cloutagent.domain.triggers import DEFAULT_WORD, LOGIN_PATTERN, MAX_TRUSTED_LOGINS, WORD_PATTERN, GitHost
 
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RoleName = Literal["owner", "admin", "member", "viewer"]
@@ -175,6 +176,16 @@ class WebhookSet(ActionData):
     format: WebhookFormat = "json"
     events: list[NotificationType] = Field(default_factory=lambda: list(ALL_NOTIFICATION_TYPES), min_length=1,
                                            max_length=len(ALL_NOTIFICATION_TYPES))
+
+
+# -- Git host triggers --------------------------------------------------------------------------
+class TriggerSet(ActionData):
+    projectId: ProjectId
+    provider: GitHost
+    word: str = Field(default=DEFAULT_WORD, pattern=WORD_PATTERN)  # matched as a word, in any case
+    trustOrgMembers: bool = True  # GitHub: the repository's owners, org members and collaborators
+    trustedLogins: list[Annotated[str, Field(pattern=LOGIN_PATTERN)]] = Field(default_factory=list,
+                                                                             max_length=MAX_TRUSTED_LOGINS)
 
 
 # -- billing ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewA
 from cloutagent.domain.notifications import NewWebhook, WebhookConfig
 from cloutagent.domain.schedules import Schedule
 from cloutagent.domain.secrets import SecretInfo
+from cloutagent.domain.triggers import NewTrigger, TriggerConfig
 from cloutagent.protocol.frames import PROTOCOL_VERSION, stored_event_frame
 
 Reply = dict[str, Any]
@@ -195,6 +196,24 @@ def schedules(project_id: str, ss: list[Schedule]) -> Reply:
 def schedule_deleted(project_id: str, schedule_id: str) -> Reply:
     """schedule.delete: which schedule is gone (it fires no more)."""
     return {"projectId": project_id, "scheduleId": schedule_id, "deleted": True}
+
+
+# -- Git host triggers ---------------------------------------------------------------------------
+def trigger_set(project_id: str, created: NewTrigger) -> Reply:
+    """trigger.set: the trigger, the URL to give the Git host and, this once, its secret."""
+    return {"projectId": project_id, "trigger": created.config.to_wire(), "url": created.url,
+            "secret": created.secret}
+
+
+def trigger(project_id: str, found: tuple[TriggerConfig, str] | None) -> Reply:
+    """trigger.get: the project's trigger and its URL (never its secret), or null."""
+    return {"projectId": project_id, "trigger": found[0].to_wire() if found else None,
+            "url": found[1] if found else None}
+
+
+def trigger_deleted(project_id: str) -> Reply:
+    """trigger.delete: comments on the Git host start nothing more."""
+    return {"projectId": project_id, "deleted": True}
 
 
 # -- billing -------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class ExecutionService:
         self.diffs = diffs
 
     # -- client actions --------------------------------------------------------------------------
-    def start(self, identity: Identity, data: Execute) -> Execution:
+    def start(self, identity: Identity, data: Execute, *, trigger: dict[str, Any] | None = None) -> Execution:
+        """Start a run; ``trigger`` is where a Git host comment that asked for it wants the answer."""
         project = self.projects.get(identity.tenant_id, data.projectId)
         if project.state != "idle":
             raise ProjectBusy()
@@ -43,7 +44,7 @@ class ExecutionService:
         execution = Execution(
             tenant_id=identity.tenant_id, project_id=project.project_id, execution_id=new_id("x_"),
             prompt=data.prompt, created_by=identity.user_id, created_at=now_iso(), branch=data.branch,
-            pull_request=data.pullRequest, **limits,
+            pull_request=data.pullRequest, trigger=trigger, **limits,
         )
         try:
             self.publisher.publish(

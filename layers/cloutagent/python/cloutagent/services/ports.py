@@ -15,7 +15,9 @@ from cloutagent.domain.identity import Identity
 from cloutagent.domain.models import ApiKey, Event, Member, Project, Tenant
 from cloutagent.domain.notifications import Delivery
 from cloutagent.domain.schedules import Firing, Schedule
+from cloutagent.domain.repositories import Repository
 from cloutagent.domain.secrets import SealedSecret, SecretIndex
+from cloutagent.domain.triggers import CommentTarget, TriggerConfig
 
 
 # -- storage -----------------------------------------------------------------------------------
@@ -88,6 +90,23 @@ class WebhookStore(Protocol):
     """Reads only: a webhook is written as part of a ProjectChange (its config on the project)."""
 
     def sealed_secret(self, tenant_id: str, project_id: str) -> str | None: ...
+
+
+class TriggerStore(Protocol):
+    """A project's Git host trigger (config and sealed secret) and the deliveries it acted on."""
+
+    def get(self, tenant_id: str, project_id: str) -> tuple[TriggerConfig, str] | None: ...
+    def put(self, tenant_id: str, project_id: str, config: TriggerConfig, ciphertext: str) -> None: ...
+    def delete(self, tenant_id: str, project_id: str) -> bool: ...
+    def claim_delivery(self, tenant_id: str, project_id: str, provider: str, delivery_id: str,
+                       ttl_seconds: int) -> bool: ...
+
+
+class GitHost(Protocol):
+    """A Git host's REST API, as the project's repository token reaches it."""
+
+    def comment(self, repository: Repository, target: CommentTarget, token: str, body: str) -> bool: ...
+    def pull_request_branch(self, repository: Repository, target: CommentTarget, token: str) -> str | None: ...
 
 
 class ScheduleStore(Protocol):

@@ -41,6 +41,8 @@ METER_PREFIX = "METER#"  # the usage outbox; sorts between CONN# and PROJECT#
 SECRET_PREFIX = "SECRET#"
 WEBHOOK_SK = "WEBHOOK"  # a project's webhook signing secret, in the project partition
 SCHEDULE_PREFIX = "SCHEDULE#"  # a project's schedules, in the project partition (purged with it)
+TRIGGER_SK = "TRIGGER"  # a project's Git host trigger: its config and sealed secret
+DELIVERY_PREFIX = "DELIVERY#"  # Git host deliveries already acted on (expire through the TTL)
 
 
 def project_sk(project_id: str) -> str:
@@ -83,6 +85,10 @@ def usage_sk(month: str) -> str:
 
 def meter_sk(execution_id: str) -> str:
     return METER_PREFIX + execution_id
+
+
+def delivery_sk(provider: str, delivery_id: str) -> str:
+    return f"{DELIVERY_PREFIX}{provider}#{delivery_id}"
 
 
 # Not tenant data: Powertools Idempotency records of processed Stripe webhook events.

@@ -40,6 +40,11 @@ class DynamoSecretStore:
             raise ProjectNotFound()
         return SecretIndex(last_seq=int(item.get("lastSeq", 0)), updated=item.get(INDEX_FIELD) or {})
 
+    def sealed_one(self, tenant_id: str, project_id: str, name: str) -> SealedSecret | None:
+        """One secret by name (the repository's token, for a Git host trigger's comments)."""
+        item = self.table.get(keys.project_pk(tenant_id, project_id), keys.secret_sk(name))
+        return SealedSecret.model_validate(item) if item else None
+
     def sealed(self, tenant_id: str, project_id: str) -> list[SealedSecret]:
         items = self.table.query_all(keys.project_pk(tenant_id, project_id), sk_prefix=keys.SECRET_PREFIX,
                                      consistent=True)  # a secret set just before execute must be there
