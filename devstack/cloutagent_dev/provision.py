@@ -22,6 +22,9 @@ class LocalResources:
     tenant_role_arn: str
     stripe_secret_name: str = STRIPE_SECRET  # for CLOUTAGENT_STRIPE_SECRET_NAME
     claim_queue_url: str = ""  # the executor pool's claims (cloutagent.adapters.claims)
+    schedule_group: str = ""  # EventBridge Scheduler's, in moto (fired by cloutagent_dev/scheduler.py)
+    scheduler_role_arn: str = ""
+    scheduled_run_arn: str = ""
 
 
 def create_table(dynamodb: Any, name: str) -> None:
@@ -109,6 +112,20 @@ def create_claim_queue(sqs: Any) -> str:
                             Attributes={"VisibilityTimeout": str(CLAIM_VISIBILITY_SECONDS)})["QueueUrl"]
 
 
+SCHEDULE_GROUP = "cloutagent-local-schedules"
+SCHEDULED_RUN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:cloutagent-local-scheduled_run"
+
+
+def create_scheduler(scheduler: Any, iam: Any) -> tuple[str, str]:
+    """The schedule group and the role Scheduler invokes scheduled_run as, as infra/constructs/schedules.py
+    makes them (moto keeps schedules but never fires them: the local scheduler does)."""
+    scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="cloutagent-local-scheduler", AssumeRolePolicyDocument=json.dumps(trust))
+    return SCHEDULE_GROUP, role["Role"]["Arn"]
+
+
 def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalResources:
     create_table(clients.client("dynamodb"), table_name)
     pool_id, client_id = create_user_pool(clients.client("cognito-idp"))
@@ -118,4 +135,6 @@ def provision(clients: Any, *, table_name: str = "cloutagent-local") -> LocalRes
     create_platform_secrets(clients.client("secretsmanager"))
     role_arn = create_tenant_role(clients.client("iam"))
     queue_url = create_claim_queue(clients.client("sqs"))
-    return LocalResources(table_name, pool_id, client_id, key_id, bucket, role_arn, claim_queue_url=queue_url)
+    group, scheduler_role = create_scheduler(clients.client("scheduler"), clients.client("iam"))
+    return LocalResources(table_name, pool_id, client_id, key_id, bucket, role_arn, claim_queue_url=queue_url,
+                          schedule_group=group, scheduler_role_arn=scheduler_role, scheduled_run_arn=SCHEDULED_RUN_ARN)

@@ -27,6 +27,10 @@ class DevSettings(BaseSettings):
     executor_pool_size: int = Field(default=0, ge=0, validation_alias="CLOUTAGENT_EXECUTOR_POOL_SIZE")
     # An emulated network round trip for every @connections POST (docs/local-stack.md, the knobs).
     post_delay_ms: float = Field(default=0.0, ge=0, le=60_000, validation_alias="CLOUTAGENT_DEV_POST_DELAY_MS")
+    # How many real seconds a minute of the local scheduler lasts (cloutagent_dev/scheduler.py): tests
+    # shorten it to see rate(1 minute) fire within seconds; also ``PUT /local/scheduler`` while it runs.
+    scheduler_seconds_per_minute: float = Field(default=60.0, ge=0.5, le=3600,
+                                                validation_alias="CLOUTAGENT_DEV_SCHEDULER_SECONDS_PER_MINUTE")
 
     @property
     def has_claude_credentials(self) -> bool:

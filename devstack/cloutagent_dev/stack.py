@@ -22,6 +22,7 @@ from cloutagent_dev.lambdas import Invoker
 from cloutagent_dev.launcher import LocalLauncher, install_local_container
 from cloutagent_dev.moto import MotoServer
 from cloutagent_dev.streams import StreamPoller
+from cloutagent_dev.scheduler import LocalScheduler
 
 DEV_EMAIL = "dev@cloutagent.local"
 CONSOLE_DIR = Path(cloutagent_client.__file__).with_name("console")  # static files, no build step
@@ -74,6 +75,7 @@ class LocalStack:
         self.billing = LocalBilling(self.invoker, options.host)
         self.claude: ClaudeBackend | None = None
         self.streams: StreamPoller | None = None  # the table stream's consumers (the notifier)
+        self.scheduler = LocalScheduler(self.invoker)  # EventBridge Scheduler's part: fires moto's schedules
         # Repositories live beside the workspaces, in the stack's state directory.
         self.git = GitServer(Path(options.workspace_root).resolve().parent / "repos")
         self.launcher: LocalLauncher | None = None
@@ -90,6 +92,7 @@ class LocalStack:
         self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
         self.gateway.extra_http.append(("POST", "/stripe/webhook", self.billing.webhook))
         self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
+        self.gateway.extra_http.extend(self.scheduler.routes())  # PUT /local/scheduler: the pace of its clock
         self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("DELETE", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("GET", "/console/{name:.+}", console_asset))  # vendor/ too
@@ -109,6 +112,7 @@ class LocalStack:
         self.ready = await asyncio.get_running_loop().run_in_executor(None, self._ready_info, http_url)
         self.billing.start_reporter()
         await self._start_streams()
+        self.scheduler.start(self.resources.schedule_group)
         self._write_ready_file()
         return self.ready
 
@@ -135,6 +139,9 @@ class LocalStack:
             "CLOUTAGENT_ALLOW_LOOPBACK_WEBHOOKS": "true",  # webhook receivers on this machine
             "CLOUTAGENT_WORKSPACE_ROOT": str(workspace),
             "CLOUTAGENT_CLAIM_QUEUE_URL": resources.claim_queue_url,  # what pool executors long-poll
+            "CLOUTAGENT_SCHEDULE_GROUP": resources.schedule_group,
+            "CLOUTAGENT_SCHEDULED_RUN_ARN": resources.scheduled_run_arn,
+            "CLOUTAGENT_SCHEDULER_ROLE_ARN": resources.scheduler_role_arn,
             **stripe_env,
         })
         claims = SqsClaimQueue(aws.client("sqs"), resources.claim_queue_url)
@@ -225,6 +232,7 @@ class LocalStack:
         await self.billing.stop()
         if self.streams:
             await self.streams.stop()
+        await self.scheduler.stop()
         if self.runner:
             await self.runner.cleanup()
         self.moto.stop()

@@ -1,0 +1,59 @@
+"""The local stack's scheduler: when a schedule kept in moto is next due, and what its target gets."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from cloutagent.domain.schedules import parse_cron
+from cloutagent_dev.scheduler import Entry, ScaledClock, filled_input, next_due
+
+UTC = timezone.utc
+
+
+def entry(expression: str, zone: str = "UTC", input_text: str = "{}") -> Entry:
+    is_rate = expression.startswith("rate(")
+    return Entry(name="s_1", arn="arn:aws:scheduler:us-east-1:123456789012:schedule/g/s_1", modified=None,
+                 target_arn="arn:aws:lambda:us-east-1:123456789012:function:cloutagent-local-scheduled_run",
+                 input_text=input_text, expression=expression, zone=ZoneInfo(zone),
+                 cron=None if is_rate else parse_cron(expression[5:-1]),
+                 period=timedelta(minutes=1) if is_rate else None, next_due=None)
+
+
+def test_a_rate_is_due_one_period_after_it_is_seen_and_missed_firings_are_not_replayed():
+    every_minute = entry("rate(1 minute)")
+    seen = datetime(2026, 12, 2, 9, 0, 30, tzinfo=UTC)
+    every_minute.next_due = next_due(every_minute, seen)
+    assert every_minute.next_due == seen + timedelta(minutes=1)
+    late = seen + timedelta(minutes=3, seconds=10)  # a slow tick
+    assert next_due(every_minute, late) == seen + timedelta(minutes=4)
+
+
+def test_a_cron_is_due_at_its_next_matching_minute_in_its_own_time_zone():
+    weekdays_nine_paris = entry("cron(0 9 ? * MON-FRI *)", zone="Europe/Paris")
+    friday_evening = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+    assert next_due(weekdays_nine_paris, friday_evening) == datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday, 09:00 CET
+    quarter = entry("cron(0/15 * * * ? *)")
+    assert next_due(quarter, datetime(2026, 12, 2, 9, 15, tzinfo=UTC)) == datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    new_year = entry("cron(0 0 1 JAN ? *)")
+    assert next_due(new_year, datetime(2026, 12, 2, tzinfo=UTC)) == datetime(2027, 1, 1, tzinfo=UTC)
+    never = entry("cron(0 0 30 FEB ? *)")
+    assert next_due(never, datetime(2026, 12, 2, tzinfo=UTC)) is None
+
+
+def test_the_target_gets_its_input_with_scheduler_s_context_attributes_filled_in():
+    text = json.dumps({"scheduleId": "s_1", "scheduledTime": "<aws.scheduler.scheduled-time>"})
+    event = filled_input(entry("rate(1 minute)", input_text=text), datetime(2026, 12, 2, 9, 1, tzinfo=UTC))
+    assert event == {"scheduleId": "s_1", "scheduledTime": "2026-12-02T09:01:00Z"}
+
+
+def test_a_shortened_clock_runs_faster_from_when_its_pace_changes():
+    clock = ScaledClock(60)
+    before = clock.now()
+    clock.set_speed(0.5)  # a minute every half second: 120 times the wall clock
+    assert clock.now() >= before
+    import time
+
+    time.sleep(0.05)
+    assert clock.now() - before >= timedelta(seconds=5)
