@@ -29,6 +29,7 @@ from infra.constructs.layers import SharedLayers
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
 from infra.constructs.notifications import Notifications
+from infra.constructs.schedules import Schedules
 from infra.constructs.websocket_api import WebSocketApi
 from infra.definitions import LAYER_ROOT, Definitions
 
@@ -56,13 +57,15 @@ TABLE_ACCESS = {
     "usage_reporter": "write",
     "task_state": "write",
     "post_confirmation": "write",
+    "schedules": "write",
+    "scheduled_run": "write",
 }
 # Functions that find a tenant from outside it (user id, API-key hash, a pool task's ARN) on the lookup index.
 LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "stripe_webhook", "usage_reporter",
                       "task_state")
 # Functions that publish room events to connected clients.
 CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook",
-                      "notifications", "secrets")
+                      "notifications", "secrets", "scheduled_run")
 # Revoking a key, removing a member or changing a role closes that principal's connections.
 CONNECTION_CLOSERS = ("access",)
 # Powertools Idempotency's records for Stripe webhook deliveries (see services/billing/webhooks.py).
@@ -148,6 +151,15 @@ class CloutagentStack(Stack):
             for key, value in pool.launcher_environment.items():
                 functions["executions"].add_environment(key, value)
 
+        # The schedules function makes Scheduler schedules; each fires scheduled_run, which starts runs
+        # as execute does (so it launches executors as the executions function does).
+        schedules = Schedules(self, "Schedules", stage=config.stage, target=functions["scheduled_run"])
+        for key, value in schedules.environment.items():
+            functions["schedules"].add_environment(key, value)
+        functions["scheduled_run"].add_environment("CLOUTAGENT_SCHEDULE_GROUP", schedules.group_name)
+        for key, value in (pool.launcher_environment.items() if pool else ()):
+            functions["scheduled_run"].add_environment(key, value)
+
         # Cognito invokes this on confirmation; it gets no pool id in its environment (see Identity).
         identity.user_pool.add_trigger(
             cognito.UserPoolOperation.POST_CONFIRMATION, functions["post_confirmation"]
@@ -177,7 +189,7 @@ class CloutagentStack(Stack):
 
         self._grant(
             functions=functions, data=data, identity=identity, websocket=websocket,
-            billing=billing, executions=executions, pool=pool,
+            billing=billing, executions=executions, pool=pool, schedules=schedules,
         )
 
         Monitoring(
@@ -218,6 +230,7 @@ class CloutagentStack(Stack):
         billing: Billing,
         executions: Executions,
         pool: ExecutorPool | None,
+        schedules: Schedules,
     ) -> None:
         connections_arn = websocket.connections_arn("POST")
         for name, access in TABLE_ACCESS.items():
@@ -252,11 +265,16 @@ class CloutagentStack(Stack):
                 policies.webhook_secret_key(data.project_key, actions=[action], secret_name=WEBHOOK_SECRET_CONTEXT_NAME)
             )
         self._grant_launcher(functions["executions"].role, executions)
+        # A schedule's firing starts its run through the same launcher; only schedules makes schedules.
+        self._grant_launcher(functions["scheduled_run"].role, executions)
+        schedules.grant_manage(functions["schedules"].role)
+        schedules.grant_remove(functions["scheduled_run"].role)
         self._grant_diff_reads(functions["executions"].role, data)
         self._grant_executor(executions, data=data, connections_arn=connections_arn)
         if pool is not None:
             # The launcher queues claims; a pool task takes one (and can do nothing else with the queue).
             pool.grant_send(functions["executions"].role)
+            pool.grant_send(functions["scheduled_run"].role)
             pool.grant_claim(executions.task_role)
 
     @staticmethod
