@@ -155,9 +155,14 @@ class Api:
                 return member
         raise NotFound(f"No member {ref!r} in this tenant", {"member": ref})
 
-    async def create_api_key(self, name: str, role: Role = "member") -> CreatedApiKey:
-        """``{"apiKey": ApiKey, "key": "cla_…"}``: the key itself is in this reply only, never again."""
-        return await self.request("apikey.create", {"name": name, "role": role})
+    async def create_api_key(self, name: str, role: Role = "member",
+                             project_ids: list[str] | None = None) -> CreatedApiKey:
+        """``{"apiKey": ApiKey, "key": "cla_…"}``: the key itself is in this reply only, never again.
+        With ``project_ids`` the key reaches only those projects (a CI secret for one project)."""
+        data: dict[str, Any] = {"name": name, "role": role}
+        if project_ids is not None:
+            data["projectIds"] = project_ids
+        return await self.request("apikey.create", data)
 
     async def list_api_keys(self) -> list[ApiKey]:
         return (await self.request("apikey.list"))["apiKeys"]

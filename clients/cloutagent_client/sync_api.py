@@ -117,8 +117,9 @@ class SyncApi:
     def find_member(self, ref: str) -> Member:
         return self._run(self._client.find_member(ref))
 
-    def create_api_key(self, name: str, role: Role = "member") -> CreatedApiKey:
-        return self._run(self._client.create_api_key(name, role))
+    def create_api_key(self, name: str, role: Role = "member",
+                       project_ids: list[str] | None = None) -> CreatedApiKey:
+        return self._run(self._client.create_api_key(name, role, project_ids))
 
     def list_api_keys(self) -> list[ApiKey]:
         return self._run(self._client.list_api_keys())

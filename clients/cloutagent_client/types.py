@@ -81,6 +81,7 @@ class ApiKey(TypedDict):
     createdAt: str
     createdBy: str
     revokedAt: str | None
+    projectIds: list[str] | None  # limited to these projects; None: every project of the tenant
 
 
 class CreatedApiKey(TypedDict):
@@ -98,3 +99,4 @@ class Identity(TypedDict):
     connectionId: str
     displayName: str  # the member's email, or "API key <name>"
     allowedActions: list[str]  # what this role may do: show only the controls that would work
+    projectIds: list[str] | None  # a key limited to these projects; None: every project

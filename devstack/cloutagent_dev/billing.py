@@ -81,36 +81,9 @@ class LocalBilling:
                 logger.exception("local usage reporter failed")
             await asyncio.sleep(REPORT_INTERVAL_SECONDS)
 
-    async def webhook(self, request: web.Request) -> web.Response:
-        """API Gateway's HTTP API: the request as a payload v2 event, to the same handler as in AWS."""
-        result = await self.invoker.invoke("stripe_webhook", await http_api_event(request))
-        return web.Response(status=result.get("statusCode", 500), text=result.get("body", ""),
-                            headers=result.get("headers") or {})
-
     async def stop(self) -> None:
         if self._reporter:
             self._reporter.cancel()
         if self.fake:
             await self.fake.stop()
 
-
-async def http_api_event(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body, encoded = raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        body, encoded = base64.b64encode(raw).decode(), True
-    now = time.time()
-    return {
-        "version": "2.0", "routeKey": f"{request.method} {request.path}", "rawPath": request.path,
-        "rawQueryString": request.query_string,
-        "headers": {k.lower(): v for k, v in request.headers.items()},
-        "requestContext": {
-            "accountId": "local", "apiId": "local", "domainName": request.host, "requestId": str(uuid.uuid4()),
-            "routeKey": f"{request.method} {request.path}", "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
-            "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
-                     "sourceIp": request.remote or "127.0.0.1", "userAgent": request.headers.get("User-Agent", "")},
-        },
-        "body": body, "isBase64Encoded": encoded,
-    }

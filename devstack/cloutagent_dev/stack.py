@@ -18,6 +18,7 @@ from cloutagent_dev.billing import LocalBilling
 from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
 from cloutagent_dev.git_server import GitServer
+from cloutagent_dev.http_api import LocalHttpApi
 from cloutagent_dev.lambdas import Invoker
 from cloutagent_dev.launcher import LocalLauncher, install_local_container
 from cloutagent_dev.moto import MotoServer
@@ -90,7 +91,7 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         })
         self.gateway.extra_http.append(("POST", "/local/users", self.http_create_user))
-        self.gateway.extra_http.append(("POST", "/stripe/webhook", self.billing.webhook))
+        self.gateway.extra_http.extend(LocalHttpApi(self.invoker).routes())  # REST v1 and webhooks
         self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
         self.gateway.extra_http.extend(self.scheduler.routes())  # PUT /local/scheduler: the pace of its clock
         self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))

@@ -14,7 +14,7 @@ def _access():
 
 @app.action("apikey.create", ApiKeyCreate)
 def create_key(identity, data: ApiKeyCreate):
-    return replies.api_key_created(_access().create_api_key(identity, data.name, data.role))
+    return replies.api_key_created(_access().create_api_key(identity, data.name, data.role, data.projectIds))
 
 
 @app.action("apikey.list")

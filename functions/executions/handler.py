@@ -4,7 +4,7 @@ steering a run: permission.respond / agent.send / agent.interrupt."""
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.protocol import replies
 from cloutagent.protocol.actions import (
-    AgentSend, Execute, ExecutionDiff, ExecutionRef, PageRequest, PermissionRespond, ProjectRef,
+    AgentKill, AgentSend, Execute, ExecutionDiff, ExecutionRef, PageRequest, PermissionRespond, ProjectRef,
 )
 from cloutagent.wiring import get_container
 
@@ -20,9 +20,9 @@ def execute(identity, data: Execute):
     return replies.execution_started(_executions().start(identity, data))
 
 
-@app.action("agent.kill", ProjectRef)
-def kill(identity, data: ProjectRef):
-    return replies.execution_killed(_executions().kill(identity, data.projectId))
+@app.action("agent.kill", AgentKill)
+def kill(identity, data: AgentKill):
+    return replies.execution_killed(_executions().kill(identity, data.projectId, data.executionId))
 
 
 @app.action("agent.new_session", ProjectRef)

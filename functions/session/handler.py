@@ -1,6 +1,7 @@
-"""ping, health and whoami: cheap actions that never touch the database."""
+"""ping, health, whoami and the REST API's OpenAPI document: cheap actions that never touch the database."""
 
 from cloutagent import __version__
+from cloutagent.gateway import openapi
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.ids import now_iso
 from cloutagent.protocol import replies
@@ -21,6 +22,11 @@ def health(identity, data):
 @app.action("whoami")
 def whoami(identity, data):
     return replies.whoami(identity)
+
+
+@app.action("openapi")
+def openapi_document(identity, data):
+    return openapi.document(__version__)
 
 
 handler = app.handler

@@ -167,6 +167,8 @@ def _team_commands(sub: Any) -> None:
     create = _leaf(verbs, "create", team.create_key, "create an API key: printed once, on stdout (admin)")
     create.add_argument("name")
     create.add_argument("--role", choices=ROLES, default="member", help="default: member")
+    create.add_argument("--project", action="append", metavar="PROJECT",
+                        help="limit the key to this project (id or unique name; repeat for more)")
     _leaf(verbs, "list", team.list_keys, "list the tenant's API keys, revoked ones included (admin)")
     revoke = _leaf(verbs, "revoke", team.revoke_key, "revoke an API key (admin)")
     revoke.add_argument("key", help="key id (k_…) or the name of one live key")

@@ -39,7 +39,8 @@ async def remove_member(client: Client, args: Any, out: Output) -> int:
 
 
 async def create_key(client: Client, args: Any, out: Output) -> int:
-    created = await client.create_api_key(args.name, args.role)
+    projects = [(await client.find_project(ref))["projectId"] for ref in args.project or []]
+    created = await client.create_api_key(args.name, args.role, projects or None)
     if out.json:
         out.item(created)
     else:  # the key alone on stdout, so `cloutagent keys create ci > key.txt` keeps just it

@@ -154,7 +154,8 @@ class Container:
     def access(self):
         from cloutagent.services.access import AccessService
 
-        return AccessService(self.access_store, self.directory, sessions=self.connections, limits=self.licenses)
+        return AccessService(self.access_store, self.directory, sessions=self.connections, limits=self.licenses,
+                             projects=self.project_store)
 
     @cached_property
     def executions(self):
@@ -211,6 +212,25 @@ class Container:
                                pool, allow_loopback=self.settings.allow_loopback_webhooks)
 
     @cached_property
+    def trigger_store(self):
+        from cloutagent.adapters.dynamo.triggers import DynamoTriggerStore
+
+        return DynamoTriggerStore(self.table)
+
+    @cached_property
+    def git_host(self):
+        from cloutagent.adapters.git_host import HttpGitHost
+
+        return HttpGitHost(allow_loopback=self.settings.allow_loopback_repositories)
+
+    @cached_property
+    def triggers(self):
+        from cloutagent.services.triggers import TriggerService
+
+        return TriggerService(self.project_store, self.trigger_store, self.secret_store, self.secret_cipher,
+                              self.git_host, self.executions, endpoint_base=self.settings.http_api_url)
+
+    @cached_property
     def schedule_store(self):
         from cloutagent.adapters.dynamo.schedules import DynamoScheduleStore
 
@@ -230,25 +250,6 @@ class Container:
 
         return ScheduleService(self.project_store, self.schedule_store, self.schedule_backend, self.executions,
                                self.publisher)
-
-    @cached_property
-    def trigger_store(self):
-        from cloutagent.adapters.dynamo.triggers import DynamoTriggerStore
-
-        return DynamoTriggerStore(self.table)
-
-    @cached_property
-    def git_host(self):
-        from cloutagent.adapters.git_host import HttpGitHost
-
-        return HttpGitHost(allow_loopback=self.settings.allow_loopback_repositories)
-
-    @cached_property
-    def triggers(self):
-        from cloutagent.services.triggers import TriggerService
-
-        return TriggerService(self.project_store, self.trigger_store, self.secret_store, self.secret_cipher,
-                              self.git_host, self.executions, endpoint_base=self.settings.http_api_url)
 
     @cached_property
     def connections(self):

@@ -10,7 +10,7 @@ At most one execution per project is ever not finished: the project item holds i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -60,8 +60,7 @@ class Execution(DomainModel):
     # A Git host comment started it: where to answer when it ends (domain/triggers.py CommentTarget). Not on the wire.
     trigger: dict[str, Any] | None = None
 
-    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id", "trigger"} | (exclude or set()))
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id", "trigger"})
 
 
 @dataclass(frozen=True)

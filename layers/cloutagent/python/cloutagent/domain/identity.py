@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from cloutagent.domain.models import AgentConfig
-from cloutagent.errors import Forbidden
+from cloutagent.errors import Forbidden, ProjectNotFound
 
 
 class Role(IntEnum):
@@ -30,6 +30,11 @@ class Identity:
     auth_type: str = "jwt"  # jwt | apikey
     connection_id: str | None = None
     display_name: str = ""  # what people read: the member's email, or the API key's name
+    # An API key limited to some projects (apikey.create {projectIds}); None: every project of the tenant.
+    project_ids: frozenset[str] | None = None
+
+    def reaches(self, project_id: str) -> bool:
+        return self.project_ids is None or project_id in self.project_ids
 
     def log_keys(self) -> dict[str, str | None]:
         return {
@@ -45,6 +50,7 @@ MIN_ROLE: dict[str, Role] = {
     "ping": Role.viewer,
     "health": Role.viewer,
     "whoami": Role.viewer,
+    "openapi": Role.viewer,
     "project.list": Role.viewer,
     "project.get": Role.viewer,
     "project.join": Role.viewer,
@@ -88,15 +94,42 @@ MIN_ROLE: dict[str, Role] = {
 }
 
 
-def allowed_actions(role: Role) -> list[str]:
-    """Every action ``role`` may perform: clients show only the controls that would work."""
-    return sorted(action for action, needed in MIN_ROLE.items() if role >= needed)
+# What a key limited to some projects may still do without naming a project (project.list shows
+# only its projects). Everything else tenant-wide (members, keys, billing, creating projects) is refused.
+PROJECT_SCOPED_TENANT_ACTIONS = frozenset({"ping", "health", "whoami", "openapi", "project.list"})
+
+
+# The actions that name no project (tests/unit/test_project_scope.py checks this against the models).
+TENANT_ACTIONS = frozenset({
+    "ping", "health", "whoami", "openapi", "project.list", "project.create",
+    "member.list", "member.invite", "member.remove", "member.set_role",
+    "apikey.create", "apikey.list", "apikey.revoke",
+    "plan.get", "usage.get", "billing.checkout", "billing.portal",
+})
+
+
+def allowed_actions(role: Role, project_scoped: bool = False) -> list[str]:
+    """Every action ``role`` may perform (a key limited to projects: only those within them and
+    the few tenant-wide reads it keeps): clients show only the controls that would work."""
+    refused = TENANT_ACTIONS - PROJECT_SCOPED_TENANT_ACTIONS if project_scoped else frozenset()
+    return sorted(action for action, needed in MIN_ROLE.items() if role >= needed and action not in refused)
 
 
 def require_permission(identity: Identity, action: str) -> None:
     needed = MIN_ROLE.get(action)
     if needed is None or identity.role < needed:
         raise Forbidden(f"Your role ({identity.role.name}) may not perform {action}")
+
+
+def require_project_scope(identity: Identity, action: str, project_id: str | None) -> None:
+    """A key limited to some projects sees every other project as not found."""
+    if identity.project_ids is None:
+        return
+    if project_id is None:
+        if action not in PROJECT_SCOPED_TENANT_ACTIONS:
+            raise Forbidden(f"This API key is limited to some projects; it may not perform {action}")
+    elif project_id not in identity.project_ids:
+        raise ProjectNotFound()
 
 
 def require_can_grant(identity: Identity, role: Role) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -61,8 +61,7 @@ class Project(DomainModel):
     updated_at: str
     last_seq: int = 0
 
-    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id", "webhook"} | (exclude or set()))
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id", "webhook"})
 
 
 class Event(DomainModel):
@@ -102,9 +101,9 @@ class ApiKey(DomainModel):
     created_at: str
     created_by: str
     revoked_at: str | None = None
+    project_ids: list[str] | None = None  # None: every project of the tenant
 
-    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,7 @@ class Member(DomainModel):
     role: str
     joined_at: str
 
-    def to_wire(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        return super().to_wire(exclude={"tenant_id"} | (exclude or set()))
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
 
 
 class Tenant(DomainModel):

@@ -12,7 +12,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloutagent.domain.base import DomainModel
@@ -200,6 +200,7 @@ def check_timezone(name: str) -> str:
 class Schedule(DomainModel):
     """A project's recurring run, and what happened when it last fired."""
 
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
     tenant_id: str
     project_id: str
     schedule_id: str

@@ -8,14 +8,16 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from cloutagent.domain.identity import Identity, require_permission
+from cloutagent.domain.identity import Identity, require_permission, require_project_scope
 from cloutagent.errors import BadRequest, ServiceError, UnknownAction
 from cloutagent.observability import logger
 from cloutagent.protocol.actions import Empty
 from cloutagent.protocol.chunks import split_frame
 from cloutagent.protocol.frames import (MAX_ACTION_CHARS, MAX_REQUEST_ID_CHARS, ClientFrame, error_frame,
                                         response_frame)
+from cloutagent.gateway import rest
 from cloutagent.gateway.events import identity_from_event
+from cloutagent.gateway.http import error_reply, json_reply
 
 Handler = Callable[[Identity, Any], dict[str, Any]]
 
@@ -29,9 +31,11 @@ class Route:
 class WebSocketApp:
     """Register actions with ``@app.action(name, Model)``; expose ``app.handler`` to Lambda."""
 
-    def __init__(self, *, reply_sender: Callable[[], Any] | None = None):
+    def __init__(self, *, reply_sender: Callable[[], Any] | None = None,
+                 authenticator: Callable[[], Any] | None = None):
         self.routes: dict[str, Route] = {}
         self._reply_sender = reply_sender
+        self._authenticator = authenticator
 
     def action(self, name: str, model: type[BaseModel] = Empty) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -41,6 +45,8 @@ class WebSocketApp:
         return register
 
     def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        if rest.is_http_event(event):
+            return self.rest_handler(event)
         action, request_id = None, None
         try:
             identity = identity_from_event(event)
@@ -55,6 +61,7 @@ class WebSocketApp:
                 raise UnknownAction(f"Unknown action '{action}'")
             require_permission(identity, action)
             data = validate(route.model, frame.data)
+            require_project_scope(identity, action, getattr(data, "projectId", None))
             result = route.fn(identity, data)
             reply = response_frame(action, request_id, result)
         except ServiceError as err:
@@ -66,6 +73,39 @@ class WebSocketApp:
         finally:
             logger.thread_safe_clear_keys()
         return self._reply(event, reply, request_id)
+
+    def rest_handler(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A REST API v1 request (gateway/rest.py): the same action, answered as HTTP."""
+        request_id = rest.request_id(event)
+        try:
+            route = rest.route_for(event)
+            logger.thread_safe_append_keys(action=route.action, request_id=request_id, transport="rest")
+            identity = None if route.public else rest.rest_identity(event, self._authenticate)
+            if identity is not None:
+                logger.thread_safe_append_keys(**identity.log_keys())
+            handler = self.routes.get(route.action)
+            if handler is None:
+                raise UnknownAction(f"Unknown action '{route.action}'")
+            data = rest.request_data(route, event)
+            if identity is not None:
+                require_permission(identity, route.action)
+            valid = validate(handler.model, data)
+            if identity is not None:
+                require_project_scope(identity, route.action, getattr(valid, "projectId", None))
+            result = handler.fn(identity, valid)
+            return json_reply(route.status, result)
+        except ServiceError as err:
+            logger.info("request refused", extra={"code": err.code})
+            return error_reply(err.code, err.message, err.details, request_id)
+        except Exception:
+            logger.exception("unhandled error")
+            return error_reply("INTERNAL", "Internal error", None, request_id)
+        finally:
+            logger.thread_safe_clear_keys()
+
+    def _authenticate(self, headers: dict[str, str], query: dict[str, str]) -> Identity:
+        authenticator = self._authenticator() if self._authenticator else _default_authenticator()
+        return authenticator.authenticate(headers, query)
 
     def _reply(self, event: dict[str, Any], reply: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         texts = split_frame(reply, f"r:{(event.get('requestContext') or {}).get('requestId', request_id)}")
@@ -117,6 +157,12 @@ def validate(model: type[BaseModel], data: Any) -> Any:
             for e in exc.errors(include_url=False, include_input=False)[:20]
         ]
         raise BadRequest("Some fields are not valid", {"errors": problems}) from exc
+
+
+def _default_authenticator() -> Any:
+    from cloutagent.wiring import get_container
+
+    return get_container().authenticator
 
 
 def _default_sender() -> Any:

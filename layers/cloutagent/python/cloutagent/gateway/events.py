@@ -20,6 +20,7 @@ def identity_from_event(event: dict[str, Any]) -> Identity:
             auth_type=str(auth.get("authType", "jwt")),
             connection_id=ctx.get("connectionId"),
             display_name=str(auth.get("displayName") or ""),
+            project_ids=_project_ids(auth.get("projectIds")),
         )
     except (KeyError, ValueError) as exc:
         raise Unauthorized("No authorizer context") from exc
@@ -27,10 +28,20 @@ def identity_from_event(event: dict[str, Any]) -> Identity:
 
 def authorizer_context(identity: Identity) -> dict[str, str]:
     """What the authorizer hands to every route (API Gateway allows only flat scalars)."""
-    return {
+    context = {
         "tenantId": identity.tenant_id,
         "userId": identity.user_id,
         "role": identity.role.name,
         "authType": identity.auth_type,
         "displayName": identity.display_name,
     }
+    if identity.project_ids is not None:
+        context["projectIds"] = ",".join(sorted(identity.project_ids))
+    return context
+
+
+def _project_ids(value: object) -> frozenset[str] | None:
+    """The authorizer's comma-joined list; absent means every project of the tenant."""
+    if value is None:
+        return None
+    return frozenset(part for part in str(value).split(",") if part)

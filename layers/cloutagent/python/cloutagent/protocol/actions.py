@@ -70,6 +70,8 @@ class MessagesGet(ActionData):
 class ApiKeyCreate(ActionData):
     name: Name
     role: RoleName = "member"
+    # Limit the key to these projects (a CI secret that can run one project); others are "not found".
+    projectIds: list[ProjectId] | None = Field(default=None, min_length=1, max_length=50)
 
 
 class ApiKeyRef(ActionData):
@@ -115,6 +117,12 @@ class Execute(ActionData):
 class ExecutionRef(ActionData):
     projectId: ProjectId
     executionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class AgentKill(ActionData):
+    projectId: ProjectId
+    # The run meant: refused with CONFLICT when another one is running by now (never kills a newer run).
+    executionId: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class PermissionRespond(ActionData):

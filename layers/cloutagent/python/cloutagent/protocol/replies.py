@@ -42,7 +42,8 @@ def whoami(identity: Identity) -> Reply:
         "authType": identity.auth_type,
         "connectionId": identity.connection_id,
         "displayName": identity.display_name or identity.user_id,
-        "allowedActions": allowed_actions(identity.role),
+        "allowedActions": allowed_actions(identity.role, project_scoped=identity.project_ids is not None),
+        "projectIds": None if identity.project_ids is None else sorted(identity.project_ids),
     }
 
 
@@ -182,22 +183,6 @@ def webhook_deleted(project_id: str) -> Reply:
     return {"projectId": project_id, "deleted": True}
 
 
-# -- schedules -----------------------------------------------------------------------------------
-def schedule(s: Schedule) -> Reply:
-    """schedule.create: the new schedule."""
-    return {"schedule": s.to_wire(exclude={"tenant_id"})}
-
-
-def schedules(project_id: str, ss: list[Schedule]) -> Reply:
-    """schedule.list: the project's schedules, each with what its last firing did."""
-    return {"projectId": project_id, "schedules": [s.to_wire(exclude={"tenant_id"}) for s in ss]}
-
-
-def schedule_deleted(project_id: str, schedule_id: str) -> Reply:
-    """schedule.delete: which schedule is gone (it fires no more)."""
-    return {"projectId": project_id, "scheduleId": schedule_id, "deleted": True}
-
-
 # -- Git host triggers ---------------------------------------------------------------------------
 def trigger_set(project_id: str, created: NewTrigger) -> Reply:
     """trigger.set: the trigger, the URL to give the Git host and, this once, its secret."""
@@ -214,6 +199,22 @@ def trigger(project_id: str, found: tuple[TriggerConfig, str] | None) -> Reply:
 def trigger_deleted(project_id: str) -> Reply:
     """trigger.delete: comments on the Git host start nothing more."""
     return {"projectId": project_id, "deleted": True}
+
+
+# -- schedules -----------------------------------------------------------------------------------
+def schedule(s: Schedule) -> Reply:
+    """schedule.create: the new schedule."""
+    return {"schedule": s.to_wire(exclude={"tenant_id"})}
+
+
+def schedules(project_id: str, ss: list[Schedule]) -> Reply:
+    """schedule.list: the project's schedules, each with what its last firing did."""
+    return {"projectId": project_id, "schedules": [s.to_wire(exclude={"tenant_id"}) for s in ss]}
+
+
+def schedule_deleted(project_id: str, schedule_id: str) -> Reply:
+    """schedule.delete: which schedule is gone (it fires no more)."""
+    return {"projectId": project_id, "scheduleId": schedule_id, "deleted": True}
 
 
 # -- billing -------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ def hash_api_key(key: str) -> str:
 
 class AccessService:
     def __init__(self, store: AccessStore, directory: Directory | None = None, limits: Any = None,
-                 sessions: Any = None):
+                 sessions: Any = None, projects: Any = None):
         self.store = store
+        self.projects = projects  # a ProjectStore: keys limited to projects name existing ones
         self.directory = directory  # user directory (Cognito) for invitations
         self.limits = limits
         self.sessions = sessions  # closes open connections of a principal whose access changed
@@ -31,12 +32,17 @@ class AccessService:
             self.sessions.close_all(tenant_id, user_id)
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, identity: Identity, name: str, role: str) -> NewApiKey:
+    def create_api_key(self, identity: Identity, name: str, role: str,
+                       project_ids: list[str] | None = None) -> NewApiKey:
         require_can_grant(identity, Role.parse(role))
+        if project_ids is not None and self.projects is not None:
+            for project_id in dict.fromkeys(project_ids):
+                self.projects.get(identity.tenant_id, project_id)  # PROJECT_NOT_FOUND for a typo
         secret = new_secret_token(API_KEY_PREFIX, 32)
         key = ApiKey(
             tenant_id=identity.tenant_id, key_id=new_id("k_"), name=name, role=role,
             prefix=secret[:10], created_at=now_iso(), created_by=identity.user_id,
+            project_ids=None if project_ids is None else sorted(set(project_ids)),
         )
         self.store.put_api_key(key, hash_api_key(secret))
         return NewApiKey(key, secret)

@@ -96,7 +96,8 @@ class Authenticator:
         if not hmac.compare_digest(stored_hash, digest) or record.revoked_at:
             raise Unauthorized("Invalid API key")
         return Identity(tenant_id=record.tenant_id, user_id=f"apikey:{record.key_id}",
-                        role=Role.parse(record.role), auth_type="apikey", display_name=f"API key {record.name}")
+                        role=Role.parse(record.role), auth_type="apikey", display_name=f"API key {record.name}",
+                        project_ids=None if record.project_ids is None else frozenset(record.project_ids))
 
 
 def _bearer(value: str | None) -> str | None:

@@ -70,11 +70,14 @@ class ExecutionService:
             return
         logger.info("executor launched", extra={"execution_id": execution.execution_id, "handle": handle})
 
-    def kill(self, identity: Identity, project_id: str) -> Execution:
-        """Ask the running execution to stop; returns it as it now is (cancelling)."""
+    def kill(self, identity: Identity, project_id: str, execution_id: str | None = None) -> Execution:
+        """Ask the running execution (that one, when named) to stop; returns it as it now is (cancelling)."""
         project = self.projects.get(identity.tenant_id, project_id)
         if project.state == "idle" or not project.execution_id:
             raise Conflict("Nothing is running in this project")
+        if execution_id is not None and execution_id != project.execution_id:
+            raise Conflict("That execution is not the one running in this project",
+                           {"runningExecutionId": project.execution_id})
         execution = self.executions.get(identity.tenant_id, project_id, project.execution_id)
         if project.state != "cancelling":
             try:

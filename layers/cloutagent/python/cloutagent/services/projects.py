@@ -62,7 +62,8 @@ class ProjectService:
         return project
 
     def list(self, identity: Identity) -> list[Project]:
-        return sorted(self.store.list(identity.tenant_id), key=lambda p: p.created_at)
+        mine = [p for p in self.store.list(identity.tenant_id) if identity.reaches(p.project_id)]
+        return sorted(mine, key=lambda p: p.created_at)
 
     def get(self, identity: Identity, project_id: str) -> Project:
         return self.store.get(identity.tenant_id, project_id)
