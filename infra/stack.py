@@ -52,6 +52,9 @@ TABLE_ACCESS = {
     "secrets": "write",
     "notifications": "write",
     "notifier": "read",
+    "triggers": "write",
+    "git_trigger": "write",
+    "git_follow_up": "read",
     "billing": "write",
     "stripe_webhook": "write",
     "usage_reporter": "write",
@@ -65,7 +68,7 @@ LOOKUP_INDEX_USERS = ("authorizer", "connect", "post_confirmation", "access", "s
                       "task_state")
 # Functions that publish room events to connected clients.
 CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions", "task_state", "stripe_webhook",
-                      "notifications", "secrets", "scheduled_run")
+                      "notifications", "secrets", "scheduled_run", "git_trigger")
 # Revoking a key, removing a member or changing a role closes that principal's connections.
 CONNECTION_CLOSERS = ("access",)
 # Powertools Idempotency's records for Stripe webhook deliveries (see services/billing/webhooks.py).
@@ -75,6 +78,12 @@ STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
 # The encryption-context name webhook signing secrets are sealed under (domain/notifications.py):
 # the only project-key use the webhook functions get, so they can open no project secret.
 WEBHOOK_SECRET_CONTEXT_NAME = "@webhook"
+# Git host triggers' shared secrets are sealed under a name of their own (domain/triggers.py).
+TRIGGER_SECRET_CONTEXT_NAME = "@trigger"
+# Functions that start runs (ExecutionService.start), so launch the executor task.
+RUN_STARTERS = ("executions", "scheduled_run", "git_trigger")
+# Functions that open a project's repository token (a project secret) to comment on its Git host.
+REPOSITORY_TOKEN_READERS = ("git_trigger", "git_follow_up")
 
 
 class CloutagentStack(Stack):
@@ -127,6 +136,12 @@ class CloutagentStack(Stack):
             self, "Notifications", notifier=functions["notifier"], table=data.table,
             stream_filter=routes.functions["notifier"].stream_filter or {},
         )
+        Notifications(
+            self, "GitFollowUp", notifier=functions["git_follow_up"], table=data.table,
+            stream_filter=routes.functions["git_follow_up"].stream_filter or {},
+        )
+        # trigger.set gives out the endpoint a Git host posts to.
+        functions["triggers"].add_environment("CLOUTAGENT_HTTP_API_URL", billing.http_api.api_endpoint)
         executions = Executions(
             self, "Executions", stage=config.stage, vpc=network.vpc, image=config.executor_image,
             cpu=config.executor_cpu, memory_mib=config.executor_memory_mib,
@@ -159,6 +174,7 @@ class CloutagentStack(Stack):
         functions["scheduled_run"].add_environment("CLOUTAGENT_SCHEDULE_GROUP", schedules.group_name)
         for key, value in (pool.launcher_environment.items() if pool else ()):
             functions["scheduled_run"].add_environment(key, value)
+            functions["git_trigger"].add_environment(key, value)  # a Git host comment starts runs too
 
         # Cognito invokes this on confirmation; it gets no pool id in its environment (see Identity).
         identity.user_pool.add_trigger(
@@ -269,12 +285,22 @@ class CloutagentStack(Stack):
         self._grant_launcher(functions["scheduled_run"].role, executions)
         schedules.grant_manage(functions["schedules"].role)
         schedules.grant_remove(functions["scheduled_run"].role)
+        # A Git host comment starts its run through the same launcher. Trigger secrets are sealed when
+        # set; the receiver opens them, and with the follow-up the repository token (a project secret:
+        # Decrypt only, under its project's context).
+        self._grant_launcher(functions["git_trigger"].role, executions)
+        functions["triggers"].role.add_to_principal_policy(
+            policies.webhook_secret_key(data.project_key, actions=["kms:Encrypt"], secret_name=TRIGGER_SECRET_CONTEXT_NAME)
+        )
+        for name in REPOSITORY_TOKEN_READERS:
+            functions[name].role.add_to_principal_policy(policies.project_key(data.project_key, actions=["kms:Decrypt"]))
         self._grant_diff_reads(functions["executions"].role, data)
         self._grant_executor(executions, data=data, connections_arn=connections_arn)
         if pool is not None:
             # The launcher queues claims; a pool task takes one (and can do nothing else with the queue).
             pool.grant_send(functions["executions"].role)
             pool.grant_send(functions["scheduled_run"].role)
+            pool.grant_send(functions["git_trigger"].role)
             pool.grant_claim(executions.task_role)
 
     @staticmethod

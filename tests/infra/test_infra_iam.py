@@ -7,7 +7,9 @@ import pytest
 from infra.constructs.functions import WILDCARD_RESOURCE_ACTIONS
 from infra.definitions import load_definitions
 from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, SESSION_TENANT_PARTITIONS, TENANT_PARTITIONS
-from infra.stack import CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, TABLE_ACCESS
+from infra.stack import (
+    CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, REPOSITORY_TOKEN_READERS, RUN_STARTERS, TABLE_ACCESS,
+)
 from tests.infra.cfn import (
     ITEM_ACTIONS, actions, as_list, executor_roles, function_roles, getatt, refs, statements_by_role,
 )
@@ -169,7 +171,7 @@ def test_only_the_secrets_function_uses_the_project_key_and_only_with_context(po
             if keys["projects"] in set(refs(statement["Resource"])):
                 users.add(name)
                 assert _requires_project_context(statement), name
-    assert users == {"secrets", *WEBHOOK_KEY_USERS}
+    assert users == {"secrets", *WEBHOOK_KEY_USERS, "triggers", *REPOSITORY_TOKEN_READERS}
 
 
 WEBHOOK_KEY_USERS = {"notifications": {"kms:Encrypt"}, "notifier": {"kms:Decrypt"}}
@@ -187,9 +189,24 @@ def test_the_webhook_functions_use_the_project_key_for_webhook_secrets_only(poli
     assert statement["Condition"]["StringEquals"] == {"kms:EncryptionContext:name": WEBHOOK_SECRET_NAME}
 
 
-def test_executions_launches_only_the_executor_task(synth, policies, roles):
+def test_trigger_set_seals_trigger_secrets_only_and_the_git_host_functions_only_open(policies, roles, keys):
+    from cloutagent.domain.triggers import TRIGGER_SECRET_NAME
+    from infra.stack import TRIGGER_SECRET_CONTEXT_NAME
+
+    assert TRIGGER_SECRET_CONTEXT_NAME == TRIGGER_SECRET_NAME
+    [sealing] = [s for s in _allows(policies[roles["triggers"]]) if keys["projects"] in set(refs(s["Resource"]))]
+    assert actions(sealing) == {"kms:Encrypt"}
+    assert sealing["Condition"]["StringEquals"] == {"kms:EncryptionContext:name": TRIGGER_SECRET_NAME}
+    # the receiver and the follow-up open the trigger secret and the repository token: never seal anything
+    for name in REPOSITORY_TOKEN_READERS:
+        [opening] = [s for s in _allows(policies[roles[name]]) if keys["projects"] in set(refs(s["Resource"]))]
+        assert actions(opening) == {"kms:Decrypt"} and _requires_project_context(opening), name
+
+
+@pytest.mark.parametrize("name", RUN_STARTERS)
+def test_run_starters_launch_only_the_executor_task(synth, policies, roles, name):
     (task_def_id,) = synth.of_type("AWS::ECS::TaskDefinition")
-    statements = _allows(policies[roles["executions"]])
+    statements = _allows(policies[roles[name]])
 
     (run,) = [s for s in statements if "ecs:RunTask" in actions(s)]
     assert run["Resource"] == {"Ref": task_def_id}
@@ -204,7 +221,7 @@ def test_executions_launches_only_the_executor_task(synth, policies, roles):
 
 def test_no_other_function_touches_ecs_or_passes_roles(policies, roles):
     for name, role in roles.items():
-        if name in ("executions", "scheduled_run"):  # scheduled_run starts a schedule's run as execute does
+        if name in RUN_STARTERS:
             continue
         granted = set().union(*(actions(s) for s in policies[role]))
         if name == "schedules":  # hands Scheduler its invoke role (tests/infra/test_infra_schedules.py)

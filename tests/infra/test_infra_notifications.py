@@ -36,7 +36,8 @@ def test_the_notifier_reads_the_table_stream_through_the_routes_json_filter(synt
 def test_the_local_poller_uses_the_same_filter_and_matches_what_lambda_would():
     from cloutagent_dev.streams import matches, stream_consumers
 
-    assert stream_consumers() == {"notifier": ROUTES.functions["notifier"].stream_filter}
+    assert stream_consumers() == {"notifier": ROUTES.functions["notifier"].stream_filter,
+                                  "git_follow_up": ROUTES.functions["git_follow_up"].stream_filter}
     pattern = ROUTES.functions["notifier"].stream_filter
 
     def record(event_name: str, event: str | None) -> dict:
@@ -49,6 +50,15 @@ def test_the_local_poller_uses_the_same_filter_and_matches_what_lambda_would():
     assert not matches(pattern, record("INSERT", "execution.message"))
     assert not matches(pattern, record("INSERT", None))  # a project or execution item
     assert not matches(pattern, {"eventName": "REMOVE", "dynamodb": {"OldImage": {}}})
+
+
+def test_the_git_follow_up_reads_the_stream_for_finished_runs_only(synth):
+    follow_up = function_ids(synth.resources, {"f": ROUTES.functions["git_follow_up"].handler})["f"]
+    (mapping,) = [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": follow_up}]
+    [pattern] = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"event": {"S": ["execution.finished"]}}}}
+    assert TABLE_ACCESS["git_follow_up"] == "read" and "git_follow_up" not in CONNECTION_POSTERS
 
 
 def test_the_webhook_functions_get_the_table_access_they_need_and_no_more():

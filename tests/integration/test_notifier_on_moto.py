@@ -43,12 +43,12 @@ def new_project(aws) -> tuple[Identity, str]:
     return identity, aws.projects.create(identity, ProjectCreate(name="hooked")).project_id
 
 
-def test_a_project_without_a_webhook_costs_one_read_per_event_and_one_per_finished_run(aws, count_aws_calls):
+def test_a_project_without_a_webhook_costs_one_read_per_event(aws, count_aws_calls):
     identity, pid = new_project(aws)
     event = load_event("notifier", tenant_id=identity.tenant_id, project_id=pid, execution_id="e_1")
     with count_aws_calls() as calls:
         assert notifier(event) == {"skipped": 2}
-    assert dict(calls.calls) == {"dynamodb.GetItem": 3}  # the project, and the finished run (a Git host comment?)
+    assert dict(calls.calls) == {"dynamodb.GetItem": 2}
 
 
 def test_what_webhook_set_stores_is_what_the_notifier_opens_and_signs_with(container, event_for, monkeypatch):
