@@ -6,6 +6,7 @@ from typing import Any, AsyncIterator
 
 from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
+from cloutagent_client.types import Schedule
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 
@@ -126,6 +127,25 @@ class Api:
 
     async def delete_secret(self, project_id: str, name: str) -> dict[str, Any]:
         return await self.request("secret.delete", {"projectId": project_id, "name": name})
+
+    # -- schedules -----------------------------------------------------------------------------------
+    async def create_schedule(self, project_id: str, prompt: str, *, cron: str | None = None, rate: str | None = None,
+                              name: str | None = None, timezone: str = "UTC",
+                              options: dict[str, Any] | None = None) -> Schedule:
+        """A recurring run (``schedule.create``): exactly one of ``cron`` (``0 9 ? * MON-FRI *``) and
+        ``rate`` (``15 minutes``), EventBridge Scheduler's syntax. A firing while a run goes on is skipped."""
+        data: dict[str, Any] = {"projectId": project_id, "prompt": prompt, "timezone": timezone}
+        for key, value in (("cron", cron), ("rate", rate), ("name", name), ("options", options)):
+            if value is not None:
+                data[key] = value
+        return (await self.request("schedule.create", data))["schedule"]
+
+    async def list_schedules(self, project_id: str) -> list[Schedule]:
+        """The project's schedules, each with what its last firing did (started, skipped, failed)."""
+        return (await self.request("schedule.list", {"projectId": project_id}))["schedules"]
+
+    async def delete_schedule(self, project_id: str, schedule_id: str) -> dict[str, Any]:
+        return await self.request("schedule.delete", {"projectId": project_id, "scheduleId": schedule_id})
 
     async def plan(self) -> dict[str, Any]:
         return await self.request("plan.get")

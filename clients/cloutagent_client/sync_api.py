@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Coroutine, Iterator, TypeVar
 
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
+from cloutagent_client.types import Schedule
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 T = TypeVar("T")
@@ -95,6 +96,18 @@ class SyncApi:
 
     def delete_secret(self, project_id: str, name: str) -> dict[str, Any]:
         return self._run(self._client.delete_secret(project_id, name))
+
+    def create_schedule(self, project_id: str, prompt: str, *, cron: str | None = None, rate: str | None = None,
+                        name: str | None = None, timezone: str = "UTC",
+                        options: dict[str, Any] | None = None) -> Schedule:
+        return self._run(self._client.create_schedule(project_id, prompt, cron=cron, rate=rate, name=name,
+                                                      timezone=timezone, options=options))
+
+    def list_schedules(self, project_id: str) -> list[Schedule]:
+        return self._run(self._client.list_schedules(project_id))
+
+    def delete_schedule(self, project_id: str, schedule_id: str) -> dict[str, Any]:
+        return self._run(self._client.delete_schedule(project_id, schedule_id))
 
     def plan(self) -> dict[str, Any]:
         return self._run(self._client.plan())

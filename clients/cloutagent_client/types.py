@@ -12,6 +12,7 @@ Role = Literal["owner", "admin", "member", "viewer"]
 ProjectState = Literal["idle", "starting", "running", "waiting", "finishing", "cancelling"]
 ExecutionStatus = Literal["starting", "running", "cancelling", "completed", "failed", "cancelled", "timeout",
                           "budget_exceeded"]
+ScheduleOutcome = Literal["started", "skipped", "failed"]
 
 
 class Project(TypedDict):
@@ -100,3 +101,26 @@ class Identity(TypedDict):
     displayName: str  # the member's email, or "API key <name>"
     allowedActions: list[str]  # what this role may do: show only the controls that would work
     projectIds: list[str] | None  # a key limited to these projects; None: every project
+
+
+class Schedule(TypedDict):
+    """A project's recurring run (schedule.create / list), and what its last firing did."""
+
+    projectId: str
+    scheduleId: str
+    name: str | None
+    expression: str  # cron(...) or rate(...), EventBridge Scheduler's syntax
+    timezone: str
+    prompt: str
+    options: dict[str, Any]
+    branch: str | None
+    pullRequest: bool | None
+    createdBy: str
+    createdAt: str
+    lastFiredAt: str | None
+    lastOutcome: ScheduleOutcome | None
+    lastExecutionId: str | None
+    lastError: str | None  # the error code of a skipped or failed firing
+    startedCount: int
+    skippedCount: int
+    failedCount: int

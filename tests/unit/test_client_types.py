@@ -26,3 +26,10 @@ def test_the_status_and_state_values_are_the_service_s():
     assert set(typing.get_args(wire.ExecutionStatus)) == set(typing.get_args(executions.ExecutionStatus))
     assert set(typing.get_args(wire.Role)) == {role.name for role in identity.Role}
     assert set(typing.get_args(wire.ProjectState)) == set(typing.get_args(models.ProjectState))
+
+
+def test_a_schedule_s_typed_result_has_the_keys_the_service_sends():
+    from cloutagent.domain import schedules
+
+    assert set(wire.Schedule.__annotations__) == _fields(schedules.Schedule, "tenantId")
+    assert set(typing.get_args(wire.ScheduleOutcome)) == set(typing.get_args(schedules.ScheduleOutcome))

@@ -208,3 +208,7 @@ def test_a_plan_limit_fails_the_firing_with_its_code():
     stored = world.store.get("t_a", "p_1", schedule.schedule_id)
     assert (stored.last_outcome, stored.last_error, stored.failed_count) == ("failed", "LIMIT_EXCEEDED", 1)
     assert [e.event for e in world.events()][-1] == "schedule.failed"
+
+
+def test_the_shortest_rate_is_taken_on_the_wire():
+    assert ScheduleCreate(projectId="p_1", prompt="hi", rate="1 day").expression == "rate(1 day)"

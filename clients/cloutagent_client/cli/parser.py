@@ -1,5 +1,5 @@
 """The client subcommands' arguments: login, whoami, projects, run, diff, logs, steering (approve, deny,
-answer, send, interrupt, pending), secrets, members, keys, usage."""
+answer, send, interrupt, pending), secrets, schedules, members, keys, usage."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
 
 
 def add_client_commands(sub: Any) -> None:
-    from cloutagent_client.cli import completion, diff, logs, projects, run, secrets, steer, usage
+    from cloutagent_client.cli import completion, diff, logs, projects, run, schedules, secrets, steer, usage
     from cloutagent_client.cli.login import login, logout
 
     log_in = _leaf(sub, "login", None, "remember a deployment (Cognito user/password or API key) or the local stack")
@@ -137,6 +137,24 @@ def add_client_commands(sub: Any) -> None:
     remove = _leaf(verbs, "delete", secrets.delete_secret, "delete a secret")
     remove.add_argument("project")
     remove.add_argument("name")
+
+    group = sub.add_parser("schedules", help="create, list and delete a project's recurring runs")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    make = _leaf(verbs, "create", schedules.create_schedule,
+                 "run PROMPT on a schedule; a firing while a run goes on is skipped, not queued (member)")
+    make.add_argument("project")
+    make.add_argument("prompt")
+    clock = make.add_mutually_exclusive_group(required=True)
+    clock.add_argument("--cron", help="EventBridge Scheduler cron, six fields: '0 9 ? * MON-FRI *'")
+    clock.add_argument("--rate", help="'15 minutes', '1 hour', '1 day' (at least a minute)")
+    make.add_argument("--name", help="what the schedule is called (shown as its runs' author)")
+    make.add_argument("--timezone", default="UTC", help="the cron's IANA time zone (default: UTC)")
+    _limits(make)
+    _leaf(verbs, "list", schedules.list_schedules, "list a project's schedules and their last firings").add_argument(
+        "project")
+    remove = _leaf(verbs, "delete", schedules.delete_schedule, "delete a schedule: it fires no more (member)")
+    remove.add_argument("project")
+    remove.add_argument("schedule", help="schedule id (s_…)")
 
     _team_commands(sub)
 

@@ -224,7 +224,7 @@ class ScheduleCreate(ActionData):
     projectId: ProjectId
     name: Name | None = None
     cron: Annotated[str, Field(min_length=11, max_length=200), AfterValidator(cron_expression)] | None = None
-    rate: Annotated[str, Field(min_length=6, max_length=40), AfterValidator(rate_expression)] | None = None
+    rate: Annotated[str, Field(min_length=5, max_length=40), AfterValidator(rate_expression)] | None = None
     timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_timezone)] = "UTC"
     prompt: str = Field(min_length=1, max_length=100_000)
     options: ExecuteOptions = Field(default_factory=ExecuteOptions)
