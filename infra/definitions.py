@@ -46,6 +46,17 @@ class RouteTable:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RestRoute:
+    """A REST v1 route (rest.json): served by the function routes.json gives its action."""
+
+    method: str
+    path: str  # with the prefix
+    action: str
+    function: str
+    public: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class KeyAttribute:
     name: str
     type: str
@@ -75,6 +86,11 @@ class Definitions:
     table: TableDefinition
     plans: Mapping[str, Any]
     default_plan: str
+    rest_routes: tuple[RestRoute, ...] = ()
+
+    def rest_functions(self) -> list[str]:
+        """The functions that serve REST routes (and so authenticate API keys and tokens themselves)."""
+        return sorted({route.function for route in self.rest_routes})
 
 
 def _read(name: str, directory: Path) -> dict[str, Any]:
@@ -131,12 +147,25 @@ def _table(raw: Mapping[str, Any]) -> TableDefinition:
     )
 
 
+def _rest_routes(raw: Mapping[str, Any], routes: RouteTable) -> tuple[RestRoute, ...]:
+    found = []
+    for spec in raw["routes"]:
+        function = routes.routes.get(spec["action"])
+        if function is None:
+            raise ValueError(f"rest.json names an action routes.json does not route: {spec['action']}")
+        found.append(RestRoute(method=spec["method"], path=raw["prefix"] + spec["path"], action=spec["action"],
+                               function=function, public=spec.get("public", False)))
+    return tuple(found)
+
+
 @cache
 def load_definitions(directory: Path = DEFINITIONS_DIR) -> Definitions:
-    """Read routes.json, table.json and plans.json from the domain layer."""
+    """Read routes.json, rest.json, table.json and plans.json from the domain layer."""
     plans = _read("plans.json", directory)
+    routes = _route_table(_read("routes.json", directory))
     return Definitions(
-        routes=_route_table(_read("routes.json", directory)),
+        routes=routes,
+        rest_routes=_rest_routes(_read("rest.json", directory), routes),
         table=_table(_read("table.json", directory)),
         plans=plans["plans"],
         default_plan=plans["defaultPlan"],

@@ -29,6 +29,7 @@ from infra.constructs.layers import SharedLayers
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
 from infra.constructs.notifications import Notifications
+from infra.constructs.rest_api import RestApi
 from infra.constructs.schedules import Schedules
 from infra.constructs.websocket_api import WebSocketApi
 from infra.definitions import LAYER_ROOT, Definitions
@@ -132,6 +133,10 @@ class CloutagentStack(Stack):
             throttle_rate=config.webhook_throttle_rate, throttle_burst=config.webhook_throttle_burst,
             log_retention=retention, removal_policy=removal,
         )
+        # REST v1 shares the HTTP API with the webhooks; each route goes to its action's function.
+        rest = RestApi(self, "RestApi", http_api=billing.http_api, routes=definitions.rest_routes,
+                       functions=functions.by_name)
+        self.rest_functions = definitions.rest_functions()
         Notifications(
             self, "Notifications", notifier=functions["notifier"], table=data.table,
             stream_filter=routes.functions["notifier"].stream_filter or {},
@@ -225,6 +230,7 @@ class CloutagentStack(Stack):
             self, "StripeWebhookUrl", value=billing.webhook_urls["stripe_webhook"],
             description="Endpoint to register in the Stripe dashboard",
         )
+        CfnOutput(self, "ApiUrl", value=rest.url, description="https:// base URL of the REST API (GET /v1/health)")
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
         if config.host_console:
@@ -254,7 +260,8 @@ class CloutagentStack(Stack):
             write = access == "write"
             role.add_to_principal_policy(policies.tenant_items(data.table, write=write))
             role.add_to_principal_policy(policies.data_key_via(data.data_key, services=["dynamodb"], write=write))
-        for name in LOOKUP_INDEX_USERS:
+        # REST routes authenticate API keys in their own function: the key lookup reads the index.
+        for name in sorted(set(LOOKUP_INDEX_USERS) | set(self.rest_functions)):
             for index_name in data.lookup_index_names:
                 functions[name].role.add_to_principal_policy(policies.lookup_index(data.table, index_name))
         for name in CONNECTION_POSTERS:

@@ -66,7 +66,7 @@ class Billing(Construct):
             self,
             "WebhookApi",
             api_name=f"cloutagent-{stage}-webhooks",
-            description="Inbound webhooks (routes generated from routes.json)",
+            description="Inbound webhooks (routes.json) and the REST API v1 (rest.json)",
             create_default_stage=False,
         )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
