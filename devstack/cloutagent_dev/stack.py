@@ -270,12 +270,19 @@ async def console_asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
+def rest_example(ready: dict[str, Any]) -> str:
+    """A curl command that works as printed: create a project over the REST API with the dev key."""
+    return (f"curl -s -H 'X-API-Key: {ready['apiKey']}' -X POST {ready['httpUrl']}/v1/projects "
+            "-d '{\"name\": \"from curl\"}'")
+
+
 def banner(ready: dict[str, Any]) -> str:
     return "\n".join([
         "",
         "  cloutagent local stack is up",
         f"    web console     {ready['httpUrl']}/   (signs you in as the dev user)",
         f"    WebSocket API   {ready['wsUrl']}   (?token=... or ?apiKey=...)",
+        f"    REST API        {ready['httpUrl']}/v1   (X-API-Key; the routes: GET /v1/openapi.json)",
         f"    HTTP            {ready['httpUrl']}   (@connections API, POST /local/users)",
         f"    AWS (moto)      {ready['awsEndpointUrl']}",
         f"    dev tenant      {ready['tenantId']}  (you are its owner)",
@@ -288,6 +295,7 @@ def banner(ready: dict[str, Any]) -> str:
         f"    Git repos       curl -X POST {ready['httpUrl']}/local/repos -d '{{\"name\":\"demo\"}}'",
         "",
         "  try:  .venv/bin/cloutagent projects create demo && .venv/bin/cloutagent run demo \"Have a look around\"",
+        f"   or:  {rest_example(ready)}",
         f"   or:  .venv/bin/python -m websockets '{ready['wsUrl']}/?apiKey={ready['apiKey']}'",
         "  Ctrl-C stops everything.",
         "",
