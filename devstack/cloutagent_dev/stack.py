@@ -62,6 +62,9 @@ def join_environment(ready: dict[str, Any]) -> dict[str, str]:
         "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
         "CLOUTAGENT_USER_POOL_CLIENT_ID": ready["userPoolClientId"],
         "CLOUTAGENT_JWKS_URL": f"{ready['awsEndpointUrl']}/{ready['userPoolId']}/.well-known/jwks.json",
+        "CLOUTAGENT_SCHEDULE_GROUP": ready.get("scheduleGroup", ""),
+        "CLOUTAGENT_SCHEDULED_RUN_ARN": ready.get("scheduledRunArn", ""),
+        "CLOUTAGENT_SCHEDULER_ROLE_ARN": ready.get("schedulerRoleArn", ""),
     }
 
 
@@ -175,6 +178,8 @@ class LocalStack:
             "userPoolId": settings.user_pool_id, "userPoolClientId": settings.user_pool_client_id,
             "region": settings.region, "sessionsBucket": self.resources.sessions_bucket,
             "tenantRoleArn": self.resources.tenant_role_arn,
+            "scheduleGroup": self.resources.schedule_group, "scheduledRunArn": self.resources.scheduled_run_arn,
+            "schedulerRoleArn": self.resources.scheduler_role_arn,
             **self.billing.ready_info(),
             "claude": self.claude.description, "modelUrl": self.claude.model_url,
             "isolation": self.claude.isolation, "executorPool": self.options.executor_pool,
