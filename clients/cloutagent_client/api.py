@@ -6,7 +6,7 @@ from typing import Any, AsyncIterator
 
 from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
-from cloutagent_client.types import Schedule
+from cloutagent_client.types import GitHost, Schedule, Trigger
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 
@@ -146,6 +146,26 @@ class Api:
 
     async def delete_schedule(self, project_id: str, schedule_id: str) -> dict[str, Any]:
         return await self.request("schedule.delete", {"projectId": project_id, "scheduleId": schedule_id})
+
+    # -- Git host triggers ---------------------------------------------------------------------------
+    async def set_trigger(self, project_id: str, provider: GitHost, *, word: str | None = None,
+                          trust_org_members: bool | None = None,
+                          trusted_logins: list[str] | None = None) -> dict[str, Any]:
+        """Let trusted comments mentioning ``word`` on the project's repository start runs (``trigger.set``):
+        ``{"trigger", "url", "secret"}``, the URL and secret to give the Git host, the secret this once."""
+        data: dict[str, Any] = {"projectId": project_id, "provider": provider}
+        for key, value in (("word", word), ("trustOrgMembers", trust_org_members), ("trustedLogins", trusted_logins)):
+            if value is not None:
+                data[key] = value
+        return await self.request("trigger.set", data)
+
+    async def get_trigger(self, project_id: str) -> tuple[Trigger | None, str | None]:
+        """The project's trigger (never its secret) and the URL the Git host sends to; (None, None) without one."""
+        reply = await self.request("trigger.get", {"projectId": project_id})
+        return reply["trigger"], reply["url"]
+
+    async def delete_trigger(self, project_id: str) -> dict[str, Any]:
+        return await self.request("trigger.delete", {"projectId": project_id})
 
     async def plan(self) -> dict[str, Any]:
         return await self.request("plan.get")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Coroutine, Iterator, TypeVar
 
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
-from cloutagent_client.types import Schedule
+from cloutagent_client.types import GitHost, Schedule, Trigger
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 T = TypeVar("T")
@@ -108,6 +108,17 @@ class SyncApi:
 
     def delete_schedule(self, project_id: str, schedule_id: str) -> dict[str, Any]:
         return self._run(self._client.delete_schedule(project_id, schedule_id))
+
+    def set_trigger(self, project_id: str, provider: GitHost, *, word: str | None = None,
+                    trust_org_members: bool | None = None, trusted_logins: list[str] | None = None) -> dict[str, Any]:
+        return self._run(self._client.set_trigger(project_id, provider, word=word, trust_org_members=trust_org_members,
+                                                  trusted_logins=trusted_logins))
+
+    def get_trigger(self, project_id: str) -> tuple[Trigger | None, str | None]:
+        return self._run(self._client.get_trigger(project_id))
+
+    def delete_trigger(self, project_id: str) -> dict[str, Any]:
+        return self._run(self._client.delete_trigger(project_id))
 
     def plan(self) -> dict[str, Any]:
         return self._run(self._client.plan())

@@ -103,6 +103,20 @@ class Identity(TypedDict):
     projectIds: list[str] | None  # a key limited to these projects; None: every project
 
 
+GitHost = Literal["github", "gitlab"]
+
+
+class Trigger(TypedDict):
+    """A project's Git host trigger (trigger.set / get): never its secret."""
+
+    provider: GitHost
+    word: str  # matched as a word, in any case: "@cloutagent"
+    trustOrgMembers: bool
+    trustedLogins: list[str]
+    createdAt: str
+    createdBy: str
+
+
 class Schedule(TypedDict):
     """A project's recurring run (schedule.create / list), and what its last firing did."""
 

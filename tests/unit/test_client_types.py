@@ -33,3 +33,10 @@ def test_a_schedule_s_typed_result_has_the_keys_the_service_sends():
 
     assert set(wire.Schedule.__annotations__) == _fields(schedules.Schedule, "tenantId")
     assert set(typing.get_args(wire.ScheduleOutcome)) == set(typing.get_args(schedules.ScheduleOutcome))
+
+
+def test_a_trigger_s_typed_result_has_the_keys_the_service_sends():
+    from cloutagent.domain import triggers
+
+    assert set(wire.Trigger.__annotations__) == _fields(triggers.TriggerConfig)
+    assert set(typing.get_args(wire.GitHost)) == set(typing.get_args(triggers.GitHost))

@@ -1,5 +1,5 @@
 """The client subcommands' arguments: login, whoami, projects, run, diff, logs, steering (approve, deny,
-answer, send, interrupt, pending), secrets, schedules, members, keys, usage."""
+answer, send, interrupt, pending), secrets, schedules, trigger, members, keys, usage."""
 
 from __future__ import annotations
 
@@ -156,6 +156,7 @@ def add_client_commands(sub: Any) -> None:
     remove.add_argument("project")
     remove.add_argument("schedule", help="schedule id (s_…)")
 
+    _trigger_commands(sub)
     _team_commands(sub)
 
     spend = _leaf(sub, "usage", usage.usage, "show the plan and a month's usage")
@@ -163,6 +164,25 @@ def add_client_commands(sub: Any) -> None:
 
 
 ROLES = ["owner", "admin", "member", "viewer"]
+
+
+def _trigger_commands(sub: Any) -> None:
+    from cloutagent_client.cli import triggers
+
+    group = sub.add_parser("trigger", help="let comments on the project's GitHub or GitLab repository start runs")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    put = _leaf(verbs, "set", triggers.set_trigger,
+                "set (or replace) the trigger: prints the webhook URL and its secret, once (admin)")
+    put.add_argument("project")
+    put.add_argument("--provider", choices=["github", "gitlab"], required=True)
+    put.add_argument("--word", help="the mention that starts a run (default: @cloutagent)")
+    put.add_argument("--no-org-members", dest="org_members", action="store_false", default=None,
+                     help="do not trust GitHub org members and collaborators (only --trust logins)")
+    put.add_argument("--trust", action="append", metavar="LOGIN", help="a login trusted to start runs (repeatable)")
+    _leaf(verbs, "get", triggers.get_trigger, "show the trigger and its URL, never the secret (admin)").add_argument(
+        "project")
+    _leaf(verbs, "delete", triggers.delete_trigger, "remove the trigger: comments start nothing more (admin)"
+          ).add_argument("project")
 
 
 def _team_commands(sub: Any) -> None:
