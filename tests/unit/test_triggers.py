@@ -74,6 +74,8 @@ def test_a_delivery_is_known_by_the_hosts_id_or_else_by_its_body():
     assert delivery_id("github", {"x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}, b"x") == \
         "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     assert delivery_id("gitlab", {"x-gitlab-event-uuid": "abc-1"}, b"x") == "abc-1"
+    # GitLab's event UUID changes on a retry; its Idempotency-Key does not
+    assert delivery_id("gitlab", {"x-gitlab-event-uuid": "abc-2", "idempotency-key": "k-1"}, b"x") == "k-1"
     assert delivery_id("github", {}, b"x") == delivery_id("github", {"x-github-delivery": "../../x"}, b"x")
     assert delivery_id("github", {}, b"x") != delivery_id("github", {}, b"y")
 
@@ -85,6 +87,7 @@ def test_a_github_issue_comment_names_its_issue_author_and_words():
     assert comment is not None
     assert comment.target == CommentTarget("github", REPO, "issue", 7)
     assert (comment.login, comment.association, comment.delivery_id) == ("octo", "MEMBER", "d1")
+    assert comment.comment_id == 3001 and comment.once_key == "comment-3001"
     assert comment.title.startswith("The README") and "@cloutagent" in comment.body
 
 
@@ -314,6 +317,8 @@ def test_a_signed_mention_by_a_member_starts_one_run_attributed_to_them_and_answ
     # WHEN GitHub redelivers it THEN nothing more starts
     assert world.deliver(github_delivery(), secret=secret) == {"status": "duplicate"}
     assert len(world.launcher.launched) == 1 and len(world.host.comments) == 1
+    # AND the same comment delivered under another id (a second webhook, a retry with a new id) neither
+    assert world.deliver(github_delivery(), secret=secret, delivery="d-other") == {"status": "duplicate"}
 
 
 def test_unsigned_wrongly_signed_and_unknown_all_get_the_same_401_and_start_nothing():
@@ -355,7 +360,9 @@ def test_a_busy_project_starts_nothing_and_says_so_on_the_issue():
     world = World()
     secret = world.service.set(ADMIN, TriggerSet(projectId="p_1", provider="github")).secret
     world.deliver(github_delivery(), secret=secret, delivery="one")
-    assert world.deliver(github_delivery(), secret=secret, delivery="two") == {"status": "busy"}
+    another = github_delivery()
+    another["comment"]["id"] = 3002
+    assert world.deliver(another, secret=secret, delivery="two") == {"status": "busy"}
     assert len(world.launcher.launched) == 1 and "Nothing was started" in world.host.comments[-1][2]
 
 

@@ -89,6 +89,12 @@ class Comment:
     is_bot: bool = False
     branch: str | None = None  # a merge request's source branch, when the payload names it
     url: str | None = None
+    comment_id: int | None = None  # the host's id of the comment itself
+
+    @property
+    def once_key(self) -> str:
+        """What makes a run start once: the comment (however often it is delivered), else the delivery."""
+        return f"comment-{self.comment_id}" if self.comment_id is not None else self.delivery_id
 
 
 def trigger_secret_context(tenant_id: str, project_id: str) -> dict[str, str]:
@@ -113,11 +119,13 @@ def signature_valid(provider: GitHost, secret: str, headers: dict[str, str], bod
 
 
 def delivery_id(provider: GitHost, headers: dict[str, str], body: bytes) -> str:
-    """The id the host gives a delivery (the same on a redelivery), else a hash of its body."""
-    name = "x-github-delivery" if provider == "github" else "x-gitlab-event-uuid"
-    given = (headers.get(name) or "").strip()
-    if given and re.fullmatch(r"[A-Za-z0-9-]{1,100}", given):
-        return given
+    """The id the host gives a delivery, the same on its redeliveries (GitHub's ``X-GitHub-Delivery``;
+    GitLab's ``Idempotency-Key``, whose ``X-Gitlab-Event-UUID`` older versions send), else a hash of its body."""
+    names = ("x-github-delivery",) if provider == "github" else ("idempotency-key", "x-gitlab-event-uuid")
+    for name in names:
+        given = (headers.get(name) or "").strip()
+        if given and re.fullmatch(r"[A-Za-z0-9-]{1,100}", given):
+            return given
     return "sha256-" + hashlib.sha256(body).hexdigest()
 
 
@@ -155,7 +163,7 @@ def _github_comment(event: str, payload: dict[str, Any], repo: str, did: str) ->
                    body=_text(comment.get("body")), title=_text(issue.get("title")), issue_body=_text(issue.get("body")),
                    association=_text(comment.get("author_association")) or None,
                    is_bot=user.get("type") == "Bot" or user["login"].endswith("[bot]"),
-                   url=_text(comment.get("html_url")) or None)
+                   url=_text(comment.get("html_url")) or None, comment_id=_int(comment.get("id")))
 
 
 def _gitlab_comment(event: str, payload: dict[str, Any], repo: str, did: str) -> Comment | None:
@@ -181,7 +189,7 @@ def _gitlab_comment(event: str, payload: dict[str, Any], repo: str, did: str) ->
     return Comment(target=CommentTarget("gitlab", repo, kind, number), delivery_id=did, login=user["username"],
                    body=_text(note.get("note")), title=_text(about.get("title")),
                    issue_body=_text(about.get("description")), is_bot=bool(user.get("bot")), branch=branch,
-                   url=_text(note.get("url")) or None)
+                   url=_text(note.get("url")) or None, comment_id=_int(note.get("id")))
 
 
 def mentions(body: str, word: str) -> bool:
@@ -249,6 +257,10 @@ def _same_repo(name: Any, repo: str) -> bool:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _text(value: Any) -> str:

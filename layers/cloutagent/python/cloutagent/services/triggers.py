@@ -123,7 +123,7 @@ class TriggerService:
             logger.info("git trigger: untrusted author", extra={"project_id": project_id, "login": comment.login})
             record_metric("TriggerUntrusted", tenant_id=tenant_id)
             return _ignored("the project does not trust the comment's author")
-        if not self.store.claim_delivery(tenant_id, project_id, config.provider, comment.delivery_id,
+        if not self.store.claim_delivery(tenant_id, project_id, config.provider, comment.once_key,
                                          DELIVERY_TTL_SECONDS):
             return {"status": "duplicate"}
         return self._start(project, repository, comment)
