@@ -385,3 +385,19 @@ def test_the_host_names_a_repository_as_its_webhooks_do():
     assert host_repo_name(Repository(url="https://github.com/acme/demo.git")) == "acme/demo"
     assert host_repo_name(Repository(url="http://127.0.0.1:9/git/local/demo.git", provider="github")) == "local/demo"
     assert host_repo_name(Repository(url="https://gitlab.com/group/sub/demo.git")) == "group/sub/demo"
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.7/acme/demo.git", "https://169.254.169.254/acme/demo.git",
+                                 "http://127.0.0.1:9/git/local/demo.git"])
+def test_the_git_host_adapter_sends_nothing_inside_the_network(url, monkeypatch):
+    from cloutagent.adapters import git_host
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("connected to a refused address")
+
+    monkeypatch.setattr(git_host, "exchange", no_connection)
+    host = git_host.HttpGitHost(allow_loopback=False)
+    repository = Repository(url=url, provider="github")
+    target = CommentTarget("github", "acme/demo", "issue", 1)
+    assert host.comment(repository, target, "tok", "hi") is False
+    assert host.pull_request_branch(repository, CommentTarget("github", "acme/demo", "pull_request", 1), "tok") is None
