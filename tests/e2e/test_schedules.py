@@ -109,3 +109,21 @@ async def test_a_malformed_clock_is_a_bad_request_and_leaves_nothing(connect, cl
     assert (await client.ok("schedule.list", {"projectId": pid}))["schedules"] == []
     unknown = await client.error("schedule.delete", {"projectId": pid, "scheduleId": "s_" + "0" * 26})
     assert unknown["code"] == "NOT_FOUND"
+
+
+def test_schedules_over_rest_v1_as_a_ci_job_would_make_them(ready):
+    from tests.support.rest import RestClient
+
+    document = RestClient(ready["httpUrl"]).ok("GET", "/v1/openapi.json")
+    api = RestClient(ready["httpUrl"], api_key=ready["apiKey"], document=document)
+    pid = api.ok("POST", "/v1/projects", {"name": "rest-scheduled"})["project"]["projectId"]
+    made = api.call("POST", "/v1/projects/{projectId}/schedules", {"rate": "1 hour", "prompt": "hourly check"},
+                    projectId=pid)
+    assert made.status == 201 and made.body["schedule"]["expression"] == "rate(1 hour)"
+    sid = made.body["schedule"]["scheduleId"]
+    listed = api.ok("GET", "/v1/projects/{projectId}/schedules", projectId=pid)["schedules"]
+    assert [s["scheduleId"] for s in listed] == [sid]
+    bad = api.call("POST", "/v1/projects/{projectId}/schedules", {"cron": "* * * * *", "prompt": "x"}, projectId=pid)
+    assert bad.status == 400 and bad.body["error"]["code"] == "BAD_REQUEST"
+    assert api.ok("DELETE", "/v1/projects/{projectId}/schedules/{scheduleId}", projectId=pid, scheduleId=sid)["deleted"]
+    assert api.ok("GET", "/v1/projects/{projectId}/schedules", projectId=pid)["schedules"] == []

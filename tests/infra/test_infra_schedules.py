@@ -112,3 +112,17 @@ def test_no_other_role_touches_schedules(policies, roles, invoke_role):
     for role_id, statements in policies.items():
         if role_id not in allowed:
             assert not _scheduler_statements(statements), role_id
+
+
+def test_the_rest_routes_of_schedules_reach_the_schedules_function_which_authenticates_itself(synth, functions, policies, roles):
+    # REST v1 has no API Gateway authorizer: the function checks the key or token (tests/infra/test_infra_rest_api.py).
+    http_apis = {k for k, r in synth.of_type("AWS::ApiGatewayV2::Api").items() if r["Properties"].get("ProtocolType") == "HTTP"}
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.of_type("AWS::ApiGatewayV2::Route").values()
+              if set(refs(r["Properties"]["ApiId"])) & http_apis}
+    integrations = synth.of_type("AWS::ApiGatewayV2::Integration")
+    for key in ("GET /v1/projects/{projectId}/schedules", "POST /v1/projects/{projectId}/schedules",
+                "DELETE /v1/projects/{projectId}/schedules/{scheduleId}"):
+        (integration_id,) = [ref for ref in refs(routes[key]["Target"]) if ref in integrations]
+        assert functions["schedules"] in set(refs(integrations[integration_id]["Properties"]["IntegrationUri"])), key
+    assert any(s.get("Sid") == "LookupIndex" and "dynamodb:Query" in actions(s) for s in _allows(policies[roles["schedules"]]))
+    assert {"CLOUTAGENT_USER_POOL_ID", "CLOUTAGENT_USER_POOL_CLIENT_ID"} <= set(_env(synth, functions["schedules"]))
