@@ -57,3 +57,83 @@ def test_a_shortened_clock_runs_faster_from_when_its_pace_changes():
 
     time.sleep(0.05)
     assert clock.now() - before >= timedelta(seconds=5)
+
+
+class FakeSchedulerClient:
+    """moto's answers to list_schedules / get_schedule, for the schedules a test puts in."""
+
+    class exceptions:
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self):
+        self.schedules: dict[str, dict] = {}
+
+    def put(self, name: str, expression: str, input_text: str) -> None:
+        self.schedules[name] = {"Name": name, "Arn": f"arn:aws:scheduler:us-east-1:1:schedule/g/{name}",
+                                "ScheduleExpression": expression, "ScheduleExpressionTimezone": "UTC",
+                                "LastModificationDate": 1.0, "State": "ENABLED",
+                                "Target": {"Arn": "arn:aws:lambda:us-east-1:1:function:cloutagent-local-scheduled_run",
+                                           "Input": input_text}}
+
+    def list_schedules(self, **kwargs):
+        return {"Schedules": [{k: v for k, v in s.items() if k != "Target"} for s in self.schedules.values()]}
+
+    def get_schedule(self, Name, GroupName):
+        if Name not in self.schedules:
+            raise self.exceptions.ResourceNotFoundException(Name)
+        return self.schedules[Name]
+
+
+class RecordingInvoker:
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+
+    async def invoke(self, function_name, event):
+        self.calls.append((function_name, event))
+
+
+async def test_a_due_schedule_invokes_its_target_with_its_input_and_a_deleted_one_stops():
+    import asyncio
+
+    from cloutagent_dev.scheduler import LocalScheduler
+
+    # GIVEN a scheduler whose minute lasts half a second, and a schedule every minute
+    client, invoker = FakeSchedulerClient(), RecordingInvoker()
+    scheduler = LocalScheduler(invoker, seconds_per_minute=0.5)  # type: ignore[arg-type]
+    scheduler.group, scheduler.client = "g", client
+    client.put("s_1", "rate(1 minute)", json.dumps({"scheduleId": "s_1", "at": "<aws.scheduler.scheduled-time>"}))
+    await scheduler.tick()
+    assert invoker.calls == []  # not due yet: a rate counts from when the schedule is seen
+    # WHEN a (scheduled) minute passes
+    await asyncio.sleep(0.6)
+    await scheduler.tick()
+    await asyncio.sleep(0)  # the invocation runs beside the tick, as Scheduler's async invoke does
+    # THEN scheduled_run got the Input, its scheduled time filled in
+    [(function, event)] = invoker.calls
+    assert function == "scheduled_run" and event["scheduleId"] == "s_1" and event["at"].endswith("Z")
+    # AND once the schedule is gone from moto, it fires no more
+    del client.schedules["s_1"]
+    await asyncio.sleep(0.6)
+    await scheduler.tick()
+    await asyncio.sleep(0)
+    assert len(invoker.calls) == 1 and scheduler.entries == {}
+
+
+async def test_the_scheduler_s_pace_can_be_changed_while_it_runs_and_nonsense_is_refused():
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from cloutagent_dev.scheduler import LocalScheduler
+
+    scheduler = LocalScheduler(RecordingInvoker(), seconds_per_minute=60)  # type: ignore[arg-type]
+    app = web.Application()
+    for method, path, handler in scheduler.routes():
+        app.router.add_route(method, path, handler)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        assert (await (await client.get("/local/scheduler")).json())["secondsPerMinute"] == 60
+        reply = await client.put("/local/scheduler", json={"secondsPerMinute": 2})
+        assert reply.status == 200 and (await reply.json())["secondsPerMinute"] == 2
+        for body in ({"secondsPerMinute": 0}, {"secondsPerMinute": "fast"}, {"pace": 2}, {"secondsPerMinute": 10**6}):
+            assert (await client.put("/local/scheduler", json=body)).status == 400
+        assert scheduler.clock.seconds_per_minute == 2
