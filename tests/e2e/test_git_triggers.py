@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from cloutagent_dev.events import load_event
-from tests.e2e.test_repositories import new_repo, repo_project
+from tests.e2e.test_repositories import git, new_repo, repo_project
 from tests.support.http import get_json
 
 pytestmark = pytest.mark.e2e
@@ -112,3 +112,47 @@ async def test_a_signed_mention_starts_one_run_answered_on_the_issue_and_nothing
     await client.ok("trigger.delete", {"projectId": pid})
     status, _ = deliver(url, payload, secret=secret, delivery=str(uuid.uuid4()))
     assert status == 401
+
+
+def open_pull(ready: dict[str, Any], repo: dict[str, Any], branch: str, tmp_path) -> dict[str, Any]:
+    """A branch with a commit of its own, and a pull request from it, on the stack's Git server."""
+    clone = tmp_path / "clone"
+    git("clone", repo["url"], str(clone), token=repo["token"])
+    git("checkout", "-b", branch, token=repo["token"], cwd=clone)
+    (clone / "feature.txt").write_text("work in progress\n")
+    git("add", "feature.txt", token=repo["token"], cwd=clone)
+    git("commit", "-m", "start the feature", token=repo["token"], cwd=clone)
+    git("push", "origin", branch, token=repo["token"], cwd=clone)
+    request = urllib.request.Request(f"{repo['apiUrl']}/repos/local/{repo['name']}/pulls", method="POST",
+                                     data=json.dumps({"title": "A feature", "head": branch, "base": "main"}).encode(),
+                                     headers={"Authorization": f"Bearer {repo['token']}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+async def test_a_mention_on_a_pull_request_runs_on_its_branch_and_pushes_there(connect, ready, tmp_path):
+    # GIVEN a pull request from a branch of the project's repository, and a trigger trusting one login
+    client = await connect()
+    repo = new_repo(ready)
+    pid = await repo_project(client, repo)
+    pull = open_pull(ready, repo, "feature/x", tmp_path)
+    created = await client.ok("trigger.set", {"projectId": pid, "provider": "github", "trustOrgMembers": False,
+                                               "trustedLogins": ["Reviewer"]})
+    payload = load_event("github_issue_comment", repo=f"local/{repo['name']}", login="reviewer", association="NONE")
+    payload["issue"].update({"number": pull["number"], "pull_request": {"url": pull["url"]}})
+    payload["comment"]["body"] = f"@CloutAgent, could you {CHANGE}"
+    # WHEN the listed login (in another case) mentions the word on it
+    status, answer = deliver(created["url"], payload, secret=created["secret"], delivery=str(uuid.uuid4()))
+    assert (status, answer["status"]) == (200, "started"), answer
+    execution_id = answer["executionId"]
+    # THEN the run starts from the pull request's branch and opens no other pull request
+    execution = (await client.ok("execution.get", {"projectId": pid, "executionId": execution_id}))["execution"]
+    assert (execution["branch"], execution["pullRequest"]) == ("feature/x", False)
+    await client.wait_for_event(lambda e: e["event"] == "execution.finished"
+                                and e["data"]["executionId"] == execution_id, timeout=90)
+    assert len(get_json(f"{ready['httpUrl']}/local/repos/{repo['name']}/pulls")) == 1
+    # AND the pull request is answered twice: started, then pushed to its branch
+    found = await comments(ready, repo, 2)
+    assert [c["issue_url"].rsplit("/", 1)[1] for c in found] == [str(pull["number"])] * 2
+    assert "pushed its commit to `feature/x`" in found[1]["body"], found[1]["body"]

@@ -163,6 +163,9 @@ def test_the_platforms_own_comments_and_bots_never_start_a_run():
     assert is_own_comment(comment(body=ack)) and not mentions(ack, "@cloutagent")
     assert is_own_comment(comment(is_bot=True))
     assert COMMENT_MARKER in follow_up("x_1", "completed", "https://example/pr/1", None)
+    # how a run failed is said by its code only: the issue may be public, the error text is the team's
+    failed = follow_up("x_1", "failed", None, "PUSH_FAILED")
+    assert "failed (PUSH_FAILED), without a pull request" in failed
     payload = github_delivery(login="ci[bot]")
     assert is_own_comment(parse_comment("github", "issue_comment", payload, REPO, "d"))
 

@@ -23,7 +23,8 @@ MAX_ANSWER_BYTES = 256 * 1024
 
 
 class HttpGitHost:
-    def __init__(self, *, allow_loopback: bool = False, timeout: float = 5.0, user_agent: str = "cloutagent-triggers/1"):
+    # Git hosts give a delivery 10 s: a pull request's branch and the acknowledging comment fit in it.
+    def __init__(self, *, allow_loopback: bool = False, timeout: float = 3.5, user_agent: str = "cloutagent-triggers/1"):
         self.allow_loopback = allow_loopback  # the dev stack's Git server only
         self.timeout = timeout
         self.user_agent = user_agent

@@ -240,14 +240,18 @@ def busy_notice() -> str:
     return not_started("the project is running something else right now. Ask again when it is done.")
 
 
-def follow_up(execution_id: str, status: str, pull_request_url: str | None, error: str | None) -> str:
-    """The comment that says how a run ended: its pull request when it opened one."""
+def follow_up(execution_id: str, status: str, pull_request_url: str | None, error_code: str | None,
+              pushed_branch: str | None = None) -> str:
+    """The comment that says how a run ended: its pull request when it opened one, the branch it
+    pushed to (a pull request's own). Never the run's error text: the issue may be public, and the
+    team reads the details in the run itself."""
     if pull_request_url:
         ended = f"Run `{execution_id}` {status}: {pull_request_url}"
+    elif pushed_branch:
+        ended = f"Run `{execution_id}` {status}, and pushed its commit to `{pushed_branch}`."
     else:
-        ended = f"Run `{execution_id}` {status}, without a pull request."
-        if error:
-            ended += f"\n\n> {_bounded(error, 500)}"
+        code = f" ({error_code})" if error_code and re.fullmatch(r"[A-Z_]{1,64}", error_code) else ""
+        ended = f"Run `{execution_id}` {status}{code}, without a pull request."
     return f"{COMMENT_MARKER}\n{ended}"
 
 

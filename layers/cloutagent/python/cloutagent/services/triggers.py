@@ -201,7 +201,8 @@ class TriggerService:
             return "skipped"
         token = self._token(tenant_id, event.project_id, repository)
         git = execution.git or {}
-        text = follow_up(execution_id, execution.status, git.get("pullRequestUrl"), execution.error)
+        pushed = git.get("branch") if git.get("pushed") and isinstance(git.get("branch"), str) else None
+        text = follow_up(execution_id, execution.status, git.get("pullRequestUrl"), execution.error_code, pushed)
         return "posted" if self._comment(repository, CommentTarget.from_dict(execution.trigger), token, text) else "failed"
 
     # -- helpers -----------------------------------------------------------------------------------
