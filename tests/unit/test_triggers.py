@@ -404,3 +404,46 @@ def test_the_git_host_adapter_sends_nothing_inside_the_network(url, monkeypatch)
     target = CommentTarget("github", "acme/demo", "issue", 1)
     assert host.comment(repository, target, "tok", "hi") is False
     assert host.pull_request_branch(repository, CommentTarget("github", "acme/demo", "pull_request", 1), "tok") is None
+
+
+def test_a_gitlab_note_by_a_listed_login_starts_a_run_on_its_merge_requests_branch():
+    world = World(repository=Repository(url="https://gitlab.com/group/sub/demo.git", token_secret="GH_TOKEN"))
+    secret = world.service.set(ADMIN, TriggerSet(projectId="p_1", provider="gitlab", trustedLogins=["dev"])).secret
+    body = json.dumps(gitlab_delivery()).encode()
+    headers = {"x-gitlab-event": "Note Hook", "x-gitlab-token": secret, "idempotency-key": "k-1"}
+    outcome = world.service.receive("gitlab", "t_a", "p_1", headers, body)
+    execution = world.executions.get("t_a", "p_1", outcome["executionId"])
+    assert (execution.branch, execution.pull_request, execution.created_by) == ("faster-start", False, "gitlab:dev")
+    assert world.host.comments[-1][0] == CommentTarget("gitlab", "group/sub/demo", "merge_request", 3)
+    # a member of the GitLab group who is not listed starts nothing: note hooks carry no membership
+    stranger = json.dumps(gitlab_delivery(login="someone")).encode()
+    assert world.service.receive("gitlab", "t_a", "p_1", {**headers, "idempotency-key": "k-2"},
+                                 stranger)["status"] == "ignored"
+
+
+@pytest.mark.parametrize("repository, target, url", [
+    ("https://github.com/acme/demo.git", CommentTarget("github", "acme/demo", "pull_request", 4),
+     "https://api.github.com/repos/acme/demo/issues/4/comments"),
+    ("https://git.example.com/acme/demo.git", CommentTarget("github", "acme/demo", "issue", 5),
+     "https://git.example.com/api/v3/repos/acme/demo/issues/5/comments"),
+    ("https://gitlab.com/group/sub/demo.git", CommentTarget("gitlab", "group/sub/demo", "merge_request", 3),
+     "https://gitlab.com/api/v4/projects/group%2Fsub%2Fdemo/merge_requests/3/notes"),
+    ("https://gitlab.com/group/sub/demo.git", CommentTarget("gitlab", "group/sub/demo", "issue", 9),
+     "https://gitlab.com/api/v4/projects/group%2Fsub%2Fdemo/issues/9/notes"),
+])
+def test_the_git_host_adapter_comments_where_each_host_keeps_them(repository, target, url, monkeypatch):
+    from cloutagent.adapters import git_host
+
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def recorded(method, to, address, body, headers, timeout, *, max_bytes):
+        sent.append((method, to, headers))
+        return 201, b"{}"
+
+    monkeypatch.setattr(git_host, "exchange", recorded)
+    host = git_host.HttpGitHost()
+    monkeypatch.setattr(host, "_address", lambda to: "93.184.216.34")
+    assert host.comment(Repository(url=repository, provider=target.provider), target, "tok", "hi")
+    [(method, to, headers)] = sent
+    assert (method, to) == ("POST", url)
+    assert headers.get("Authorization") == "Bearer tok" if target.provider == "github" else headers["PRIVATE-TOKEN"] == "tok"
