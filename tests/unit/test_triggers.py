@@ -103,6 +103,7 @@ def test_a_comment_on_a_pull_request_targets_the_pull_request():
     ("issues", {}),
     ("issue_comment", {"repository": {"full_name": "someone/else"}}),
     ("issue_comment", {"issue": "not an object"}),
+    ("issue_comment", {"comment": {"body": "@cloutagent", "user": {"login": "evil\nname"}}}),
 ])
 def test_anything_but_a_new_comment_on_the_projects_repository_is_nothing(event, change):
     assert parse_comment("github", event, {**github_delivery(), **change}, REPO, "d") is None

@@ -157,7 +157,7 @@ def _github_comment(event: str, payload: dict[str, Any], repo: str, did: str) ->
     else:
         issue, kind = _dict(payload.get("pull_request")), "pull_request"
     number = issue.get("number")
-    if not isinstance(number, int) or not isinstance(user.get("login"), str):
+    if not isinstance(number, int) or not _login(user.get("login")):
         return None
     return Comment(target=CommentTarget("github", repo, kind, number), delivery_id=did, login=user["login"],
                    body=_text(comment.get("body")), title=_text(issue.get("title")), issue_body=_text(issue.get("body")),
@@ -184,7 +184,7 @@ def _gitlab_comment(event: str, payload: dict[str, Any], repo: str, did: str) ->
     else:
         return None
     number = about.get("iid")
-    if not isinstance(number, int) or not isinstance(user.get("username"), str):
+    if not isinstance(number, int) or not _login(user.get("username")):
         return None
     return Comment(target=CommentTarget("gitlab", repo, kind, number), delivery_id=did, login=user["username"],
                    body=_text(note.get("note")), title=_text(about.get("title")),
@@ -261,6 +261,11 @@ def _same_repo(name: Any, repo: str) -> bool:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _login(value: Any) -> bool:
+    """A login as hosts make them: it names the run's author, so nothing else is let through."""
+    return isinstance(value, str) and re.fullmatch(LOGIN_PATTERN, value) is not None
 
 
 def _int(value: Any) -> int | None:

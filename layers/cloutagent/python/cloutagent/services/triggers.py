@@ -161,8 +161,8 @@ class TriggerService:
         except ProjectBusy:
             self._comment(repository, target, token, busy_notice())
             return {"status": "busy"}
-        except ServiceError as exc:  # a plan limit, a subscription to settle: said where it was asked
-            self._comment(repository, target, token, not_started(exc.message))
+        except ServiceError as exc:  # a plan limit, a subscription to settle: the details are the team's
+            self._comment(repository, target, token, not_started(f"the project cannot start a run now ({exc.code})."))
             return {"status": "refused", "code": exc.code}
         record_metric("TriggerRunStarted", tenant_id=tenant_id)
         self._comment(repository, target, token, acknowledgement(execution.execution_id, None))
