@@ -264,8 +264,9 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _login(value: Any) -> bool:
-    """A login as hosts make them: it names the run's author, so nothing else is let through."""
-    return isinstance(value, str) and re.fullmatch(LOGIN_PATTERN, value) is not None
+    """A login as hosts make them (a GitHub app's ends in ``[bot]``): it names the run's author, so
+    nothing else is let through."""
+    return isinstance(value, str) and re.fullmatch(LOGIN_PATTERN, value.removesuffix("[bot]")) is not None
 
 
 def _int(value: Any) -> int | None:
