@@ -111,9 +111,11 @@ def test_data_plane_functions_get_tenant_scoped_item_access(policies, roles, tab
 
 
 def test_functions_that_never_read_data_have_no_table_access(policies, roles):
-    # session answers ping/health/whoami from the request; default only rejects unknown actions.
-    for name in ("default", "session"):
-        assert not any(a.startswith("dynamodb:") for s in policies[roles[name]] for a in actions(s)), name
+    # default only rejects unknown actions; session answers ping/health/whoami from the request,
+    # and over REST authenticates its caller first: the lookup index alone, never an item.
+    assert not any(a.startswith("dynamodb:") for s in policies[roles["default"]] for a in actions(s))
+    session = [s for s in policies[roles["session"]] if any(a.startswith("dynamodb:") for a in actions(s))]
+    assert session and all(s.get("Sid") == "LookupIndex" and actions(s) == {"dynamodb:Query"} for s in session)
 
 
 def test_only_tenant_lookups_may_query_the_lookup_index(policies, roles):
@@ -122,7 +124,9 @@ def test_only_tenant_lookups_may_query_the_lookup_index(policies, roles):
             "/index/" in str(s["Resource"]) and "dynamodb:Query" in actions(s) for s in _allows(policies[role_id])
         )
 
-    assert {name for name, role in roles.items() if queries_index(role)} == set(LOOKUP_INDEX_USERS)
+    # ... and the REST functions, which authenticate API keys themselves (infra/constructs/rest_api.py)
+    rest_functions = set(load_definitions().rest_functions())
+    assert {name for name, role in roles.items() if queries_index(role)} == set(LOOKUP_INDEX_USERS) | rest_functions
 
 
 def test_wildcard_resources_only_carry_actions_without_resource_scoping(policies):
