@@ -68,6 +68,10 @@ async def test_a_signed_mention_starts_one_run_answered_on_the_issue_and_nothing
     assert created["trigger"]["word"] == "@cloutagent" and created["trigger"]["trustOrgMembers"] is True
     shown = await client.ok("trigger.get", {"projectId": pid})
     assert shown["url"] == url and secret not in json.dumps(shown)
+    # the project's watchers learn that a Git host may now start runs, and whom it trusts (never the secret)
+    changed = await client.wait_for_event(lambda e: e["event"] == "trigger.changed" and e["projectId"] == pid)
+    assert changed["data"]["action"] == "set" and changed["data"]["trustOrgMembers"] is True
+    assert secret not in json.dumps(changed)
     payload = load_event("github_issue_comment", repo=f"local/{repo['name']}", login="octo", association="MEMBER")
     payload["comment"]["body"] = f"@cloutagent please {CHANGE}"
 

@@ -65,12 +65,14 @@ def delivery(identity: Identity, pid: str, secret: str | None, delivery_id: str,
 def test_a_sealed_secret_opens_for_the_receiver_and_a_delivery_starts_once(container, handlers, event_for):
     set_trigger, receive = handlers
     identity, pid = project_on_github(container)
-    # GIVEN the sample trigger.set through its handler: one seal, one put, the project read
+    # GIVEN the sample trigger.set through its handler: the project read, one seal, one transaction
+    # (the trigger and its trigger.changed event), and the room's subscribers read to broadcast it
     with counting(container, "dynamodb", "kms") as calls:
         reply = json.loads(set_trigger(event_for("trigger.set", tenant_id=identity.tenant_id,
                                                  user_id=identity.user_id, project_id=pid))["body"])
     assert reply["type"] == "response", reply
-    assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 1, "dynamodb.PutItem": 1}
+    assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1,
+                                 "dynamodb.Query": 1}
     secret = reply["data"]["secret"]
     assert reply["data"]["url"] == f"https://hooks.example/v1/hooks/github/{identity.tenant_id}/{pid}"
     assert reply["data"]["trigger"]["trustedLogins"] == ["octocat"]

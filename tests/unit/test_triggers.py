@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from cloutagent.domain.changes import TriggerRemoved, TriggerSaved
 from cloutagent.domain.identity import MIN_ROLE, Identity, Role
 from cloutagent.domain.models import Event, Project
 from cloutagent.domain.repositories import Repository, host_repo_name
@@ -201,12 +202,6 @@ class MemoryTriggers:
     def get(self, tenant_id, project_id):
         return self.items.get((tenant_id, project_id))
 
-    def put(self, tenant_id, project_id, config, ciphertext):
-        self.items[(tenant_id, project_id)] = (config, ciphertext)
-
-    def delete(self, tenant_id, project_id):
-        return self.items.pop((tenant_id, project_id), None) is not None
-
     def claim_delivery(self, tenant_id, project_id, provider, delivery_id, ttl_seconds):
         key = (tenant_id, project_id, provider, delivery_id)
         if key in self.deliveries:
@@ -242,21 +237,38 @@ class RecordingGitHost:
         return self.head
 
 
+class TriggerLog(FakeEventLog):
+    """The fake event log, also keeping the trigger records its changes carry (all or nothing)."""
+
+    def __init__(self, db: FakeDatabase, triggers: MemoryTriggers):
+        super().__init__(db)
+        self.triggers = triggers
+
+    def _apply(self, record: Any) -> None:
+        if isinstance(record, TriggerSaved):
+            self.triggers.items[(record.tenant_id, record.project_id)] = (record.config, record.ciphertext)
+        elif isinstance(record, TriggerRemoved):
+            self.triggers.items.pop((record.tenant_id, record.project_id), None)
+        else:
+            super()._apply(record)
+
+
 class World:
     def __init__(self, repository: Repository | None = Repository(url=f"https://github.com/{REPO}.git",
                                                                     token_secret="GH_TOKEN")):
         self.db = FakeDatabase()
         self.projects = FakeProjectStore(self.db)
         self.launcher = FakeLauncher()
-        publisher = Publisher(FakeEventLog(self.db), Fanout(FakeRoomStore(), FakeSockets(), ThreadPoolExecutor(2)))
+        self.store, self.host = MemoryTriggers(), RecordingGitHost()
+        publisher = Publisher(TriggerLog(self.db, self.store),
+                              Fanout(FakeRoomStore(), FakeSockets(), ThreadPoolExecutor(2)))
         self.executions = FakeExecutionStore(self.db)
         self.runs = ExecutionService(self.projects, self.executions, publisher, self.launcher)
         self.cipher = SealingCipher()
         self.secrets = MemorySecrets(self.cipher)
         self.secrets.seal("t_a", "p_1", "GH_TOKEN", "ghp_token")
-        self.store, self.host = MemoryTriggers(), RecordingGitHost()
         self.service = TriggerService(self.projects, self.store, self.secrets, self.cipher, self.host, self.runs,
-                                      endpoint_base="https://hooks.example/")
+                                      publisher, endpoint_base="https://hooks.example/")
         project = Project(tenant_id="t_a", project_id="p_1", name="demo", path="demo", created_at="t",
                           updated_at="t", repository=repository)
         self.projects.create(project, Event(project_id="p_1", seq=1, event="project.created", ts="t", data={}))
@@ -282,6 +294,10 @@ def test_set_gives_the_secret_and_url_once_and_get_never_shows_the_secret():
     reply = replies.trigger("p_1", world.service.get(ADMIN, "p_1"))
     assert reply["url"] == created.url and created.secret not in json.dumps(reply)
     assert replies.trigger_set("p_1", created)["secret"] == created.secret
+    # every watcher learns who connected the Git host and whom it trusts, never the secret
+    [announced] = [e for e in world.db.events[("t_a", "p_1")] if e.event == "trigger.changed"]
+    assert announced.data == {"action": "set", "provider": "github", "word": "@cloutagent", "trustOrgMembers": True,
+                              "trustedLogins": ["a"], "by": "u_admin"}
     world.service.delete(ADMIN, "p_1")
     assert replies.trigger("p_1", world.service.get(ADMIN, "p_1")) == {"projectId": "p_1", "trigger": None, "url": None}
     with pytest.raises(NotFound):

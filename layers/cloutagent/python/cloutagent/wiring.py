@@ -228,7 +228,7 @@ class Container:
         from cloutagent.services.triggers import TriggerService
 
         return TriggerService(self.project_store, self.trigger_store, self.secret_store, self.secret_cipher,
-                              self.git_host, self.executions, endpoint_base=self.settings.http_api_url)
+                              self.git_host, self.executions, self.publisher, endpoint_base=self.settings.http_api_url)
 
     @cached_property
     def schedule_store(self):

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Union
 from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome, Usage
 from cloutagent.domain.secrets import SealedSecret
 from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
+from cloutagent.domain.triggers import TriggerConfig
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,25 @@ class WebhookSecretRemoved:
     project_id: str
 
 
+@dataclass(frozen=True)
+class TriggerSaved:
+    """A project's Git host trigger: its config and its shared secret, sealed."""
+
+    tenant_id: str
+    project_id: str
+    config: TriggerConfig
+    ciphertext: str
+
+
+@dataclass(frozen=True)
+class TriggerRemoved:
+    tenant_id: str
+    project_id: str
+
+
 RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, ExecutionMetered, SecretSealed, SecretRemoved,
-                     PermissionOpened, PermissionAnswered, InboxMessage, WebhookSecretSealed, WebhookSecretRemoved]
+                     PermissionOpened, PermissionAnswered, InboxMessage, WebhookSecretSealed, WebhookSecretRemoved,
+                     TriggerSaved, TriggerRemoved]
 
 
 @dataclass(frozen=True)

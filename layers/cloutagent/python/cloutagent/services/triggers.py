@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from cloutagent.domain.changes import ProjectChange, TriggerRemoved, TriggerSaved
 from cloutagent.domain.identity import Identity, Role
 from cloutagent.domain.models import Event, Project
 from cloutagent.domain.repositories import Repository, host_repo_name
@@ -31,6 +32,7 @@ from cloutagent.ids import new_secret_token, now_iso
 from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute, TriggerSet
 from cloutagent.services.ports import ExecutionStore, GitHost, ProjectStore, SecretCipher, TriggerStore
+from cloutagent.services.publisher import Publisher
 
 HOST_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -45,8 +47,9 @@ class RunStarter(Protocol):
 
 class TriggerService:
     def __init__(self, projects: ProjectStore, store: TriggerStore, secrets: Any, cipher: SecretCipher,
-                 git_host: GitHost, runs: RunStarter, *, endpoint_base: str = ""):
+                 git_host: GitHost, runs: RunStarter, publisher: Publisher, *, endpoint_base: str = ""):
         self.projects = projects
+        self.publisher = publisher
         self.store = store
         self.secrets = secrets  # the project's sealed secrets: the repository token is one of them
         self.cipher = cipher
@@ -58,7 +61,8 @@ class TriggerService:
     def set(self, identity: Identity, data: TriggerSet) -> NewTrigger:
         """Set (or replace) the project's trigger with a new secret: the old one stops working."""
         tenant_id, project_id = identity.tenant_id, data.projectId
-        repository = self.projects.get(tenant_id, project_id).repository
+        project = self.projects.get(tenant_id, project_id)
+        repository = project.repository
         if repository is None or repository.host_provider() != data.provider:
             raise BadRequest(f"A {HOST_NAMES[data.provider]} trigger needs a project whose repository is on "
                              f"{HOST_NAMES[data.provider]} (project.update {{repository}})", {"field": "provider"})
@@ -69,9 +73,13 @@ class TriggerService:
                                trusted_logins=list(dict.fromkeys(data.trustedLogins)), created_at=now_iso(),
                                created_by=identity.user_id)
         secret = new_secret_token(TRIGGER_SECRET_PREFIX)
-        self.store.put(tenant_id, project_id, config,
-                       self.cipher.encrypt(secret, trigger_secret_context(tenant_id, project_id)))
-        logger.info("git trigger set", extra={"project_id": project_id, "provider": data.provider})
+        ciphertext = self.cipher.encrypt(secret, trigger_secret_context(tenant_id, project_id))
+        # Who may now start runs from outside is every watcher's business: the event says it (never the secret).
+        announced = {"action": "set", "provider": config.provider, "word": config.word,
+                     "trustOrgMembers": config.trust_org_members, "trustedLogins": config.trusted_logins,
+                     "by": identity.user_id}
+        self.publisher.publish(tenant_id, project_id, [("trigger.changed", announced)], last_seq=project.last_seq,
+                               change=ProjectChange(records=(TriggerSaved(tenant_id, project_id, config, ciphertext),)))
         return NewTrigger(config=config, url=self.endpoint(data.provider, tenant_id, project_id), secret=secret)
 
     def get(self, identity: Identity, project_id: str) -> tuple[TriggerConfig, str] | None:
@@ -84,9 +92,13 @@ class TriggerService:
         return config, self.endpoint(config.provider, identity.tenant_id, project_id)
 
     def delete(self, identity: Identity, project_id: str) -> None:
-        self.projects.get(identity.tenant_id, project_id)
-        if not self.store.delete(identity.tenant_id, project_id):
+        tenant_id = identity.tenant_id
+        project = self.projects.get(tenant_id, project_id)
+        if self.store.get(tenant_id, project_id) is None:
             raise NotFound("This project has no trigger")
+        self.publisher.publish(tenant_id, project_id, [("trigger.changed", {"action": "deleted", "by": identity.user_id})],
+                               last_seq=project.last_seq,
+                               change=ProjectChange(records=(TriggerRemoved(tenant_id, project_id),)))
 
     def endpoint(self, provider: str, tenant_id: str, project_id: str) -> str:
         """Where the Git host sends deliveries (the tenant is in it: keys start from the tenant)."""

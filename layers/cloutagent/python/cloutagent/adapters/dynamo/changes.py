@@ -13,10 +13,11 @@ from cloutagent.adapters.dynamo.executions import (
 )
 from cloutagent.adapters.dynamo.secrets import INDEX_FIELD, delete_secret_op, put_secret_op
 from cloutagent.adapters.dynamo.steering import answer_permission_op, inbox_op, open_permission_op
+from cloutagent.adapters.dynamo.triggers import delete_trigger_op, put_trigger_op
 from cloutagent.adapters.dynamo.webhooks import delete_webhook_secret_op, put_webhook_secret_op
 from cloutagent.domain.changes import (
     ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved,
-    SecretSealed, WebhookSecretRemoved, WebhookSecretSealed,
+    SecretSealed, TriggerRemoved, TriggerSaved, WebhookSecretRemoved, WebhookSecretSealed,
 )
 from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
 
@@ -101,3 +102,13 @@ def _(record: WebhookSecretSealed) -> dict[str, Any]:
 @record_op.register
 def _(record: WebhookSecretRemoved) -> dict[str, Any]:
     return delete_webhook_secret_op(record)
+
+
+@record_op.register
+def _(record: TriggerSaved) -> dict[str, Any]:
+    return put_trigger_op(record)
+
+
+@record_op.register
+def _(record: TriggerRemoved) -> dict[str, Any]:
+    return delete_trigger_op(record)

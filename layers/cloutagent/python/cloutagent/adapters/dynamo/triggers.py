@@ -1,17 +1,33 @@
 """A project's Git host trigger and the deliveries it already acted on, in the project's partition.
 
 Items: PK ``T#{t}#P#{p}``, SK ``TRIGGER`` with the config and ``ciphertext`` (the shared secret
-sealed under the project key, base64); SK ``DELIVERY#{provider}#{id}``, one per delivery that
-started (or tried to start) a run, written only if absent and expiring through the table's TTL.
-Deleting the project purges both with the rest of its partition.
+sealed under the project key, base64), written and deleted in one transaction with the
+``trigger.changed`` event (a ProjectChange record); SK ``DELIVERY#{provider}#{id}``, one per comment
+that started (or tried to start) a run, written only if absent and expiring through the table's
+TTL. Deleting the project purges both with the rest of its partition.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from cloutagent.adapters.dynamo import keys
+from cloutagent.adapters.dynamo.codec import to_item
 from cloutagent.adapters.dynamo.table import Table, error_code
+from cloutagent.domain.changes import TriggerRemoved, TriggerSaved
 from cloutagent.domain.triggers import TriggerConfig
 from cloutagent.ids import epoch_seconds, now_iso
+
+
+def put_trigger_op(record: TriggerSaved) -> dict[str, Any]:
+    item = {"PK": keys.project_pk(record.tenant_id, record.project_id), "SK": keys.TRIGGER_SK,
+            "config": record.config.model_dump(mode="json", by_alias=True), "ciphertext": record.ciphertext}
+    return {"Put": {"Item": to_item(item)}}
+
+
+def delete_trigger_op(record: TriggerRemoved) -> dict[str, Any]:
+    return {"Delete": {"Key": {"PK": {"S": keys.project_pk(record.tenant_id, record.project_id)},
+                               "SK": {"S": keys.TRIGGER_SK}}}}
 
 
 class DynamoTriggerStore:
@@ -24,14 +40,6 @@ class DynamoTriggerStore:
         if item is None:
             return None
         return TriggerConfig.model_validate(item["config"]), item["ciphertext"]
-
-    def put(self, tenant_id: str, project_id: str, config: TriggerConfig, ciphertext: str) -> None:
-        self.table.put({"PK": keys.project_pk(tenant_id, project_id), "SK": keys.TRIGGER_SK,
-                        "config": config.model_dump(mode="json", by_alias=True), "ciphertext": ciphertext})
-
-    def delete(self, tenant_id: str, project_id: str) -> bool:
-        """Remove the trigger; False if there was none."""
-        return self.table.delete(keys.project_pk(tenant_id, project_id), keys.TRIGGER_SK, return_old=True) is not None
 
     def claim_delivery(self, tenant_id: str, project_id: str, provider: str, delivery_id: str,
                        ttl_seconds: int) -> bool:
