@@ -11,6 +11,7 @@
                     break
 
 Code that is not async uses ``SyncClient``, the same client with the same methods. See docs/clients.md.
+A CI job that starts a run and comes back for its outcome uses ``RestClient`` (the REST API, no WebSocket).
 """
 
 from cloutagent_client.client import Client
@@ -19,7 +20,9 @@ from cloutagent_client.errors import (
     ConnectionLost, Forbidden, InternalError, InvalidPath, LimitExceeded, MessageTooLarge, NotFound, PaymentRequired, ProjectBusy,
     ProjectNotFound, RateLimited, RequestTimeout, SecretsUnavailable, Unauthorized, UnknownAction, error_from_wire,
 )
+from cloutagent_client.errors import WaitTimeout
 from cloutagent_client.options import ClientOptions, Credentials
+from cloutagent_client.rest import FINAL_STATUSES, RestClient
 from cloutagent_client.steering import Decision, PermissionRequest, PermissionResolved, Question, Scope
 from cloutagent_client.subscriptions import Subscription
 from cloutagent_client.sync import SyncClient, SyncSubscription
@@ -31,4 +34,5 @@ __all__ = [
     "ProjectBusy", "InvalidPath", "Conflict", "LimitExceeded", "PaymentRequired", "BillingNotConfigured",
     "BillingUnavailable",    "RateLimited", "MessageTooLarge", "SecretsUnavailable", "InternalError",
     "ConnectionFailed", "ConnectionLost", "RequestTimeout", "ClientClosed",
+    "RestClient", "FINAL_STATUSES", "WaitTimeout",
 ]

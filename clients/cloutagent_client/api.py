@@ -10,6 +10,20 @@ from cloutagent_client.types import GitHost, Schedule, Trigger
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
 
 
+def project_by_ref(projects: list[Project], ref: str) -> Project:
+    """The project whose id is ``ref``, or the only one named ``ref`` (the REST client's too)."""
+    by_id = [p for p in projects if p["projectId"] == ref]
+    if by_id:
+        return by_id[0]
+    named = [p for p in projects if p["name"] == ref]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(p["projectId"] for p in named)
+        raise BadRequest(f"{len(named)} projects are named {ref!r} ({ids}); use the id", {"field": "project"})
+    raise ProjectNotFound(f"No project with the id or name {ref!r}")
+
+
 class Api:
     async def request(self, action: str, data: dict[str, Any] | None = None, *,
                       timeout: float | None = None) -> dict[str, Any]:
@@ -42,17 +56,7 @@ class Api:
 
     async def find_project(self, ref: str) -> Project:
         """A project by id, or by a name no other project of the tenant has."""
-        projects = await self.list_projects()
-        by_id = [p for p in projects if p["projectId"] == ref]
-        if by_id:
-            return by_id[0]
-        named = [p for p in projects if p["name"] == ref]
-        if len(named) == 1:
-            return named[0]
-        if named:
-            ids = ", ".join(p["projectId"] for p in named)
-            raise BadRequest(f"{len(named)} projects are named {ref!r} ({ids}); use the id", {"field": "project"})
-        raise ProjectNotFound(f"No project with the id or name {ref!r}")
+        return project_by_ref(await self.list_projects(), ref)
 
     # -- executions ---------------------------------------------------------------------------------
     async def execute(self, project_id: str, prompt: str, *, branch: str | None = None,

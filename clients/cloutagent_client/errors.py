@@ -116,6 +116,13 @@ class ClientClosed(CloutagentError):
     code = "CLIENT_CLOSED"
 
 
+class WaitTimeout(CloutagentError):
+    """``RestClient.wait`` gave up before the run finished; the run goes on. ``details``: its
+    ``executionId`` and last ``status``."""
+
+    code = "WAIT_TIMEOUT"
+
+
 WIRE_ERRORS: dict[str, type[CloutagentError]] = {
     cls.code: cls for cls in (
         BadRequest, UnknownAction, Unauthorized, Forbidden, ProjectNotFound, NotFound, ProjectBusy, InvalidPath,

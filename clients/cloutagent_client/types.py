@@ -67,6 +67,22 @@ class Event(TypedDict):
     data: dict[str, Any]
 
 
+class StartedRun(TypedDict):
+    """What ``execute`` answers (REST: 202): the run's id, ``starting``; the rest comes with ``execution.get``."""
+
+    executionId: str
+    status: ExecutionStatus
+
+
+class EventPage(TypedDict):
+    """A page of a project's stored log (``messages.get``, ``GET /v1/projects/{id}/events``)."""
+
+    projectId: str
+    events: list[Event]
+    nextCursor: str | None  # more may follow; None on the last page
+    lastSeq: int  # the project's lastSeq when the page was read
+
+
 class Member(TypedDict):
     userId: str
     email: str

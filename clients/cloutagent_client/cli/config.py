@@ -6,8 +6,9 @@ Flags (``--url``, ``--api-key``, ``--token``) beat ``CLOUTAGENT_URL``, ``CLOUTAG
 ``default``) saved in ``$XDG_CONFIG_HOME/cloutagent/config.json`` (``~/.config/...`` without it;
 created with mode 0600, atomically). A profile is one of ``{"url", "apiKey"}``,
 ``{"url", "token"}``, ``{"url", "token", "refreshToken", "expiresAt", "clientId", "region"}`` (a
-Cognito sign-in) or ``{"readyFile"}`` (the local stack, whose key changes on every start). A file
-from before profiles (one login at its top level) reads as the ``default`` profile.
+Cognito sign-in) or ``{"readyFile"}`` (the local stack, whose key changes on every start); any of the
+first three may add ``apiUrl``, the REST API's base URL (``rest_url``). A file from before profiles
+(one login at its top level) reads as the ``default`` profile.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
-from cloutagent_client.errors import CloutagentError, ConnectionFailed, Unauthorized
+from cloutagent_client.errors import BadRequest, CloutagentError, ConnectionFailed, Unauthorized
 from cloutagent_client.options import Credentials
 
 DEFAULT_READY_FILE = Path(".cloutagent") / "ready.json"
@@ -41,6 +43,7 @@ class Target:
     url: str
     credentials: Callable[[], Credentials]
     source: str  # for messages: where the URL came from
+    api_url: str | None = None  # the REST API's base URL, when the profile or the local stack knows it
 
 
 def config_path(args: Any) -> Path:
@@ -117,7 +120,7 @@ def _given(args: Any) -> tuple[Credentials | None, str]:
 def _local(path: Path, args: Any) -> Target:
     ready = read_ready_file(path)
     credentials = _given(args)[0] or Credentials(api_key=ready["apiKey"])
-    return Target(ready["wsUrl"], _fixed(credentials), f"the local stack ({path})")
+    return Target(ready["wsUrl"], _fixed(credentials), f"the local stack ({path})", ready.get("httpUrl"))
 
 
 def resolve_target(args: Any) -> Target:
@@ -139,7 +142,8 @@ def resolve_target(args: Any) -> Target:
                           "or run `cloutagent login`")
     if profile:
         if given is not None and profile.get("url"):
-            return Target(profile["url"], _fixed(given), f"profile {name!r}, credentials from {given_by}")
+            return Target(profile["url"], _fixed(given), f"profile {name!r}, credentials from {given_by}",
+                          profile.get("apiUrl"))
         return _from_profile(profile, path, name)
     if DEFAULT_READY_FILE.exists():
         return _local(DEFAULT_READY_FILE, args)
@@ -147,15 +151,32 @@ def resolve_target(args: Any) -> Target:
                       + (f" (no profile {name!r} in {path})" if name != DEFAULT_PROFILE else ""))
 
 
+def rest_url(args: Any, target: Target) -> str:
+    """The REST API's base URL, with the same precedence: ``--api-url``, else ``CLOUTAGENT_API_URL``,
+    else the target's (the profile's ``apiUrl``, the local stack's ``httpUrl``). A local ``ws://`` URL
+    gives its own host; in AWS the HTTP API is another host, which only the stack's ``ApiUrl`` names."""
+    url = getattr(args, "api_url", None) or os.environ.get("CLOUTAGENT_API_URL") or target.api_url
+    if url:
+        return str(url).rstrip("/")
+    if target.url.startswith("ws://"):
+        return f"http://{urlsplit(target.url).netloc}"
+    raise BadRequest(f"No REST API URL for {target.url}: pass --api-url https://… or set CLOUTAGENT_API_URL (the "
+                     "stack's ApiUrl output), or save it with `cloutagent login --url … --api-url …`",
+                     {"field": "apiUrl"})
+
+
 def _from_profile(profile: dict[str, Any], path: Path, name: str) -> Target:
     if profile.get("readyFile"):
         ready = read_ready_file(Path(profile["readyFile"]))
         credentials = Credentials(api_key=ready["apiKey"])
-        return Target(ready["wsUrl"], _fixed(credentials), f"the local stack ({profile['readyFile']})")
+        return Target(ready["wsUrl"], _fixed(credentials), f"the local stack ({profile['readyFile']})",
+                      ready.get("httpUrl"))
     if profile.get("apiKey"):
-        return Target(profile["url"], _fixed(Credentials(api_key=profile["apiKey"])), f"profile {name!r}")
+        return Target(profile["url"], _fixed(Credentials(api_key=profile["apiKey"])), f"profile {name!r}",
+                      profile.get("apiUrl"))
     if profile.get("token"):
-        return Target(profile["url"], lambda: _fresh_token(profile, path, name), f"profile {name!r}")
+        return Target(profile["url"], lambda: _fresh_token(profile, path, name), f"profile {name!r}",
+                      profile.get("apiUrl"))
     raise NotLoggedIn(f"Profile {name!r} in {path} has no credentials: run `cloutagent login`")
 
 

@@ -10,6 +10,7 @@ USAGE = 2         # bad arguments, an invalid request, an ambiguous project name
 AUTH = 3          # not logged in, credentials refused, role too low
 NOT_FOUND = 4     # no such project, secret, execution, …
 UNAVAILABLE = 5   # cannot connect, connection lost, no reply in time
+STILL_RUNNING = 6  # `wait`: the run had not finished when --max-wait ran out (it goes on)
 INTERRUPTED = 130  # Ctrl-C outside a run (a cancelled run exits 1)
 
 _BY_ERROR: dict[type[errors.CloutagentError], int] = {
@@ -17,6 +18,7 @@ _BY_ERROR: dict[type[errors.CloutagentError], int] = {
     errors.Unauthorized: AUTH, errors.Forbidden: AUTH,
     errors.ProjectNotFound: NOT_FOUND, errors.NotFound: NOT_FOUND,
     errors.ConnectionFailed: UNAVAILABLE, errors.ConnectionLost: UNAVAILABLE, errors.RequestTimeout: UNAVAILABLE,
+    errors.WaitTimeout: STILL_RUNNING,
 }
 
 

@@ -12,7 +12,7 @@ from cloutagent_client.cli import exit_codes
 from cloutagent_client.cli.config import (DEFAULT_READY_FILE, Target, config_path, profile_name, read_ready_file,
                                           save_profile)
 from cloutagent_client.cli.output import Output
-from cloutagent_client import BadRequest, Client, ClientOptions, CloutagentError, Credentials
+from cloutagent_client import BadRequest, Client, ClientOptions, CloutagentError, Credentials, RestClient
 
 
 async def _verify(url: str, credentials: Credentials, timeout: float) -> dict[str, Any]:
@@ -62,6 +62,9 @@ def login(args: Any) -> int:
     try:
         config, target = _config_for(args)
         me = asyncio.run(_verify(target.url, target.credentials(), args.timeout))
+        if getattr(args, "api_url", None):  # the REST API (run --no-wait, wait): checked to answer, then kept
+            config["apiUrl"] = args.api_url.rstrip("/")
+            RestClient(config["apiUrl"], timeout=args.timeout).health()
     except CloutagentError as exc:
         out.error(exc)
         return exit_codes.for_error(exc)

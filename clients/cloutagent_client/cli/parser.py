@@ -7,7 +7,8 @@ import argparse
 from typing import Any, Callable
 
 EPILOG = ("exit codes: 0 ok · 1 run failed, cancelled, timed out or over budget (or refused) · 2 usage error · "
-          "3 not logged in or not allowed · 4 not found · 5 cannot reach the service · 130 interrupted")
+          "3 not logged in or not allowed · 4 not found · 5 cannot reach the service · "
+          "6 wait: still running at --max-wait · 130 interrupted")
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -19,6 +20,9 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -
     group = parser.add_argument_group("connection and output")
     group.add_argument("--url", default=default(None),
                        help="WebSocket URL (wss://…); default: $CLOUTAGENT_URL, then the saved profile")
+    group.add_argument("--api-url", default=default(None),
+                       help="the REST API's base URL (https://…; the stack's ApiUrl), for run --no-wait, wait, "
+                            "events; default: $CLOUTAGENT_API_URL, the profile's, or from a local ws:// URL")
     group.add_argument("--api-key", default=default(None),
                        help="an API key (cla_…); prefer $CLOUTAGENT_API_KEY: flags show in `ps` and shell history")
     group.add_argument("--token", default=default(None), help="a Cognito access token; prefer $CLOUTAGENT_TOKEN")
@@ -71,7 +75,7 @@ def _project_fields(parser: argparse.ArgumentParser, path_help: str) -> None:
 
 
 def add_client_commands(sub: Any) -> None:
-    from cloutagent_client.cli import completion, diff, logs, projects, run, schedules, secrets, steer, usage
+    from cloutagent_client.cli import completion, diff, logs, projects, rest_runs, run, schedules, secrets, steer, usage
     from cloutagent_client.cli.login import login, logout
 
     log_in = _leaf(sub, "login", None, "remember a deployment (Cognito user/password or API key) or the local stack")
@@ -112,6 +116,11 @@ def add_client_commands(sub: Any) -> None:
     go.add_argument("--branch", help="an existing branch of the project's repository to start from and push to")
     _pull_request(go, "open or update a pull request for this run (default: the project's setting)")
     _limits(go)
+    go.add_argument("--no-wait", action="store_true",
+                    help="start the run over the REST API, print its id (--json: the execution) and exit; "
+                         "then `cloutagent wait PROJECT EXECUTION`")
+    go.set_defaults(fn=rest_runs.run)
+    _rest_commands(sub, rest_runs)
 
     changes = _leaf(sub, "diff", diff.diff, "show the unified diff a run committed to the project's repository")
     changes.add_argument("project", help="project id or unique name")
@@ -164,6 +173,23 @@ def add_client_commands(sub: Any) -> None:
 
 
 ROLES = ["owner", "admin", "member", "viewer"]
+
+
+def _rest_commands(sub: Any, rest_runs: Any) -> None:
+    after = _leaf(sub, "wait", rest_runs.wait, "wait for a run to end, over the REST API; exit 0 only if it completed")
+    after.set_defaults(fn=rest_runs.over_rest)
+    after.add_argument("project", help="project id or unique name")
+    after.add_argument("execution", nargs="?", help="the run (x_…; default: the project's latest)")
+    after.add_argument("--max-wait", type=float, metavar="SECONDS",
+                       help="give up after this long, exit 6; the run goes on (default: until it ends)")
+    after.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
+                       help="first pause between polls; it grows to 15 s (default: 2)")
+    stored = _leaf(sub, "events", rest_runs.events, "print a project's stored events, over the REST API")
+    stored.set_defaults(fn=rest_runs.over_rest)
+    stored.add_argument("project", help="project id or unique name")
+    stored.add_argument("--since-seq", type=int, default=0, help="only events after this seq")
+    stored.add_argument("--events", help="only these events (comma-separated names)")
+    stored.add_argument("--execution", help="only this execution's events")
 
 
 def _trigger_commands(sub: Any) -> None:
