@@ -1,11 +1,14 @@
 """$connect authorizer: turns a token or API key into the identity every route trusts."""
 
+from aws_lambda_powertools.logging import correlation_paths
+
 from cloutagent.errors import Forbidden, ServiceError
 from cloutagent.gateway.events import authorizer_context
-from cloutagent.observability import logger
+from cloutagent.observability import lambda_handler, logger
 from cloutagent.wiring import get_container
 
 
+@lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event, context=None):
     try:
         identity = get_container().authenticator.authenticate(

@@ -6,9 +6,11 @@ secret), the notifier may open nothing but webhook signing secrets. Nothing is r
 stream: a comment the host refuses is logged and counted, never retried into a stuck shard.
 """
 
+from cloutagent.observability import lambda_handler
 from cloutagent.wiring import get_container
 
 
+@lambda_handler
 def handler(event, context=None):
     container = get_container()
     images = [r["dynamodb"]["NewImage"] for r in event.get("Records", [])

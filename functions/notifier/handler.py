@@ -5,9 +5,11 @@ The mapping's filter (routes.json ``streamFilter``) lets only INSERTs of ``permi
 that cannot be sent after its tries is logged and dropped, so no receiver ever holds up a shard.
 """
 
+from cloutagent.observability import lambda_handler
 from cloutagent.wiring import get_container
 
 
+@lambda_handler
 def handler(event, context=None):
     container = get_container()
     images = [r["dynamodb"]["NewImage"] for r in event.get("Records", [])

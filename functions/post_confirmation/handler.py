@@ -1,9 +1,10 @@
 """Cognito post-confirmation trigger: a newly confirmed user gets a tenant of their own."""
 
-from cloutagent.observability import logger
+from cloutagent.observability import lambda_handler, logger
 from cloutagent.wiring import get_container
 
 
+@lambda_handler
 def handler(event, context=None):
     attributes = event.get("request", {}).get("userAttributes", {})
     member = get_container().tenants.ensure_tenant_for_user(attributes["sub"], attributes.get("email", ""))

@@ -5,10 +5,11 @@ and schedule ids, and the firing's scheduled time. Only Scheduler, as the schedu
 invoke this function; the schedule item is read again, so a schedule deleted meanwhile starts nothing.
 """
 
-from cloutagent.observability import logger
+from cloutagent.observability import lambda_handler, logger
 from cloutagent.wiring import get_container
 
 
+@lambda_handler
 def handler(event, context=None):
     try:
         tenant_id, project_id, schedule_id = event["tenantId"], event["projectId"], event["scheduleId"]

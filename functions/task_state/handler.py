@@ -5,11 +5,14 @@ was started before there was a run): its run is the one it recorded itself on as
 by its task ARN. A pool task that stopped without claiming (idle, scaled in) finds nothing.
 """
 
+from aws_lambda_powertools.logging import correlation_paths
+
 from cloutagent.adapters.ecs_launcher import POOL_STARTED_BY
-from cloutagent.observability import logger
+from cloutagent.observability import lambda_handler, logger
 from cloutagent.wiring import get_container
 
 
+@lambda_handler(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 def handler(event, context=None):
     detail = event.get("detail") or {}
     if detail.get("lastStatus") != "STOPPED":

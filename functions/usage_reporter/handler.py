@@ -7,6 +7,7 @@ retries only those.
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from cloutagent.observability import lambda_handler
 from cloutagent.wiring import get_container
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -19,6 +20,7 @@ def _report(record) -> None:
     get_container().usage_reporter.report(image["tenantId"], image["executionId"])
 
 
+@lambda_handler
 def handler(event, context=None):
     if "Records" not in event:  # a schedule: sweep what the stream did not get to
         options = event.get("detail") or {}

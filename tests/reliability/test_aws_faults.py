@@ -218,8 +218,10 @@ def test_a_run_task_failure_finishes_the_execution_as_failed_and_frees_the_proje
     stored = aws.execution_store.get(ready["tenantId"], pid, execution.execution_id)
     assert stored.status == "failed" and "ClusterNotFoundException" in stored.error
     assert aws.project_store.get(ready["tenantId"], pid).state == "idle"
-    # and the execution-failures alarm sees it: an EMF data point with the tenant as a dimension
+    # and the execution-failures alarm sees it: an EMF data point, its tenant as metadata on the same
+    # line, never a dimension (each tenant would be a custom metric of its own)
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     failed = [m for m in emf if m.get("ExecutionFailed") == [1.0] or m.get("ExecutionFailed") == 1.0]
     assert failed and failed[0]["tenant"] == ready["tenantId"]
+    assert all("tenant" not in dims for dims in failed[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"])
     assert failed[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "cloutagent"

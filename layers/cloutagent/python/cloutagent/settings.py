@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     seq_contention_seconds: float = Field(default=20.0, gt=0)
     connection_ttl_seconds: int = 2 * 60 * 60
 
+    # X-Ray (observability.tracer): Lambda runs the daemon and sets LAMBDA_TASK_ROOT; Powertools'
+    # POWERTOOLS_TRACE_DISABLED turns tracing off there too.
+    lambda_task_root: str = Field(default="", validation_alias="LAMBDA_TASK_ROOT")
+    trace_disabled: bool = Field(default=False, validation_alias="POWERTOOLS_TRACE_DISABLED")
+
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
@@ -84,6 +89,14 @@ class Settings(BaseSettings):
     @property
     def stripe_price_map(self) -> dict[str, str]:
         return json.loads(self.stripe_prices or "{}")
+
+    @property
+    def in_lambda(self) -> bool:
+        return bool(self.lambda_task_root)
+
+    @property
+    def tracing(self) -> bool:
+        return self.in_lambda and not self.trace_disabled
 
     @property
     def billing_enabled(self) -> bool:

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
 from cloutagent.domain.identity import Identity, require_permission, require_project_scope
 from cloutagent.errors import BadRequest, ServiceError, UnknownAction
-from cloutagent.observability import logger
+from cloutagent.observability import annotate, lambda_handler, logger
 from cloutagent.protocol.actions import Empty
 from cloutagent.protocol.chunks import split_frame
 from cloutagent.protocol.frames import (MAX_ACTION_CHARS, MAX_REQUEST_ID_CHARS, ClientFrame, error_frame,
@@ -36,6 +37,9 @@ class WebSocketApp:
         self.routes: dict[str, Route] = {}
         self._reply_sender = reply_sender
         self._authenticator = authenticator
+        # Lambda's entry point: each request traced, its API Gateway request id (WebSocket or HTTP API:
+        # the same key) the logs' correlation id.
+        self.handler = lambda_handler(self.handle, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 
     def action(self, name: str, model: type[BaseModel] = Empty) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -44,13 +48,14 @@ class WebSocketApp:
 
         return register
 
-    def handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         if rest.is_http_event(event):
             return self.rest_handler(event)
         action, request_id = None, None
         try:
             identity = identity_from_event(event)
             logger.thread_safe_append_keys(**identity.log_keys())
+            annotate(tenant_id=identity.tenant_id)
             raw = parse_object(event.get("body"))
             action, request_id = readable_envelope(raw)  # for the reply, even if the frame is refused
             frame = parse_frame(raw)
@@ -83,6 +88,7 @@ class WebSocketApp:
             identity = None if route.public else rest.rest_identity(event, self._authenticate)
             if identity is not None:
                 logger.thread_safe_append_keys(**identity.log_keys())
+                annotate(tenant_id=identity.tenant_id)
             handler = self.routes.get(route.action)
             if handler is None:
                 raise UnknownAction(f"Unknown action '{route.action}'")

@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from aws_lambda_powertools.logging import correlation_paths
+
 from cloutagent.errors import ServiceError
-from cloutagent.observability import logger
+from cloutagent.observability import lambda_handler, logger
 
 # Every error code's HTTP status (a test checks that each code in errors.py has one).
 STATUS = {
@@ -62,6 +64,7 @@ def error_reply(code: str, message: str, details: dict[str, Any] | None = None,
 def http_app(fn: Callable[[HttpRequest, Any], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """Wrap ``fn(request, context) -> dict`` as a Lambda handler for an HTTP API route."""
 
+    @lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @functools.wraps(fn)
     def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         try:
