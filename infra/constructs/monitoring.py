@@ -27,6 +27,9 @@ from infra.constructs.functions import METRICS_NAMESPACE
 EXECUTION_STARTED = "ExecutionStarted"
 EXECUTION_FAILED = "ExecutionFailed"
 FIVE_MINUTES = Duration.minutes(5)
+# The function that reads the usage outbox off the table's stream, and how far behind it may fall.
+USAGE_STREAM_CONSUMER = "usage_reporter"
+USAGE_STREAM_MAX_AGE = Duration.minutes(10)
 
 
 class Monitoring(Construct):
@@ -89,6 +92,16 @@ class Monitoring(Construct):
             "Many Stripe webhook requests were rejected (4xx): usually a wrong signing secret.",
             threshold=10,
         )
+
+        if USAGE_STREAM_CONSUMER in functions:
+            # The usage outbox's stream: a record this old has not reached Stripe's meter yet, and the
+            # stream keeps records 24 hours only (the schedule's sweep is the backstop, not the path).
+            self._alarm(
+                "usage-stream-iterator-age",
+                functions[USAGE_STREAM_CONSUMER].metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum"),
+                f"{USAGE_STREAM_CONSUMER} is behind on the table's stream: usage is not being metered.",
+                threshold=USAGE_STREAM_MAX_AGE.to_milliseconds(),
+            )
 
         for name, queue in dead_letter_queues.items():
             self._alarm(

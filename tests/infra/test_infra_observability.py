@@ -1,0 +1,40 @@
+"""What lets an operator see the platform: traces on every function, and the alarms on its streams."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.app import cdk_json_context
+from infra.constructs.monitoring import USAGE_STREAM_MAX_AGE
+
+pytestmark = pytest.mark.infra
+
+
+def test_every_function_is_traced_by_x_ray(synth):
+    functions = synth.of_type("AWS::Lambda::Function")
+    untraced = [k for k, f in functions.items() if f["Properties"].get("TracingConfig", {}).get("Mode") != "Active"]
+    # CDK's own helper functions (custom resources) are not ours; the platform's all carry a service name
+    ours = [k for k in untraced if "POWERTOOLS_SERVICE_NAME" in str(functions[k]["Properties"].get("Environment"))]
+    assert ours == []
+
+
+def test_the_usage_stream_alarms_when_its_consumer_falls_behind(synth):
+    # GIVEN the usage_reporter reads the usage outbox off the table's stream
+    prefix = f"cloutagent-{cdk_json_context()['stage']}-"
+    (alarm,) = synth.template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": f"{prefix}usage-stream-iterator-age"}}
+    ).values()
+    props = alarm["Properties"]
+    # THEN the alarm watches that function's IteratorAge, its oldest record, and pages
+    assert props["Namespace"] == "AWS/Lambda" and props["MetricName"] == "IteratorAge"
+    assert props["Statistic"] == "Maximum"
+    assert props["Threshold"] == USAGE_STREAM_MAX_AGE.to_milliseconds()
+    (dimension,) = props["Dimensions"]
+    assert dimension["Name"] == "FunctionName"
+    assert "UsageReporter" in str(dimension["Value"])
+    assert props["AlarmActions"] and props["OKActions"]
+    # AND that function is the one the table's stream feeds
+    synth.template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+        "FunctionName": dimension["Value"], "EventSourceArn": Match.any_value(),
+    })
