@@ -20,6 +20,7 @@ from cloutagent.wiring import Container
 from . import timeline
 from .broadcast import open_fanout
 from .lifecycle import RunLife
+from .logs import log_as_execution, route_library_logs
 from .relay import ArrivalTrace, EventRelay
 from .settings import ExecutorSettings
 
@@ -47,7 +48,7 @@ def executor_container(clients) -> Container:
 
 async def execute(container: Container, settings: ExecutorSettings) -> int:
     tenant_id, project_id, execution_id = settings.tenant_id, settings.project_id, settings.execution_id
-    logger.thread_safe_append_keys(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
+    log_as_execution(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -68,6 +69,7 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
 
 
 def main() -> int:
+    route_library_logs()
     try:
         settings = ExecutorSettings()
     except ValidationError as exc:

@@ -29,6 +29,7 @@ from cloutagent.observability import logger
 
 from . import timeline
 from .confinement import BUNDLED_CLI
+from .logs import log_as_execution
 from .main import clients_for, executor_container, run
 from .settings import ExecutorSettings
 
@@ -82,7 +83,7 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     claim = wait_for_claim(queue, settings.claim_wait_seconds)
     timeline.restart()
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
-    logger.thread_safe_append_keys(tenant_id=claim.tenant_id, execution_id=claim.execution_id)
+    log_as_execution(tenant_id=claim.tenant_id, project_id=claim.project_id, execution_id=claim.execution_id)
     try:
         container = executor_container(clients_for(run_settings))  # the tenant's session, only now
         if not ClaimRecords(container.table).record(claim, task_ref):
