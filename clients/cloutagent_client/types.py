@@ -99,6 +99,31 @@ class ApiKey(TypedDict):
     createdBy: str
     revokedAt: str | None
     projectIds: list[str] | None  # limited to these projects; None: every project of the tenant
+    expiresAt: str | None  # refused from then on; None: never
+    lastUsedAt: str | None  # its last use, to within API_KEY_USE_INTERVAL (5 minutes)
+
+
+class AuditActor(TypedDict):
+    userId: str  # a member's id, "apikey:{keyId}", or "stripe"
+    displayName: str
+    authType: str  # jwt | apikey | system
+    connectionId: str | None
+    keyId: str | None
+
+
+class AuditEntry(TypedDict):
+    entryId: str
+    at: str
+    action: str  # member.invite, apikey.revoke, secret.set, plan.change, ...
+    actor: AuditActor
+    target: str
+    projectId: str | None
+    details: dict[str, Any]  # names, roles, ids: never a secret's value
+
+
+class AuditPage(TypedDict):
+    entries: list[AuditEntry]
+    nextCursor: str | None
 
 
 class CreatedApiKey(TypedDict):

@@ -1,8 +1,8 @@
-"""apikey.create / list / revoke and member.list / invite / remove / set_role."""
+"""apikey.create / list / revoke, member.list / invite / remove / set_role, and audit.list."""
 
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.protocol import replies
-from cloutagent.protocol.actions import ApiKeyCreate, ApiKeyRef, MemberInvite, MemberRef, MemberSetRole
+from cloutagent.protocol.actions import ApiKeyCreate, ApiKeyRef, AuditList, MemberInvite, MemberRef, MemberSetRole
 from cloutagent.wiring import get_container
 
 app = WebSocketApp()
@@ -14,7 +14,8 @@ def _access():
 
 @app.action("apikey.create", ApiKeyCreate)
 def create_key(identity, data: ApiKeyCreate):
-    return replies.api_key_created(_access().create_api_key(identity, data.name, data.role, data.projectIds))
+    return replies.api_key_created(
+        _access().create_api_key(identity, data.name, data.role, data.projectIds, data.expiresInDays))
 
 
 @app.action("apikey.list")
@@ -45,6 +46,11 @@ def remove(identity, data: MemberRef):
 @app.action("member.set_role", MemberSetRole)
 def set_role(identity, data: MemberSetRole):
     return replies.member(_access().set_role(identity, data.userId, data.role))
+
+
+@app.action("audit.list", AuditList)
+def list_audit(identity, data: AuditList):
+    return replies.audit_entries(get_container().audit.list(identity, data.limit, data.cursor))
 
 
 handler = app.handler

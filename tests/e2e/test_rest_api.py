@@ -168,6 +168,7 @@ def test_every_route_answers_as_documented(rest, document):
     RestClient(api.base_url, document=document).ok("GET", "/v1/health")  # no credentials needed
     api.ok("GET", "/v1/openapi.json")
     assert api.ok("GET", "/v1/whoami")["authType"] == "jwt"
+    assert isinstance(api.ok("GET", "/v1/audit")["entries"], list)
     pid = api.ok("POST", "/v1/projects", {"name": "every route"})["project"]["projectId"]
     api.ok("GET", "/v1/projects")
     api.ok("GET", PROJECT, projectId=pid)

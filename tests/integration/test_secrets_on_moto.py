@@ -103,7 +103,9 @@ def test_secret_set_costs_one_encrypt_the_project_read_one_transaction_and_the_s
     with count_aws_calls("dynamodb", "kms") as counter:
         reply = call("secret.set", project_id=project)
     assert reply["type"] == "response", reply
-    assert dict(counter.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1,
+    # and the audit entry (#20): the tenant's plan for its retention (GetItem), then its PutItem
+    assert dict(counter.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 2, "dynamodb.PutItem": 1,
+                                   "dynamodb.TransactWriteItems": 1,
                                    "dynamodb.Query": 1}
 
     with count_aws_calls("dynamodb", "kms") as counter:

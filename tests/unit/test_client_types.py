@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 
 from cloutagent_client import types as wire
-from cloutagent.domain import executions, identity, models
+from cloutagent.domain import audit, executions, identity, models
 from cloutagent.protocol import replies
 
 
@@ -18,6 +18,8 @@ def test_each_typed_result_has_the_keys_of_the_service_s_wire_object():
     assert set(wire.Execution.__annotations__) == _fields(executions.Execution, "tenantId", "trigger")
     assert set(wire.ApiKey.__annotations__) == _fields(models.ApiKey, "tenantId")
     assert set(wire.Member.__annotations__) == _fields(models.Member, "tenantId")
+    assert set(wire.AuditEntry.__annotations__) == _fields(audit.AuditEntry, "tenantId")
+    assert set(wire.AuditActor.__annotations__) == _fields(audit.AuditActor)
     me = replies.whoami(identity.Identity(tenant_id="t", user_id="u", role=identity.Role.owner, connection_id="c"))
     assert set(wire.Identity.__annotations__) == set(me)
 

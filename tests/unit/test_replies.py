@@ -65,7 +65,7 @@ def test_a_created_api_key_shows_its_record_and_the_key_once():
                  created_by="u_1")
     assert wire(replies.api_key_created(NewApiKey(key, "cla_secret"))) == wire({
         "apiKey": {"keyId": "k_1", "name": "ci", "role": "member", "prefix": "cla_abcdef", "createdAt": "t0",
-                   "createdBy": "u_1", "revokedAt": None, "projectIds": None},
+                   "createdBy": "u_1", "revokedAt": None, "projectIds": None, "expiresAt": None, "lastUsedAt": None},
         "key": "cla_secret",
     })
 

@@ -52,6 +52,14 @@ class Container:
         return DynamoAccessStore(self.table)
 
     @cached_property
+    def audit(self):
+        from cloutagent.adapters.dynamo.audit import DynamoAuditStore
+        from cloutagent.services.audit import AuditLog
+
+        return AuditLog(DynamoAuditStore(self.table),
+                        retention_days=lambda tenant_id: self.licenses.standing(tenant_id).entitlements.audit_retention_days)
+
+    @cached_property
     def execution_store(self):
         from cloutagent.adapters.dynamo.executions import DynamoExecutionStore
 
@@ -142,7 +150,7 @@ class Container:
         from cloutagent.services.projects import ProjectService
 
         return ProjectService(self.project_store, self.room_store, self.publisher, limits=self.licenses,
-                              allow_loopback_repositories=self.settings.allow_loopback_repositories)
+                              allow_loopback_repositories=self.settings.allow_loopback_repositories, audit=self.audit)
 
     @cached_property
     def rooms(self):
@@ -155,7 +163,7 @@ class Container:
         from cloutagent.services.access import AccessService
 
         return AccessService(self.access_store, self.directory, sessions=self.connections, limits=self.licenses,
-                             projects=self.project_store)
+                             projects=self.project_store, audit=self.audit)
 
     @cached_property
     def executions(self):
@@ -180,7 +188,8 @@ class Container:
     def secrets(self):
         from cloutagent.services.secrets import SecretService
 
-        return SecretService(self.secret_store, self.secret_cipher, self.publisher, self.pool, limits=self.licenses)
+        return SecretService(self.secret_store, self.secret_cipher, self.publisher, self.pool, limits=self.licenses,
+                             audit=self.audit)
 
     @cached_property
     def webhook_store(self):
@@ -199,7 +208,7 @@ class Container:
         from cloutagent.services.webhooks import WebhookService
 
         return WebhookService(self.project_store, self.secret_cipher, self.publisher,
-                              allow_loopback=self.settings.allow_loopback_webhooks)
+                              allow_loopback=self.settings.allow_loopback_webhooks, audit=self.audit)
 
     @cached_property
     def webhook_notifier(self):
@@ -228,7 +237,8 @@ class Container:
         from cloutagent.services.triggers import TriggerService
 
         return TriggerService(self.project_store, self.trigger_store, self.secret_store, self.secret_cipher,
-                              self.git_host, self.executions, self.publisher, endpoint_base=self.settings.http_api_url)
+                              self.git_host, self.executions, self.publisher, endpoint_base=self.settings.http_api_url,
+                              audit=self.audit)
 
     @cached_property
     def schedule_store(self):
@@ -313,7 +323,8 @@ class Container:
             static_pk_value=STRIPE_IDEMPOTENCY_PK, expiry_attr="expiresAt", boto3_client=self.clients.dynamodb(),
         )
         return StripeWebhookService(self.billing_store, self.payments, self.notifier, persistence=persistence,
-                                    prices=self.settings.stripe_price_map, default_plan=self.plan_catalog.default_plan)
+                                    prices=self.settings.stripe_price_map, default_plan=self.plan_catalog.default_plan,
+                                    audit=self.audit)
 
     @cached_property
     def usage_reporter(self):

@@ -40,6 +40,7 @@ class Entitlements(DomainModel):
     members: int = Field(ge=1)
     connections_per_user: int = Field(ge=1)
     event_retention_days: int = Field(ge=1)
+    audit_retention_days: int = Field(default=90, ge=1)  # how long the tenant's audit log keeps an entry
     max_execution_timeout_seconds: int = Field(ge=5)
     max_secrets_per_project: int = Field(ge=0)
 

@@ -75,6 +75,7 @@ MIN_ROLE: dict[str, Role] = {
     "apikey.create": Role.admin,
     "apikey.list": Role.admin,
     "apikey.revoke": Role.admin,
+    "audit.list": Role.admin,
     "secret.list": Role.member,
     "secret.set": Role.admin,
     "secret.delete": Role.admin,
@@ -103,7 +104,7 @@ PROJECT_SCOPED_TENANT_ACTIONS = frozenset({"ping", "health", "whoami", "openapi"
 TENANT_ACTIONS = frozenset({
     "ping", "health", "whoami", "openapi", "project.list", "project.create",
     "member.list", "member.invite", "member.remove", "member.set_role",
-    "apikey.create", "apikey.list", "apikey.revoke",
+    "apikey.create", "apikey.list", "apikey.revoke", "audit.list",
     "plan.get", "usage.get", "billing.checkout", "billing.portal",
 })
 

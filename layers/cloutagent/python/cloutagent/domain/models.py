@@ -102,8 +102,18 @@ class ApiKey(DomainModel):
     created_by: str
     revoked_at: str | None = None
     project_ids: list[str] | None = None  # None: every project of the tenant
+    expires_at: str | None = None  # None: never (apikey.create {expiresInDays})
+    last_used_at: str | None = None  # at most every API_KEY_USE_INTERVAL_SECONDS (services/auth.py)
 
     wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
+
+    def refused_at(self, now: str) -> str | None:
+        """Why the key admits nobody at ``now`` (ISO), or None while it is live."""
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= now:
+            return "expired"
+        return None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ REST_ACTIONS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "health": (a.Empty, r.HealthReply),
     "openapi": (a.Empty, r.OpenApiReply),
     "whoami": (a.Empty, r.WhoamiReply),
+    "audit.list": (a.AuditList, r.AuditReply),
     "project.list": (a.Empty, r.ProjectsReply),
     "project.create": (a.ProjectCreate, r.ProjectReply),
     "project.get": (a.ProjectRef, r.ProjectReply),

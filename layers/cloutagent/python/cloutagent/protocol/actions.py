@@ -72,6 +72,8 @@ class ApiKeyCreate(ActionData):
     role: RoleName = "member"
     # Limit the key to these projects (a CI secret that can run one project); others are "not found".
     projectIds: list[ProjectId] | None = Field(default=None, min_length=1, max_length=50)
+    # The key stops working this many days after its creation; omitted or null: never.
+    expiresInDays: int | None = Field(default=None, ge=1, le=3650)
 
 
 class ApiKeyRef(ActionData):
@@ -90,6 +92,11 @@ class MemberRef(ActionData):
 class MemberSetRole(ActionData):
     userId: str = Field(min_length=1, max_length=128)
     role: RoleName
+
+
+class AuditList(ActionData):
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
 
 
 class PageRequest(ActionData):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloutagent.domain.audit import AuditPage
 from cloutagent.domain.billing import PlanView, UsageReport
 from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
 from cloutagent.domain.identity import Identity, allowed_actions
@@ -134,6 +135,11 @@ def api_keys(keys: list[ApiKey]) -> Reply:
 def api_key(key: ApiKey) -> Reply:
     """apikey.revoke: the key's record as it now is."""
     return {"apiKey": key.to_wire()}
+
+
+def audit_entries(page: AuditPage) -> Reply:
+    """audit.list: a page of the tenant's audit log, newest first."""
+    return {"entries": [e.to_wire() for e in page.entries], "nextCursor": page.next_cursor}
 
 
 def members(ms: list[Member]) -> Reply:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
+from cloutagent.domain.audit import AuditEntry
 from cloutagent.domain.executions import Execution, ExecutionStatus
 from cloutagent.domain.models import Project
 from cloutagent.domain.schedules import Schedule
@@ -69,6 +70,11 @@ class ExecutionStartedReply(BaseModel):
 
 class ExecutionReply(BaseModel):
     execution: Execution
+
+
+class AuditReply(BaseModel):
+    entries: list[AuditEntry]
+    nextCursor: str | None
 
 
 class ExecutionsReply(BaseModel):

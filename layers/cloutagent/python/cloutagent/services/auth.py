@@ -7,15 +7,20 @@ wrapper decides the algorithm, the key, and every claim that must be present.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
 
 from cloutagent.domain.identity import Identity, Role
+from cloutagent.domain.models import ApiKey
 from cloutagent.errors import Forbidden, Unauthorized
+from cloutagent.ids import iso_millis
+from cloutagent.observability import logger
 from cloutagent.services.access import API_KEY_PREFIX, hash_api_key
 from cloutagent.services.ports import AccessStore, Jwks
 
 MAX_TOKEN_BYTES = 8 * 1024
 MAX_API_KEY_CHARS = 128
+API_KEY_USE_INTERVAL_SECONDS = 300  # how stale an API key's lastUsedAt may get
 _REQUIRED_CLAIMS = ("exp", "iat", "iss", "sub", "token_use", "client_id")
 
 
@@ -59,9 +64,11 @@ class TokenVerifier:
 
 
 class Authenticator:
-    def __init__(self, verifier: TokenVerifier, access_store: AccessStore):
+    def __init__(self, verifier: TokenVerifier, access_store: AccessStore,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.verifier = verifier
         self.store = access_store
+        self.clock = clock
 
     def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Identity:
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
@@ -92,12 +99,31 @@ class Authenticator:
         found = self.store.find_api_key(digest)
         if found is None:
             raise Unauthorized("Invalid API key")
-        record, stored_hash = found
-        if not hmac.compare_digest(stored_hash, digest) or record.revoked_at:
+        indexed, stored_hash = found
+        if not hmac.compare_digest(stored_hash, digest):
             raise Unauthorized("Invalid API key")
+        # The index is eventually consistent: a key revoked (or downgraded) a moment ago can still be
+        # there. The key item, read strongly consistent, is the truth for revocation, expiry and role.
+        record = self.store.get_api_key(indexed.tenant_id, indexed.key_id)
+        now = self.clock()
+        refused = "revoked" if record is None else record.refused_at(iso_millis(now))
+        if refused:
+            raise Unauthorized(f"API key {refused}")
+        self._note_use(record, now)
         return Identity(tenant_id=record.tenant_id, user_id=f"apikey:{record.key_id}",
                         role=Role.parse(record.role), auth_type="apikey", display_name=f"API key {record.name}",
                         project_ids=None if record.project_ids is None else frozenset(record.project_ids))
+
+
+    def _note_use(self, key: ApiKey, now: datetime) -> None:
+        """``lastUsedAt``, written at most once an interval per key: a busy CI key costs no write per request."""
+        cutoff = iso_millis(now - timedelta(seconds=API_KEY_USE_INTERVAL_SECONDS))
+        if key.last_used_at and key.last_used_at >= cutoff:
+            return
+        try:
+            self.store.touch_api_key(key.tenant_id, key.key_id, iso_millis(now), cutoff)
+        except Exception:  # bookkeeping only: never the reason a valid key is refused
+            logger.exception("API key use not recorded", extra={"key_id": key.key_id})
 
 
 def _bearer(value: str | None) -> str | None:

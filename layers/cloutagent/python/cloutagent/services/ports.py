@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from cloutagent.domain.audit import AuditEntry
 from cloutagent.domain.billing import LicenseSnapshot, MeterRecord, SubscriptionState, Usage
 from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.executions import Execution
@@ -53,6 +54,13 @@ class RoomStore(Protocol):
     def drop_subscriptions(self, tenant_id: str, project_ids: set[str], connection_id: str) -> None: ...
 
 
+class AuditStore(Protocol):
+    """The tenant's audit log (AUDIT# items, expiring at ``expires_at`` epoch seconds)."""
+
+    def append(self, entry: AuditEntry, expires_at: int) -> None: ...
+    def list(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]: ...
+
+
 class AccessStore(Protocol):
     """Tenants, members and API keys."""
 
@@ -69,6 +77,9 @@ class AccessStore(Protocol):
     def find_api_key(self, key_hash: str) -> tuple[ApiKey, str] | None: ...
     def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
     def revoke_api_key(self, tenant_id: str, key_id: str, when: str) -> ApiKey: ...
+    def get_api_key(self, tenant_id: str, key_id: str) -> ApiKey | None: ...  # strongly consistent
+    def touch_api_key(self, tenant_id: str, key_id: str, when: str, cutoff: str) -> None: ...
+    def set_api_key_role(self, tenant_id: str, key_id: str, role: str) -> ApiKey: ...
 
 
 class ExecutionStore(Protocol):

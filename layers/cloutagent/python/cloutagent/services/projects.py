@@ -20,7 +20,8 @@ MAX_DELETE_ATTEMPTS = 5
 
 class ProjectService:
     def __init__(self, store: ProjectStore, room_store: RoomStore, publisher: Publisher, limits: Any = None,
-                 *, allow_loopback_repositories: bool = False):
+                 *, allow_loopback_repositories: bool = False, audit: Any = None):
+        self.audit = audit  # an AuditLog: changes to the agent's powers and the repository are recorded
         self.store = store
         self.room_store = room_store
         self.publisher = publisher
@@ -100,7 +101,22 @@ class ProjectService:
             )
         except ExpectationFailed as exc:
             raise ProjectBusy("The workspace path cannot change while an execution runs") from exc
+        self._audit_powers(identity, project, updated, changes)
         return updated.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
+
+    def _audit_powers(self, identity: Identity, before: Project, after: Project, changes: dict[str, Any]) -> None:
+        """What the agent may do unasked, and where it pushes, are admin decisions: the log keeps them."""
+        if self.audit is None:
+            return
+        details: dict[str, Any] = {}
+        if "agent" in changes and after.agent.powers() != before.agent.powers():
+            powers = {"permission_mode", "allowed_tools", "disallowed_tools", "project_settings"}
+            details["agent"] = {"from": before.agent.model_dump(mode="json", by_alias=True, include=powers),
+                                "to": after.agent.model_dump(mode="json", by_alias=True, include=powers)}
+        if "repository" in changes:
+            details["repository"] = {"url": after.repository.url if after.repository else None}
+        if details:
+            self.audit.record(identity, "project.update", before.project_id, details, project_id=before.project_id)
 
     def _validated_new_path(self, identity: Identity, project: Project, raw: str) -> str:
         path = normalize_path(raw)

@@ -26,7 +26,9 @@ PARALLEL_DECRYPT_ABOVE = 4
 
 
 class SecretService:
-    def __init__(self, store: SecretStore, cipher: SecretCipher, publisher: Publisher, pool: Executor | None = None, limits: Any = None):
+    def __init__(self, store: SecretStore, cipher: SecretCipher, publisher: Publisher, pool: Executor | None = None, limits: Any = None,
+                 audit: Any = None):
+        self.audit = audit  # an AuditLog: names only, never a value
         self.store = store
         self.cipher = cipher
         self.publisher = publisher
@@ -47,6 +49,9 @@ class SecretService:
             secret = SealedSecret(name=name, ciphertext=ciphertext, updated_at=now_iso(), updated_by=identity.user_id)
             if self._commit(identity, project_id, index, {**index.updated, name: secret.updated_at}, "set",
                             SecretSealed(tenant_id, project_id, secret), name):
+                if self.audit is not None:
+                    self.audit.record(identity, "secret.set", f"{project_id}/{name}", {"name": name},
+                                      project_id=project_id)
                 return SecretInfo(name=name, updated_at=secret.updated_at)
         raise Conflict("The project changed too often meanwhile; try again")
 
@@ -63,6 +68,9 @@ class SecretService:
             remaining = {k: v for k, v in index.updated.items() if k != name}
             if self._commit(identity, project_id, index, remaining, "deleted",
                             SecretRemoved(tenant_id, project_id, name), name):
+                if self.audit is not None:
+                    self.audit.record(identity, "secret.delete", f"{project_id}/{name}", {"name": name},
+                                      project_id=project_id)
                 return
         raise Conflict("The project changed too often meanwhile; try again")
 

@@ -47,7 +47,9 @@ class RunStarter(Protocol):
 
 class TriggerService:
     def __init__(self, projects: ProjectStore, store: TriggerStore, secrets: Any, cipher: SecretCipher,
-                 git_host: GitHost, runs: RunStarter, publisher: Publisher, *, endpoint_base: str = ""):
+                 git_host: GitHost, runs: RunStarter, publisher: Publisher, *, endpoint_base: str = "",
+                 audit: Any = None):
+        self.audit = audit  # an AuditLog
         self.projects = projects
         self.publisher = publisher
         self.store = store
@@ -80,6 +82,9 @@ class TriggerService:
                      "by": identity.user_id}
         self.publisher.publish(tenant_id, project_id, [("trigger.changed", announced)], last_seq=project.last_seq,
                                change=ProjectChange(records=(TriggerSaved(tenant_id, project_id, config, ciphertext),)))
+        if self.audit is not None:
+            self.audit.record(identity, "trigger.set", project_id, {k: v for k, v in announced.items() if k != "by"},
+                              project_id=project_id)
         return NewTrigger(config=config, url=self.endpoint(data.provider, tenant_id, project_id), secret=secret)
 
     def get(self, identity: Identity, project_id: str) -> tuple[TriggerConfig, str] | None:
@@ -99,6 +104,8 @@ class TriggerService:
         self.publisher.publish(tenant_id, project_id, [("trigger.changed", {"action": "deleted", "by": identity.user_id})],
                                last_seq=project.last_seq,
                                change=ProjectChange(records=(TriggerRemoved(tenant_id, project_id),)))
+        if self.audit is not None:
+            self.audit.record(identity, "trigger.delete", project_id, {}, project_id=project_id)
 
     def endpoint(self, provider: str, tenant_id: str, project_id: str) -> str:
         """Where the Git host sends deliveries (the tenant is in it: keys start from the tenant)."""

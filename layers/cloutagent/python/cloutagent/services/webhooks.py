@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import Executor
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from cloutagent.domain.changes import ProjectChange, WebhookSecretRemoved, WebhookSecretSealed
@@ -39,7 +39,8 @@ TRY_TIMEOUT_SECONDS = 5.0
 
 class WebhookService:
     def __init__(self, projects: ProjectStore, cipher: SecretCipher, publisher: Publisher, *,
-                 allow_loopback: bool = False):
+                 allow_loopback: bool = False, audit: Any = None):
+        self.audit = audit  # an AuditLog
         self.projects = projects
         self.cipher = cipher
         self.publisher = publisher
@@ -62,6 +63,9 @@ class WebhookService:
         self.publisher.publish(tenant_id, project_id, [("webhook.changed", announced)], change=ProjectChange(
             set_fields={"webhook": config},
             records=(WebhookSecretSealed(tenant_id, project_id, ciphertext, config.created_at),)))
+        if self.audit is not None:
+            self.audit.record(identity, "webhook.set", project_id,
+                              {k: announced[k] for k in ("host", "format", "events")}, project_id=project_id)
         return NewWebhook(config=config, signing_secret=secret)
 
     def get(self, identity: Identity, project_id: str) -> WebhookConfig | None:
@@ -74,6 +78,8 @@ class WebhookService:
         self.publisher.publish(tenant_id, project_id, [("webhook.changed", {"action": "deleted", "by": identity.user_id})],
                                change=ProjectChange(set_fields={"webhook": None},
                                                     records=(WebhookSecretRemoved(tenant_id, project_id),)))
+        if self.audit is not None:
+            self.audit.record(identity, "webhook.delete", project_id, {}, project_id=project_id)
 
 
 class _TryFailed(Exception):

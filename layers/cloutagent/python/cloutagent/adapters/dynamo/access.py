@@ -114,6 +114,35 @@ class DynamoAccessStore:
             return None
         return ApiKey.model_validate(items[0]), items[0]["keyHash"]
 
+    def get_api_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """The key item itself, strongly consistent: the index can lag a revocation, this cannot."""
+        item = self.table.get(keys.tenant_pk(tenant_id), keys.apikey_sk(key_id), consistent=True)
+        return ApiKey.model_validate(item) if item else None
+
+    def touch_api_key(self, tenant_id: str, key_id: str, when: str, cutoff: str) -> None:
+        """Set ``lastUsedAt`` unless a use after ``cutoff`` is already recorded (or the key is gone)."""
+        try:
+            self.table.update(
+                keys.tenant_pk(tenant_id), keys.apikey_sk(key_id), "SET #u = :now",
+                names={"#u": "lastUsedAt"}, vals={":now": when, ":cutoff": cutoff},
+                condition="attribute_exists(PK) AND (attribute_not_exists(#u) OR #u < :cutoff)",
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def set_api_key_role(self, tenant_id: str, key_id: str, role: str) -> ApiKey:
+        try:
+            item = self.table.update(
+                keys.tenant_pk(tenant_id), keys.apikey_sk(key_id), "SET #r = :r",
+                names={"#r": "role"}, vals={":r": role}, condition="attribute_exists(PK)",
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFound("No such API key") from exc
+            raise
+        return ApiKey.model_validate(item)
+
     def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.APIKEY_PREFIX)
         return [ApiKey.model_validate(i) for i in items]

@@ -43,6 +43,7 @@ WEBHOOK_SK = "WEBHOOK"  # a project's webhook signing secret, in the project par
 SCHEDULE_PREFIX = "SCHEDULE#"  # a project's schedules, in the project partition (purged with it)
 TRIGGER_SK = "TRIGGER"  # a project's Git host trigger: its config and sealed secret
 DELIVERY_PREFIX = "DELIVERY#"  # Git host deliveries already acted on (expire through the TTL)
+AUDIT_PREFIX = "AUDIT#"  # the tenant's audit log; sorts before CONN# and PROJECT#, outside every other range
 
 
 def project_sk(project_id: str) -> str:
@@ -72,6 +73,11 @@ def execution_sk(execution_id: str) -> str:
 
 def secret_sk(name: str) -> str:
     return SECRET_PREFIX + name
+
+
+def audit_sk(at: str, entry_id: str) -> str:
+    # Time first, so a descending Query is newest first; the id keeps two entries of one millisecond apart.
+    return f"{AUDIT_PREFIX}{at}#{entry_id}"
 
 
 def schedule_sk(schedule_id: str) -> str:

@@ -16,6 +16,7 @@ from cloutagent.domain.identity import Role
 from cloutagent.domain.models import Tenant
 from cloutagent.errors import Conflict
 from cloutagent.observability import logger
+from cloutagent.services.audit import STRIPE_ACTOR
 from cloutagent.services.ports import BillingStore, Payments
 
 IDEMPOTENCY_SECONDS = 4 * 86400  # Stripe retries a delivery for up to three days
@@ -26,9 +27,10 @@ INVOICE_EVENTS = {"invoice.paid": "paid", "invoice.payment_failed": "payment_fai
 
 class StripeWebhookService:
     def __init__(self, store: BillingStore, payments: Payments, notifier: Any, *, persistence: Any, prices: dict[str, str],
-                 default_plan: str):
+                 default_plan: str, audit: Any = None):
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
+        self.audit = audit  # an AuditLog: a plan or subscription change is the tenant admins' business
         self.store = store
         self.payments = payments
         self.notifier = notifier
@@ -99,6 +101,10 @@ class StripeWebhookService:
                          extra={"tenant_id": tenant.tenant_id, "subscription": sub.get("id")})
             return {"outcome": "unknown_price", "tenantId": tenant.tenant_id}
         applied = self.store.apply_subscription(tenant.tenant_id, state, event_created, epoch_iso(event_created) or "")
+        if applied and self.audit is not None and (tenant.plan, tenant.subscription_status) != (state.plan, state.status):
+            self.audit.record_as(tenant.tenant_id, STRIPE_ACTOR, "plan.change", tenant.tenant_id,
+                                 {"from": {"plan": tenant.plan, "status": tenant.subscription_status},
+                                  "to": {"plan": state.plan, "status": state.status}})
         return {"outcome": "applied" if applied else "stale", "tenantId": tenant.tenant_id,
                 "plan": state.plan, "status": state.status}
 
