@@ -86,6 +86,38 @@ def lookup_index(table: dynamodb.ITable, index_name: str) -> iam.PolicyStatement
     )
 
 
+# The attributes a handshake reads of an API-key item and writes back (adapters/dynamo/access.py
+# API_KEY_READ_ATTRIBUTES; tests/infra/test_infra_iam.py checks they match): never the key's hash.
+API_KEY_READ_ATTRIBUTES = ("tenantId", "keyId", "name", "role", "prefix", "createdAt", "createdBy", "revokedAt",
+                           "projectIds", "expiresAt", "lastUsedAt")
+API_KEY_USE_ATTRIBUTES = ("PK", "SK", "lastUsedAt")
+
+
+def api_key_checks(table: dynamodb.ITable) -> list[iam.PolicyStatement]:
+    """What authenticating an API key needs beyond the lookup index: a consistent read of the key's
+    record (a revocation cannot race it) and its ``lastUsedAt``; for functions that otherwise read or
+    write no item, so only those attributes, in tenant partitions."""
+    tenant = {"dynamodb:LeadingKeys": [TENANT_PARTITIONS]}
+    return [
+        iam.PolicyStatement(
+            sid="ApiKeyRecordRead",
+            actions=["dynamodb:GetItem"],
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringLike": tenant,
+                        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(API_KEY_READ_ATTRIBUTES)},
+                        "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}},
+        ),
+        iam.PolicyStatement(
+            sid="ApiKeyLastUse",
+            actions=["dynamodb:UpdateItem"],
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringLike": tenant,
+                        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(API_KEY_USE_ATTRIBUTES)},
+                        "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"}},
+        ),
+    ]
+
+
 def data_key_via(key: kms.IKey, *, services: Sequence[str], write: bool) -> iam.PolicyStatement:
     """Use of the data key only as DynamoDB/S3 use it on the caller's behalf, never directly."""
     return iam.PolicyStatement(

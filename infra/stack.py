@@ -264,6 +264,10 @@ class CloutagentStack(Stack):
         for name in sorted(set(LOOKUP_INDEX_USERS) | set(self.rest_functions)):
             for index_name in data.lookup_index_names:
                 functions[name].role.add_to_principal_policy(policies.lookup_index(data.table, index_name))
+        # ... then reads the key's record consistently (a revocation cannot race the index) and notes its use.
+        for name in sorted({"authorizer"} | set(self.rest_functions)):
+            for statement in policies.api_key_checks(data.table):
+                functions[name].role.add_to_principal_policy(statement)
         for name in CONNECTION_POSTERS:
             policies.post_to_connections(functions[name].role, connections_arn)
         for name in CONNECTION_CLOSERS:

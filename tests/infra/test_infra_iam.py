@@ -7,6 +7,7 @@ import pytest
 from infra.constructs.functions import WILDCARD_RESOURCE_ACTIONS
 from infra.definitions import load_definitions
 from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, SESSION_TENANT_PARTITIONS, TENANT_PARTITIONS
+from infra.policies import API_KEY_READ_ATTRIBUTES
 from infra.stack import (
     CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, REPOSITORY_TOKEN_READERS, RUN_STARTERS, TABLE_ACCESS,
 )
@@ -53,6 +54,9 @@ def keys(synth) -> dict[str, str]:
     }
 
 
+API_KEY_SIDS = {"ApiKeyRecordRead", "ApiKeyLastUse"}  # policies.api_key_checks
+
+
 def _allows(statements: list[dict]) -> list[dict]:
     return [s for s in statements if s["Effect"] == "Allow"]
 
@@ -90,6 +94,11 @@ def test_item_level_table_access_is_confined_to_tenant_partitions(policies, tabl
                     assert statement["Condition"] == {
                         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDEMPOTENCY_PARTITION]}}
                     continue
+                if statement.get("Sid") in API_KEY_SIDS:
+                    # an API key's record and lastUsedAt (api_key_checks): tenant partitions, named attributes
+                    assert statement["Condition"]["ForAllValues:StringLike"] == {
+                        "dynamodb:LeadingKeys": [TENANT_PARTITIONS]}, f"{role_id} reaches non-tenant partitions"
+                    continue
                 if role_id == data_role:
                     # the executor: only the partitions of the tenant its session is tagged with
                     assert statement["Condition"] == {
@@ -104,7 +113,8 @@ def test_item_level_table_access_is_confined_to_tenant_partitions(policies, tabl
 @pytest.mark.parametrize("name", sorted(TABLE_ACCESS))
 def test_data_plane_functions_get_tenant_scoped_item_access(policies, roles, table_id, name):
     granted = set().union(
-        *(actions(s) for s in _allows(policies[roles[name]]) if _on_table(s, table_id))
+        *(actions(s) for s in _allows(policies[roles[name]])
+          if _on_table(s, table_id) and s.get("Sid") not in API_KEY_SIDS)
     )
     assert granted & ITEM_ACTIONS
     assert bool(granted & set(ITEM_WRITE_ACTIONS)) == (TABLE_ACCESS[name] == "write")
@@ -112,10 +122,26 @@ def test_data_plane_functions_get_tenant_scoped_item_access(policies, roles, tab
 
 def test_functions_that_never_read_data_have_no_table_access(policies, roles):
     # default only rejects unknown actions; session answers ping/health/whoami from the request,
-    # and over REST authenticates its caller first: the lookup index alone, never an item.
+    # and over REST authenticates its caller first: the lookup index, then the key's own record
+    # (named attributes, never its hash) and its lastUsedAt: no other item, no other attribute.
     assert not any(a.startswith("dynamodb:") for s in policies[roles["default"]] for a in actions(s))
-    session = [s for s in policies[roles["session"]] if any(a.startswith("dynamodb:") for a in actions(s))]
-    assert session and all(s.get("Sid") == "LookupIndex" and actions(s) == {"dynamodb:Query"} for s in session)
+    session = {s.get("Sid"): s for s in policies[roles["session"]] if any(a.startswith("dynamodb:") for a in actions(s))}
+    assert set(session) == {"LookupIndex"} | API_KEY_SIDS
+    assert actions(session["LookupIndex"]) == {"dynamodb:Query"}
+    read, use = session["ApiKeyRecordRead"], session["ApiKeyLastUse"]
+    assert actions(read) == {"dynamodb:GetItem"} and actions(use) == {"dynamodb:UpdateItem"}
+    assert "keyHash" not in read["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert read["Condition"]["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+    assert use["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": ["PK", "SK", "lastUsedAt"]}
+    assert use["Condition"]["StringEqualsIfExists"] == {"dynamodb:ReturnValues": "NONE"}
+
+
+def test_the_api_key_attributes_granted_are_the_ones_the_adapter_reads():
+    from cloutagent.adapters.dynamo.access import API_KEY_READ_ATTRIBUTES as READ
+    from cloutagent.domain.models import ApiKey
+
+    assert API_KEY_READ_ATTRIBUTES == READ
+    assert set(READ) == {field.alias or name for name, field in ApiKey.model_fields.items()}
 
 
 def test_only_tenant_lookups_may_query_the_lookup_index(policies, roles):

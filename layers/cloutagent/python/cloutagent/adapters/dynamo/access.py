@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.adapters.dynamo import keys
-from cloutagent.adapters.dynamo.codec import to_item
+from cloutagent.adapters.dynamo.codec import from_item, to_attr, to_item
 from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
+from cloutagent.adapters.dynamo.table import key as table_key
 from cloutagent.domain.models import ApiKey, Member, Tenant
 from cloutagent.errors import Conflict, NotFound
+
+
+# What a handshake reads of a key item: its record, never its hash (infra/policies.py grants these only).
+API_KEY_READ_ATTRIBUTES = ("tenantId", "keyId", "name", "role", "prefix", "createdAt", "createdBy", "revokedAt",
+                           "projectIds", "expiresAt", "lastUsedAt")
 
 
 def _member_item(member: Member) -> dict[str, Any]:
@@ -115,17 +121,29 @@ class DynamoAccessStore:
         return ApiKey.model_validate(items[0]), items[0]["keyHash"]
 
     def get_api_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
-        """The key item itself, strongly consistent: the index can lag a revocation, this cannot."""
-        item = self.table.get(keys.tenant_pk(tenant_id), keys.apikey_sk(key_id), consistent=True)
-        return ApiKey.model_validate(item) if item else None
+        """The key item itself, strongly consistent: the index can lag a revocation, this cannot.
+
+        Only the key's record is read (``API_KEY_READ_ATTRIBUTES``, never its hash): functions that
+        otherwise read no item (session) may GetItem just these attributes (infra/policies.py)."""
+        out = self.table.client.get_item(
+            TableName=self.table.name, Key=table_key(keys.tenant_pk(tenant_id), keys.apikey_sk(key_id)),
+            ConsistentRead=True, ProjectionExpression=", ".join(f"#a{i}" for i in range(len(API_KEY_READ_ATTRIBUTES))),
+            ExpressionAttributeNames={f"#a{i}": name for i, name in enumerate(API_KEY_READ_ATTRIBUTES)},
+        )
+        return ApiKey.model_validate(from_item(out["Item"])) if "Item" in out else None
 
     def touch_api_key(self, tenant_id: str, key_id: str, when: str, cutoff: str) -> None:
-        """Set ``lastUsedAt`` unless a use after ``cutoff`` is already recorded (or the key is gone)."""
+        """Set ``lastUsedAt`` unless a use after ``cutoff`` is already recorded (or the key is gone).
+
+        Returns nothing and names no other attribute: the authorizer, which writes no other item,
+        may update exactly this one attribute (infra/policies.py)."""
         try:
-            self.table.update(
-                keys.tenant_pk(tenant_id), keys.apikey_sk(key_id), "SET #u = :now",
-                names={"#u": "lastUsedAt"}, vals={":now": when, ":cutoff": cutoff},
-                condition="attribute_exists(PK) AND (attribute_not_exists(#u) OR #u < :cutoff)",
+            self.table.client.update_item(
+                TableName=self.table.name, Key=table_key(keys.tenant_pk(tenant_id), keys.apikey_sk(key_id)),
+                UpdateExpression="SET #u = :now", ReturnValues="NONE",
+                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#u) OR #u < :cutoff)",
+                ExpressionAttributeNames={"#u": "lastUsedAt"},
+                ExpressionAttributeValues={":now": to_attr(when), ":cutoff": to_attr(cutoff)},
             )
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
