@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8765
 
-.PHONY: install dev test test-fast bench synth security clean
+.PHONY: install dev test test-fast bench synth security lock clean
 
 $(STAMP): pyproject.toml clients/pyproject.toml devstack/pyproject.toml
 	@echo "Installing cloutagent and its dependencies into $(VENV) (a few minutes the first time; once after each change to a pyproject.toml)…"
@@ -36,6 +36,11 @@ synth: install
 
 security: install
 	$(BIN)/python -m pytest -q -rs tests/reliability/test_supply_chain.py
+
+# After a change to what ships in pyproject.toml: the hashed locks the Lambda layers and the executor
+# image install from (requirements/*.lock); `make test` fails until they agree (infra/locks.py).
+lock: install
+	$(BIN)/python -m infra.locks
 
 clean:
 	rm -rf $(VENV) .cloutagent cdk.out .pytest_cache .hypothesis

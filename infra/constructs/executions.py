@@ -48,6 +48,7 @@ IMAGE_CONTEXT = (
     "!layers/cloutagent/python",
     "!pyproject.toml",
     "!README.md",
+    "!requirements/executor.lock",  # the Dockerfile installs the dependencies from it, hashes checked
     "**/__pycache__",
     "**/*.pyc",
 )

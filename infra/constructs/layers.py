@@ -10,8 +10,9 @@ from aws_cdk import Annotations, AssetHashType, BundlingOptions, DockerImage, Re
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.bundling import PipInstall, group_requirements, runtime_requirements
+from infra.bundling import PipInstall
 from infra.constructs.functions import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME
+from infra.locks import BASE, layer_lock
 
 # Byte code a developer's interpreter left behind is not source; Lambda compiles its own.
 BYTECODE = ["__pycache__", "*.pyc"]
@@ -37,16 +38,18 @@ class SharedLayers(Construct):
         )
 
         self.dependencies = self._pip_layer(
-            "Dependencies", runtime_requirements(), "Third-party run-time dependencies (pyproject [project].dependencies)"
+            "Dependencies", layer_lock(BASE).path,
+            "Third-party run-time dependencies (pyproject [project].dependencies, requirements/lambda.lock)"
         )
         self.groups = {
-            group: self._pip_layer(f"Group{group.title()}", group_requirements(group),
-                                   f"Dependency group '{group}' (pyproject optional-dependencies)")
+            group: self._pip_layer(f"Group{group.title()}", layer_lock(group).path,
+                                   f"Dependency group '{group}' (pyproject optional-dependencies, "
+                                   f"requirements/{layer_lock(group).path.name})")
             for group in sorted(set(groups))
         }
 
-    def _pip_layer(self, id: str, requirements: Sequence[str], description: str) -> lambda_.LayerVersion:
-        pip = PipInstall(requirements=requirements, python_version=LAMBDA_PYTHON_VERSION, enabled=self._bundle)
+    def _pip_layer(self, id: str, lock: Path, description: str) -> lambda_.LayerVersion:
+        pip = PipInstall(lock=lock, python_version=LAMBDA_PYTHON_VERSION, enabled=self._bundle)
         layer = lambda_.LayerVersion(
             self,
             id,

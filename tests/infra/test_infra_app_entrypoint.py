@@ -59,3 +59,5 @@ def test_the_executor_image_is_staged_for_arm64_with_only_its_build_inputs(cli_s
     assert {"executor_container", "layers", "pyproject.toml"} <= staged
     assert not staged & {".venv", ".git", "tests", "infra", "functions", "cdk.out", "node_modules"}
     assert (context / DOCKERFILE).is_file()
+    # the lock the Dockerfile installs from (--require-hashes), and no other
+    assert {p.name for p in (context / "requirements").iterdir()} == {"executor.lock"}
