@@ -1,8 +1,9 @@
 """One dashboard and the alarms that page: what to do when each fires is in docs/operations.md.
 
 Execution outcomes are Powertools metrics in the ``cloutagent`` namespace. Powertools puts its
-dimensions (service, and the tenant where the code adds it) on every data point, so the alarm asks
-Metrics Insights for the sum across all dimension sets instead of naming one of them.
+dimensions (the service: the emitting function) on every data point, so the alarm asks Metrics
+Insights for the sum across all dimension sets instead of naming one of them. The tenant is never a
+dimension (observability.record_metric).
 """
 
 from __future__ import annotations
