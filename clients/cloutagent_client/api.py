@@ -8,6 +8,7 @@ from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
 from cloutagent_client.types import GitHost, Schedule, Trigger
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
+from cloutagent_client.types import AuditPage
 
 
 def project_by_ref(projects: list[Project], ref: str) -> Project:
@@ -200,12 +201,15 @@ class Api:
         raise NotFound(f"No member {ref!r} in this tenant", {"member": ref})
 
     async def create_api_key(self, name: str, role: Role = "member",
-                             project_ids: list[str] | None = None) -> CreatedApiKey:
+                             project_ids: list[str] | None = None, expires_in_days: int | None = None) -> CreatedApiKey:
         """``{"apiKey": ApiKey, "key": "cla_…"}``: the key itself is in this reply only, never again.
-        With ``project_ids`` the key reaches only those projects (a CI secret for one project)."""
+        With ``project_ids`` the key reaches only those projects (a CI secret for one project); with
+        ``expires_in_days`` (1–3650) it is refused from then on."""
         data: dict[str, Any] = {"name": name, "role": role}
         if project_ids is not None:
             data["projectIds"] = project_ids
+        if expires_in_days is not None:
+            data["expiresInDays"] = expires_in_days
         return await self.request("apikey.create", data)
 
     async def list_api_keys(self) -> list[ApiKey]:
@@ -213,6 +217,11 @@ class Api:
 
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         return (await self.request("apikey.revoke", {"keyId": key_id}))["apiKey"]
+
+    async def list_audit(self, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        """A page of the tenant's audit log, newest first (admin); pass ``nextCursor`` for the next."""
+        data: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        return await self.request("audit.list", data)
 
     async def billing_checkout(self, plan: str, success_url: str, cancel_url: str) -> str:
         """The URL of a Stripe Checkout page that subscribes the tenant to ``plan``."""

@@ -11,6 +11,7 @@ from typing import Any, Coroutine, Iterator, TypeVar
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
 from cloutagent_client.types import GitHost, Schedule, Trigger
 from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
+from cloutagent_client.types import AuditPage
 
 T = TypeVar("T")
 
@@ -142,14 +143,17 @@ class SyncApi:
         return self._run(self._client.find_member(ref))
 
     def create_api_key(self, name: str, role: Role = "member",
-                       project_ids: list[str] | None = None) -> CreatedApiKey:
-        return self._run(self._client.create_api_key(name, role, project_ids))
+                       project_ids: list[str] | None = None, expires_in_days: int | None = None) -> CreatedApiKey:
+        return self._run(self._client.create_api_key(name, role, project_ids, expires_in_days))
 
     def list_api_keys(self) -> list[ApiKey]:
         return self._run(self._client.list_api_keys())
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
         return self._run(self._client.revoke_api_key(key_id))
+
+    def list_audit(self, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        return self._run(self._client.list_audit(limit, cursor))
 
     def billing_checkout(self, plan: str, success_url: str, cancel_url: str) -> str:
         return self._run(self._client.billing_checkout(plan, success_url, cancel_url))

@@ -233,9 +233,16 @@ def _team_commands(sub: Any) -> None:
     create.add_argument("--role", choices=ROLES, default="member", help="default: member")
     create.add_argument("--project", action="append", metavar="PROJECT",
                         help="limit the key to this project (id or unique name; repeat for more)")
+    create.add_argument("--expires-in-days", type=int, metavar="DAYS",
+                        help="refuse the key after this many days (1–3650); default: never")
     _leaf(verbs, "list", team.list_keys, "list the tenant's API keys, revoked ones included (admin)")
     revoke = _leaf(verbs, "revoke", team.revoke_key, "revoke an API key (admin)")
     revoke.add_argument("key", help="key id (k_…) or the name of one live key")
+
+    audit = _leaf(sub, "audit", team.list_audit, "who changed members, roles, keys, secrets, plan or the agent's "
+                  "powers, and when: the tenant's audit log, newest first (admin)")
+    audit.add_argument("--limit", type=int, default=50, help="entries to show (1–100, default 50)")
+    audit.add_argument("--cursor", help="continue after an earlier page (its nextCursor, printed on stderr)")
 
 
 def _steering_commands(sub: Any, steer: Any) -> None:

@@ -1,4 +1,5 @@
-"""``cloutagent members …`` and ``cloutagent keys …``: who is in the tenant, and its API keys."""
+"""``cloutagent members …``, ``cloutagent keys …`` and ``cloutagent audit``: who is in the tenant,
+its API keys, and who changed what."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from cloutagent_client.errors import BadRequest, NotFound
 
 _MEMBER_COLUMNS = [("USER", "userId"), ("EMAIL", "email"), ("ROLE", "role"), ("JOINED", "joinedAt")]
 _KEY_COLUMNS = [("ID", "keyId"), ("NAME", "name"), ("ROLE", "role"), ("PREFIX", "prefix"),
-                ("CREATED", "createdAt"), ("REVOKED", "revokedAt")]
+                ("CREATED", "createdAt"), ("EXPIRES", "expiresAt"), ("LAST USED", "lastUsedAt"), ("REVOKED", "revokedAt")]
+_AUDIT_COLUMNS = [("AT", "at"), ("ACTION", "action"), ("BY", "by"), ("TARGET", "target"), ("DETAILS", "details")]
 
 
 async def list_members(client: Client, args: Any, out: Output) -> int:
@@ -40,7 +42,8 @@ async def remove_member(client: Client, args: Any, out: Output) -> int:
 
 async def create_key(client: Client, args: Any, out: Output) -> int:
     projects = [(await client.find_project(ref))["projectId"] for ref in args.project or []]
-    created = await client.create_api_key(args.name, args.role, projects or None)
+    created = await client.create_api_key(args.name, args.role, projects or None,
+                                          getattr(args, "expires_in_days", None))
     if out.json:
         out.item(created)
     else:  # the key alone on stdout, so `cloutagent keys create ci > key.txt` keeps just it
@@ -60,6 +63,24 @@ async def revoke_key(client: Client, args: Any, out: Output) -> int:
     key = await client.revoke_api_key(await _key_id(client, args.key))
     out.result(key, f"revoked {key['keyId']} ({shown(key['name'])}): new connections with it are refused")
     return exit_codes.OK
+
+
+async def list_audit(client: Client, args: Any, out: Output) -> int:
+    page = await client.list_audit(args.limit, args.cursor)
+    if out.json:
+        out.table(page["entries"], _AUDIT_COLUMNS)
+    else:
+        rows = [{"at": e["at"], "action": e["action"], "target": shown(e["target"]),
+                 "by": shown(e["actor"].get("displayName") or e["actor"]["userId"]),
+                 "details": shown(_details(e["details"]))} for e in page["entries"]]
+        out.table(rows, _AUDIT_COLUMNS)
+    if page.get("nextCursor"):
+        out.note(f"more: cloutagent audit --cursor {page['nextCursor']}")
+    return exit_codes.OK
+
+
+def _details(details: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in details.items() if v is not None)
 
 
 async def _key_id(client: Client, ref: str) -> str:
