@@ -584,6 +584,35 @@ const ROLES = ["owner", "admin", "member", "viewer"];
 const RANK = { viewer: 0, member: 1, admin: 2, owner: 3 };
 
 function day(value) { return value ? new Date(value).toLocaleDateString() : "—"; }
+function when(value) { return value ? new Date(value).toLocaleString() : "—"; }
+
+// ---- the audit log (admins) -------------------------------------------------------------------------
+let auditCursor = null;
+
+async function showAudit() {
+  leaveProject();
+  renderProjectList();
+  showView("audit");
+  $("audit-entries").replaceChildren();
+  auditCursor = null;
+  await loadAudit();
+}
+
+function auditDetails(details) {
+  // Names, roles and ids only (the service never records a value); el() shows any control character escaped.
+  return Object.entries(details || {}).filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+}
+
+async function loadAudit() {
+  const page = await request("audit.list", { limit: 50, ...(auditCursor ? { cursor: auditCursor } : {}) });
+  $("audit-entries").append(...page.entries.map((entry) => el("tr", {},
+    el("td", {}, when(entry.at)), el("td", {}, el("code", {}, entry.action)),
+    el("td", {}, entry.actor.displayName || entry.actor.userId), el("td", {}, entry.target),
+    el("td", {}, auditDetails(entry.details)))));
+  auditCursor = page.nextCursor;
+  show("audit-more", Boolean(auditCursor));
+}
 
 async function showTeam() {
   leaveProject();
@@ -625,7 +654,8 @@ async function loadKeys() {
   const { apiKeys } = await request("apikey.list");
   $("keys").replaceChildren(...apiKeys.map((key) => el("tr", {},
     el("td", {}, key.name), el("td", {}, key.role), el("td", {}, el("code", {}, `${key.prefix}…`)),
-    el("td", {}, day(key.createdAt)), el("td", {}, key.revokedAt ? day(key.revokedAt) : "—"),
+    el("td", {}, day(key.createdAt)), el("td", {}, key.expiresAt ? day(key.expiresAt) : "never"),
+    el("td", {}, key.lastUsedAt ? when(key.lastUsedAt) : "—"), el("td", {}, key.revokedAt ? day(key.revokedAt) : "—"),
     el("td", {}, !key.revokedAt && can("apikey.revoke")
       ? el("button", { type: "button", class: "danger small", "aria-label": `Revoke ${key.name}`,
         onclick: () => confirm(`Revoke the key ${shown(key.name)}? Connections with it are refused from now on.`)
@@ -645,9 +675,12 @@ async function invite(event) {
 
 async function createKey(event) {
   event.preventDefault();
-  const reply = await act(() => request("apikey.create", { name: $("key-name").value.trim(), role: $("key-role").value }));
+  const days = $("key-expires").value ? Number($("key-expires").value) : null;
+  const reply = await act(() => request("apikey.create", { name: $("key-name").value.trim(), role: $("key-role").value,
+    ...(days ? { expiresInDays: days } : {}) }));
   if (!reply) return;
   $("key-name").value = "";
+  $("key-expires").value = "";
   $("new-key-value").textContent = reply.key; // shown this once: the service keeps only its hash
   show("new-key", true);
   await loadKeys();
@@ -702,7 +735,7 @@ async function billing(action, data) {
 
 // ---- views and tabs -----------------------------------------------------------------------------------
 function showView(name) {
-  for (const view of ["empty", "project", "account", "team"]) show(view, view === name);
+  for (const view of ["empty", "project", "account", "team", "audit"]) show(view, view === name);
 }
 
 const TABS = { "tab-run": null, "tab-history": () => loadExecutions(true), "tab-secrets": loadSecrets };
@@ -753,6 +786,8 @@ function wire() {
   $("secret-form").addEventListener("submit", saveSecret);
   $("show-account").addEventListener("click", () => act(showAccount));
   $("show-team").addEventListener("click", () => act(showTeam));
+  $("show-audit").addEventListener("click", () => act(showAudit));
+  $("audit-more").addEventListener("click", () => act(loadAudit));
   $("invite-form").addEventListener("submit", invite);
   $("key-form").addEventListener("submit", createKey);
   $("checkout-form").addEventListener("submit", (event) => {
