@@ -12,7 +12,7 @@ from cloutagent.wiring import get_container
 def handler(event, context=None):
     try:
         identity = identity_from_event(event)
-        get_container().connections.connect(identity)
+        get_container().connections.admit(identity)
     except ServiceError as err:
         logger.info("connect refused", extra={"code": err.code, "reason": err.message})
         return {"statusCode": 429 if err.code == "LIMIT_EXCEEDED" else 403, "body": err.message}

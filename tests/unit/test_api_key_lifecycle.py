@@ -108,3 +108,35 @@ def test_refused_at_names_revoked_before_expired():
     key = a_key(revoked_at=iso_millis(T0), expires_at=iso_millis(T0))
     assert key.refused_at(iso_millis(T0)) == "revoked"
     assert a_key(expires_at=iso_millis(T0)).refused_at(iso_millis(T0 - timedelta(seconds=1))) is None
+
+
+class Rooms:
+    def __init__(self):
+        self.records: set[str] = set()
+
+    def put_connection(self, identity, connection_id, **kwargs):
+        self.records.add(connection_id)
+
+    def delete_connection(self, identity, connection_id):
+        self.records.discard(connection_id)
+        return set()
+
+
+def test_a_connection_recorded_after_its_key_was_revoked_is_forgotten_and_refused():
+    from cloutagent.domain.identity import Identity, Role
+    from cloutagent.services.connections import ConnectionService
+
+    # GIVEN a handshake the authorizer passed, and a revocation that lands before $connect records it
+    store = KeyStore(a_key())
+    store.item = a_key(revoked_at=iso_millis(T0))
+    rooms = Rooms()
+    identity = Identity(tenant_id="t_1", user_id="apikey:k_1", role=Role.admin, auth_type="apikey",
+                        connection_id="c_late")
+    # WHEN $connect admits it THEN its record is gone and the handshake is refused
+    with pytest.raises(Unauthorized, match="revoked"):
+        ConnectionService(rooms, rooms=None, api_keys=store).admit(identity)
+    assert rooms.records == set()
+    # AND a live key's connection stays
+    store.item = a_key()
+    ConnectionService(rooms, rooms=None, api_keys=store).admit(identity)
+    assert rooms.records == {"c_late"}

@@ -265,7 +265,8 @@ class Container:
     def connections(self):
         from cloutagent.services.connections import ConnectionService
 
-        return ConnectionService(self.room_store, self.rooms, sockets=self.sockets, limits=self.licenses)
+        return ConnectionService(self.room_store, self.rooms, sockets=self.sockets, limits=self.licenses,
+                                 api_keys=self.access_store)
 
     # -- plans, limits and billing -------------------------------------------------------------
     @cached_property

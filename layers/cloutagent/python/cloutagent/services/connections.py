@@ -5,20 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 from cloutagent.domain.identity import Identity
+from cloutagent.errors import Unauthorized
+from cloutagent.ids import now_iso
 from cloutagent.services.ports import RoomStore, SocketPoster
 
 
 class ConnectionService:
-    def __init__(self, room_store: RoomStore, rooms: Any, limits: Any = None, sockets: SocketPoster | None = None):
+    def __init__(self, room_store: RoomStore, rooms: Any, limits: Any = None, sockets: SocketPoster | None = None,
+                 api_keys: Any = None):
         self.room_store = room_store
         self.rooms = rooms  # the room service: leaving rooms announces it
         self.limits = limits
         self.sockets = sockets  # the @connections port
+        self.api_keys = api_keys  # an AccessStore: a key's own item, read again once its connection is recorded
 
     def connect(self, identity: Identity) -> None:
         if self.limits is not None:
             self.limits.check_connect(identity, self.room_store.count_connections(identity.tenant_id, identity.user_id))
         self.room_store.put_connection(identity, identity.connection_id)
+
+    def admit(self, identity: Identity) -> None:
+        """$connect: record the connection; for an API key, then read its item again.
+
+        A handshake the authorizer passed just before a revocation could otherwise record its
+        connection just after the revocation's close_all listed the key's connections, and stay
+        open. Revocation writes revokedAt, then lists (strongly consistent); this writes the
+        record, then reads revokedAt (strongly consistent): one of the two sees the other."""
+        self.connect(identity)
+        if identity.auth_type != "apikey" or self.api_keys is None:
+            return
+        key = self.api_keys.get_api_key(identity.tenant_id, identity.user_id.removeprefix("apikey:"))
+        refused = "revoked" if key is None else key.refused_at(now_iso())
+        if refused:
+            self.room_store.delete_connection(identity, identity.connection_id)
+            raise Unauthorized(f"API key {refused}")
 
     def close_all(self, tenant_id: str, user_id: str) -> int:
         """Close a principal's open connections, so a changed or revoked identity must re-authenticate."""

@@ -29,7 +29,9 @@ class DynamoRoomStore:
         )
 
     def connection_ids(self, tenant_id: str, user_id: str) -> list[str]:
-        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.connection_sk(user_id, ""))
+        # Strongly consistent: a connection recorded just before a revocation must be listed to be closed.
+        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.connection_sk(user_id, ""),
+                                     consistent=True)
         return [i["connectionId"] for i in items]
 
     def count_connections(self, tenant_id: str, user_id: str) -> int:
