@@ -68,7 +68,7 @@ def _relay(container: Any, ready: dict, project_id: str) -> dict[str, int]:
     from cloutagent_executor.relay import EventRelay
 
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="bench-sub")
-    container.room_store.put_connection(identity, "bench-sub")
+    container.room_store.put_connection(identity, "bench-sub", tenant_cap=1000)
     container.room_store.subscribe(identity, project_id, "bench-sub")
     async def burst() -> None:
         fanout = LiveFanout(container.room_store, Broadcaster(RecordingConnections(), lambda cid: None),

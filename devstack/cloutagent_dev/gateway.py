@@ -36,6 +36,9 @@ from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES
 from datetime import datetime, timezone
 
 
+MAX_IN_FLIGHT_PER_CONNECTION = 24  # invocations one connection may have running at once
+
+
 @dataclass
 class LocalConnection:
     connection_id: str
@@ -47,6 +50,9 @@ class LocalConnection:
     last_active: float = field(default_factory=time.time)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     post_delay_seconds: float | None = None  # asked for at $connect; None: the gateway's own
+    # In AWS every message gets its own Lambda invocation, so one connection's flood never queues
+    # another's; here invocations share one thread pool, so each connection may hold a few of it.
+    in_flight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT_PER_CONNECTION))
 
 
 @dataclass
@@ -229,7 +235,8 @@ class LocalGateway:
             "requestContext": self._request_context(conn.connection_id, route_key, "MESSAGE", None, conn.authorizer),
         }
         try:
-            result = await self.invoker.invoke(self.routes[route_key], event)
+            async with conn.in_flight:
+                result = await self.invoker.invoke(self.routes[route_key], event)
         except Exception:
             logger.exception("route handler crashed", extra={"route": route_key})
             result = {"statusCode": 500, "body": json.dumps({"message": "Internal server error"})}

@@ -97,6 +97,8 @@ class LocalStack:
         self.gateway.extra_http.extend(LocalHttpApi(self.invoker).routes())  # REST v1 and webhooks
         self.gateway.extra_http.append(("GET", "/local/console.json", self.http_console_config))
         self.gateway.extra_http.extend(self.scheduler.routes())  # PUT /local/scheduler: the pace of its clock
+        self.gateway.extra_http.append(("GET", "/local/limits", http_limits))  # PUT: scale the rate limits
+        self.gateway.extra_http.append(("PUT", "/local/limits", http_limits))
         self.gateway.extra_http.append(("GET", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("DELETE", "/local/model/requests", self.http_model_requests))
         self.gateway.extra_http.append(("GET", "/console/{name:.+}", console_asset))  # vendor/ too
@@ -273,6 +275,26 @@ async def console_asset(request: web.Request) -> web.StreamResponse:
             or not path.resolve().is_relative_to(CONSOLE_DIR.resolve())):
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+async def http_limits(request: web.Request) -> web.Response:
+    """``PUT /local/limits {"rateLimitScale": 0.2}``: scale every plan's request rate limits, as the
+    ``CLOUTAGENT_RATE_LIMIT_SCALE`` setting does in AWS. One laptop processes far fewer requests a
+    second than Lambda, so a test can only exceed a limit that is scaled down. Loopback only."""
+    from cloutagent.settings import get_settings, reset_settings
+
+    if request.remote not in ("127.0.0.1", "::1"):
+        return web.json_response({"error": "the stack's knobs are for this machine only"}, status=403)
+    if request.method == "PUT":
+        try:
+            scale = float((await request.json())["rateLimitScale"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": 'send {"rateLimitScale": <number>}'}, status=400)
+        if not 0 < scale <= 10:
+            return web.json_response({"error": "rateLimitScale must be above 0 and at most 10"}, status=400)
+        os.environ["CLOUTAGENT_RATE_LIMIT_SCALE"] = str(scale)
+        reset_settings()
+    return web.json_response({"rateLimitScale": get_settings().rate_limit_scale})
 
 
 def rest_example(ready: dict[str, Any]) -> str:

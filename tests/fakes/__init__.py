@@ -116,10 +116,13 @@ class FakeEventLog:
         return self.db.project(tenant_id, project_id).last_seq
 
     def read(self, tenant_id: str, project_id: str, *, after_seq: int, limit: int, since_ts: str | None = None,
-             names: list[str] | None = None) -> tuple[list[Event], bool]:
-        found = [e for e in self.db.events.get((tenant_id, project_id), []) if e.seq > after_seq
-                 and (since_ts is None or e.ts >= since_ts) and (not names or e.event in names)]
-        return found[:limit], len(found) > limit
+             names: list[str] | None = None, max_read: int | None = None) -> tuple[list[Event], int | None]:
+        stored = [e for e in self.db.events.get((tenant_id, project_id), []) if e.seq > after_seq]
+        evaluated = stored[:max_read] if max_read is not None else stored
+        found = [e for e in evaluated if (since_ts is None or e.ts >= since_ts) and (not names or e.event in names)]
+        if len(found) > limit:
+            return found[:limit], found[limit - 1].seq
+        return found, evaluated[-1].seq if len(evaluated) < len(stored) else None
 
 
 class FakeExecutionStore:
@@ -153,8 +156,11 @@ class FakeRoomStore:
     def __init__(self) -> None:
         self.rooms: dict[tuple[str, str], set[str]] = {}
 
-    def subscribe(self, identity, project_id: str, connection_id: str) -> None:
-        self.rooms.setdefault((identity.tenant_id, project_id), set()).add(connection_id)
+    def subscribe(self, identity, project_id: str, connection_id: str) -> bool:
+        room = self.rooms.setdefault((identity.tenant_id, project_id), set())
+        joined = connection_id not in room
+        room.add(connection_id)
+        return joined
 
     def unsubscribe(self, identity, project_id: str, connection_id: str) -> None:
         self.rooms.get((identity.tenant_id, project_id), set()).discard(connection_id)

@@ -59,8 +59,9 @@ def test_execute_runs_a_fargate_task_with_ids_only_and_within_its_call_budget(ec
     launches = counter.calls.pop("ecs.RunTask")
     assert launches == 1
     # the budget: execute <= 4 calls plus the launch (project read, plan check — tenant, month's
-    # spend and running count in one Query — the claiming transaction, the subscriber query)
-    assert counter.total <= 4, counter.calls
+    # spend and running count in one Query — the claiming transaction, the subscriber query), and
+    # the rate-limit count
+    assert counter.calls["dynamodb.UpdateItem"] == 1 and counter.total <= 5, counter.calls
 
     task = ecs_container.clients.client("ecs").list_tasks(cluster="cloutagent-it", startedBy=execution_id[:36])
     described = ecs_container.clients.client("ecs").describe_tasks(cluster="cloutagent-it", tasks=task["taskArns"])
@@ -137,7 +138,7 @@ async def test_relaying_a_burst_of_1000_events_costs_one_write_per_25_and_reads_
     pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
     sink = RecordingPoster()
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="sub-1")
-    aws.room_store.put_connection(identity, "sub-1")
+    aws.room_store.put_connection(identity, "sub-1", tenant_cap=1000)
     aws.room_store.subscribe(identity, pid, "sub-1")
     fanout = LiveFanout(aws.room_store, Broadcaster(sink, on_gone=lambda cid: None), ready["tenantId"], pid)
 
@@ -177,7 +178,7 @@ async def test_a_watcher_who_joins_while_a_run_streams_gets_every_batch_stored_a
     def join(connection_id: str) -> int:
         """What RoomService.join stores (its own broadcast would find no such socket and drop it)."""
         who = Identity(tenant_id=tenant, user_id=ready["userId"], role=Role.owner, connection_id=connection_id)
-        aws.room_store.put_connection(who, connection_id)
+        aws.room_store.put_connection(who, connection_id, tenant_cap=1000)
         aws.room_store.subscribe(who, pid, connection_id)
         [event] = aws.event_log.append(tenant, pid, [("member.joined", {"connectionId": connection_id})])
         return event.seq

@@ -22,6 +22,7 @@ from cloutagent_dev.events import load_event
 from tests.fakes import FakeLauncher
 from tests.integration.test_secrets_on_moto import project_key_id
 from tests.unit.test_triggers import RecordingGitHost
+from tests.integration.conftest import RATE_COUNT
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_a_sealed_secret_opens_for_the_receiver_and_a_delivery_starts_once(conta
     # and the audit entry (#20): the tenant's plan for its retention (GetItem), then its PutItem
     assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 2, "dynamodb.PutItem": 1,
                                  "dynamodb.TransactWriteItems": 1,
-                                 "dynamodb.Query": 1}
+                                 "dynamodb.Query": 1, **RATE_COUNT}
     secret = reply["data"]["secret"]
     assert reply["data"]["url"] == f"https://hooks.example/v1/hooks/github/{identity.tenant_id}/{pid}"
     assert reply["data"]["trigger"]["trustedLogins"] == ["octocat"]

@@ -13,6 +13,7 @@ from functions.projects.handler import handler as projects
 from functions.rooms.handler import handler as rooms
 from functions.session.handler import handler as session
 from tests.conftest import new_user
+from tests.integration.conftest import RATE_COUNT
 
 
 def body(result):
@@ -37,7 +38,7 @@ def test_project_create_costs_at_most_three_calls_and_get_exactly_one(aws, event
     with count_aws_calls() as get_calls:
         got = body(projects(event_for("project.get", project_id=created["projectId"])))["data"]["project"]
     assert got == created
-    assert dict(get_calls.calls) == {"dynamodb.GetItem": 1}
+    assert dict(get_calls.calls) == {"dynamodb.GetItem": 1, **RATE_COUNT}
 
 
 def test_every_project_sample_event_runs_against_moto(aws, event_for, ready):
@@ -69,7 +70,8 @@ def test_a_project_update_is_one_transaction_with_its_event(aws, event_for, coun
     with count_aws_calls() as counter:
         body(projects(event_for("project.update", project_id=pid)))
     # read, then project change + event in one transaction, then one subscriber query
-    assert dict(counter.calls) == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, "dynamodb.Query": 1}
+    assert dict(counter.calls) == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, "dynamodb.Query": 1,
+                                   **RATE_COUNT}
 
 
 def test_the_default_route_answers_unknown_action(aws, event_for):
@@ -108,7 +110,7 @@ def test_deleting_a_project_purges_its_subscriptions_executions_and_secret_ciphe
 
     pid = body(projects(event_for("project.create")))["data"]["project"]["projectId"]
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id="purge-c")
-    aws.room_store.put_connection(identity, "purge-c")
+    aws.room_store.put_connection(identity, "purge-c", tenant_cap=1000)
     aws.room_store.subscribe(identity, pid, "purge-c")
     aws.table.put({"PK": keys.project_pk(ready["tenantId"], pid), "SK": keys.secret_sk("TOKEN"), "ciphertext": "AQID"})
     assert list(aws.table.query_all(keys.project_pk(ready["tenantId"], pid)))

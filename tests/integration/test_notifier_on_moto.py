@@ -17,6 +17,7 @@ from cloutagent.wiring import Container
 from cloutagent_dev.events import load_event
 from functions.notifier.handler import handler as notifier
 from tests.integration.test_secrets_on_moto import project_key_id
+from tests.integration.conftest import RATE_COUNT
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_what_webhook_set_stores_is_what_the_notifier_opens_and_signs_with(conta
                                                            user_id=identity.user_id, project_id=pid))["body"])
     assert reply["type"] == "response", reply
     assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1,
-                                 "dynamodb.Query": 1}
+                                 "dynamodb.Query": 1, **RATE_COUNT}
     config = container.project_store.get(identity.tenant_id, pid).webhook
     assert config.to_wire() == reply["data"]["webhook"]  # the project item's attribute survives the round trip
     receiver = Receiver()

@@ -19,6 +19,7 @@ from cloutagent.domain.secrets import encryption_context
 from cloutagent.errors import SecretsUnavailable
 from cloutagent.settings import get_settings
 from cloutagent.wiring import Container
+from tests.integration.conftest import RATE_COUNT
 
 
 def body(result):
@@ -106,7 +107,7 @@ def test_secret_set_costs_one_encrypt_the_project_read_one_transaction_and_the_s
     # and the audit entry (#20): the tenant's plan for its retention (GetItem), then its PutItem
     assert dict(counter.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 2, "dynamodb.PutItem": 1,
                                    "dynamodb.TransactWriteItems": 1,
-                                   "dynamodb.Query": 1}
+                                   "dynamodb.Query": 1, **RATE_COUNT}
 
     with count_aws_calls("dynamodb", "kms") as counter:
         call("secret.list", project_id=project)

@@ -24,7 +24,7 @@ def _project(event_for) -> str:
 
 def _subscribe(aws, ready, project_id: str, connection_id: str) -> None:
     identity = Identity(tenant_id=ready["tenantId"], user_id=ready["userId"], role=Role.owner, connection_id=connection_id)
-    aws.room_store.put_connection(identity, connection_id)
+    aws.room_store.put_connection(identity, connection_id, tenant_cap=1000)
     aws.room_store.subscribe(identity, project_id, connection_id)
 
 

@@ -80,6 +80,17 @@ class WsClient:
             await asyncio.sleep(0.01)
         return self.frames[start]
 
+    async def wait_for_frame(self, predicate, timeout: float = 15.0) -> dict[str, Any]:
+        """The first frame received (so far or later) that matches, e.g. a reply to a raw send."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for frame in self.frames:
+                if predicate(frame):
+                    return frame
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("frame not received")
+            await asyncio.sleep(0.02)
+
     async def wait_for_event(self, predicate, timeout: float = 15.0) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -110,6 +110,10 @@ ERROR_CODES = sorted(
 )
 
 
+class SlotsFull(Exception):
+    """Internal, never sent: the tenant holds as many open connections as the cap given allows."""
+
+
 class StaleWrite(Exception):
     """Internal, never sent: the item changed between read and write; re-read and retry."""
 

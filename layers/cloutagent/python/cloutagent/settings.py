@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # caller gets CONFLICT: a Lambda's reply must come inside API Gateway's 29 s; the executor,
     # which no client waits on, sets more (cloutagent_executor.main.executor_container).
     seq_contention_seconds: float = Field(default=20.0, gt=0)
+    # Scales every plan's request rate limits (an operator's lever, e.g. 0.5 under attack; the local
+    # stack lowers it so its tests can exceed a limit at the rate one laptop processes requests).
+    rate_limit_scale: float = Field(default=1.0, gt=0, le=10)
     connection_ttl_seconds: int = 2 * 60 * 60
 
     # X-Ray (observability.tracer): Lambda runs the daemon and sets LAMBDA_TASK_ROOT; Powertools'

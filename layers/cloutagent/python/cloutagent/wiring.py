@@ -34,6 +34,16 @@ class Container:
         return DynamoEventLog(self.table, self.settings.event_retention_days, self.settings.seq_contention_seconds)
 
     @cached_property
+    def rate_limiter(self):
+        from cloutagent.adapters.dynamo.rate_counter import DynamoRateCounter
+        from cloutagent.services.rate_limits import RateLimiter
+
+        from cloutagent.settings import get_settings
+
+        return RateLimiter(DynamoRateCounter(self.table), self.licenses,
+                           scale=lambda: get_settings().rate_limit_scale)
+
+    @cached_property
     def project_store(self):
         from cloutagent.adapters.dynamo.projects import DynamoProjectStore
 

@@ -43,6 +43,10 @@ class Entitlements(DomainModel):
     audit_retention_days: int = Field(default=90, ge=1)  # how long the tenant's audit log keeps an entry
     max_execution_timeout_seconds: int = Field(ge=5)
     max_secrets_per_project: int = Field(ge=0)
+    connections_per_tenant: int = Field(ge=1)
+    requests_per_second_per_connection: int = Field(ge=1)
+    requests_per_second_per_tenant: int = Field(ge=1, le=1000)  # one item's write rate (data-model.md)
+    api_keys: int = Field(ge=0)
 
 
 # How each limit reads in a refusal ("The free plan allows 3 projects"): singular, plural.
@@ -52,6 +56,10 @@ _NOUNS = {
     "members": ("member", "members"),
     "connections_per_user": ("open connection per user", "open connections per user"),
     "max_secrets_per_project": ("secret per project", "secrets per project"),
+    "connections_per_tenant": ("open connection per tenant", "open connections per tenant"),
+    "requests_per_second_per_connection": ("request a second per connection", "requests a second per connection"),
+    "requests_per_second_per_tenant": ("request a second per tenant", "requests a second per tenant"),
+    "api_keys": ("API key", "API keys"),
     "monthly_spend_cap_usd": ("of agent spend a month", "of agent spend a month"),
 }
 

@@ -33,10 +33,11 @@ class WebSocketApp:
     """Register actions with ``@app.action(name, Model)``; expose ``app.handler`` to Lambda."""
 
     def __init__(self, *, reply_sender: Callable[[], Any] | None = None,
-                 authenticator: Callable[[], Any] | None = None):
+                 authenticator: Callable[[], Any] | None = None, rate_limiter: Callable[[], Any] | None = None):
         self.routes: dict[str, Route] = {}
         self._reply_sender = reply_sender
         self._authenticator = authenticator
+        self._rate_limiter = rate_limiter
         # Lambda's entry point: each request traced, its API Gateway request id (WebSocket or HTTP API:
         # the same key) the logs' correlation id.
         self.handler = lambda_handler(self.handle, correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -65,6 +66,7 @@ class WebSocketApp:
             if route is None:
                 raise UnknownAction(f"Unknown action '{action}'")
             require_permission(identity, action)
+            self._limit_rate(identity, action)
             data = validate(route.model, frame.data)
             require_project_scope(identity, action, getattr(data, "projectId", None))
             result = route.fn(identity, data)
@@ -95,6 +97,7 @@ class WebSocketApp:
             data = rest.request_data(route, event)
             if identity is not None:
                 require_permission(identity, route.action)
+                self._limit_rate(identity, route.action)
             valid = validate(handler.model, data)
             if identity is not None:
                 require_project_scope(identity, route.action, getattr(valid, "projectId", None))
@@ -108,6 +111,10 @@ class WebSocketApp:
             return error_reply("INTERNAL", "Internal error", None, request_id)
         finally:
             logger.thread_safe_clear_keys()
+
+    def _limit_rate(self, identity: Identity, action: str) -> None:
+        limiter = self._rate_limiter() if self._rate_limiter else _default_rate_limiter()
+        limiter.check(identity, action)
 
     def _authenticate(self, headers: dict[str, str], query: dict[str, str]) -> Identity:
         authenticator = self._authenticator() if self._authenticator else _default_authenticator()
@@ -163,6 +170,12 @@ def validate(model: type[BaseModel], data: Any) -> Any:
             for e in exc.errors(include_url=False, include_input=False)[:20]
         ]
         raise BadRequest("Some fields are not valid", {"errors": problems}) from exc
+
+
+def _default_rate_limiter() -> Any:
+    from cloutagent.wiring import get_container
+
+    return get_container().rate_limiter
 
 
 def _default_authenticator() -> Any:

@@ -44,6 +44,9 @@ class AccessService:
         if project_ids is not None and self.projects is not None:
             for project_id in dict.fromkeys(project_ids):
                 self.projects.get(identity.tenant_id, project_id)  # PROJECT_NOT_FOUND for a typo
+        if self.limits is not None:  # each key multiplies the per-principal connection cap
+            live = [k for k in self.store.list_api_keys(identity.tenant_id) if not k.revoked_at]
+            self.limits.check_api_key_create(identity.tenant_id, len(live))
         secret = new_secret_token(API_KEY_PREFIX, 32)
         now = datetime.now(timezone.utc)
         key = ApiKey(
@@ -66,6 +69,8 @@ class AccessService:
             raise NotFound("No such API key")
         if Role.parse(key.role) > identity.role:
             raise Forbidden("You may not revoke a key whose role is above yours")
+        if key.revoked_at:
+            return key  # already revoked: nothing changes, nothing to record
         revoked = self.store.revoke_api_key(identity.tenant_id, key_id, now_iso())
         self._end_sessions(identity.tenant_id, f"apikey:{key_id}")
         self._record(identity, "apikey.revoke", key_id, {"name": key.name, "role": key.role})

@@ -7,7 +7,11 @@ from typing import Any
 from cloutagent.domain.identity import Identity
 from cloutagent.errors import Unauthorized
 from cloutagent.ids import now_iso
+from cloutagent.errors import SlotsFull
 from cloutagent.services.ports import RoomStore, SocketPoster
+
+
+UNCAPPED = 1_000_000  # no license manager (unit tests): the item's own size bounds it
 
 
 class ConnectionService:
@@ -20,9 +24,23 @@ class ConnectionService:
         self.api_keys = api_keys  # an AccessStore: a key's own item, read again once its connection is recorded
 
     def connect(self, identity: Identity) -> None:
-        if self.limits is not None:
-            self.limits.check_connect(identity, self.room_store.count_connections(identity.tenant_id, identity.user_id))
-        self.room_store.put_connection(identity, identity.connection_id)
+        if self.limits is None:
+            self.room_store.put_connection(identity, identity.connection_id, tenant_cap=UNCAPPED)
+            return
+        self.limits.check_connect(identity, self.room_store.count_connections(identity.tenant_id, identity.user_id))
+        # Within what every plan allows, no plan can refuse: try that first, without reading the tenant.
+        try:
+            self.room_store.put_connection(identity, identity.connection_id,
+                                           tenant_cap=self.limits.catalog_minimum("connections_per_tenant"))
+            return
+        except SlotsFull:
+            pass
+        self.room_store.free_expired_slots(identity.tenant_id)
+        try:
+            self.room_store.put_connection(identity, identity.connection_id,
+                                           tenant_cap=self.limits.tenant_connection_cap(identity.tenant_id))
+        except SlotsFull:
+            raise self.limits.connection_cap_refusal(identity.tenant_id) from None
 
     def admit(self, identity: Identity) -> None:
         """$connect: record the connection; for an API key, then read its item again.

@@ -13,6 +13,11 @@ from cloutagent.services.publisher import Publisher
 from cloutagent.services.ports import EventLog, ProjectStore, RoomStore
 
 
+# The most stored events one messages.get evaluates: a filter that matches little of a long log
+# answers a short (even empty) page with a cursor instead of reading on (docs/protocol.md).
+MESSAGES_READ_BOUND = 1000
+
+
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
 
@@ -39,9 +44,11 @@ class RoomService:
         """Subscribe first, then read: whatever is stored after lastSeq reaches this connection.
 
         The event stored after subscribing is also how a running executor learns its room changed
-        (cloutagent_executor/broadcast.py, ``LiveFanout``): a join must always store one."""
+        (cloutagent_executor/broadcast.py, ``LiveFanout``): a join that adds a watcher always stores
+        one. Joining a room the connection is in already changes nothing, so stores nothing."""
         project = self.projects.get(identity.tenant_id, project_id)
-        self.room_store.subscribe(identity, project_id, identity.connection_id)
+        if not self.room_store.subscribe(identity, project_id, identity.connection_id):
+            return JoinedRoom(project, project.last_seq)
         [event] = self.publisher.publish(
             identity.tenant_id, project_id,
             [("member.joined", {"userId": identity.user_id, "connectionId": identity.connection_id})],
@@ -76,9 +83,9 @@ class RoomService:
         project = self.projects.get(identity.tenant_id, query.projectId)
         after = decode_cursor(query.cursor) if query.cursor else (query.sinceSeq or 0)
         since_ts = iso_millis(query.since) if query.since else None
-        events, more = self.log.read(
+        events, resume_after = self.log.read(
             identity.tenant_id, query.projectId, after_seq=after, limit=query.limit,
-            since_ts=since_ts, names=query.events,
+            since_ts=since_ts, names=query.events, max_read=MESSAGES_READ_BOUND,
         )
-        next_cursor = encode_cursor(events[-1].seq) if more and events else None
+        next_cursor = encode_cursor(resume_after) if resume_after is not None else None
         return EventPage(query.projectId, events, next_cursor, project.last_seq)

@@ -217,8 +217,12 @@ class DynamoEventLog:
         limit: int,
         since_ts: str | None = None,
         names: list[str] | None = None,
-    ) -> tuple[list[Event], bool]:
-        """Events with seq > after_seq in order; the flag says whether more may follow."""
+        max_read: int | None = None,
+    ) -> tuple[list[Event], int | None]:
+        """Events with seq > after_seq in order, and the seq to resume after (None: the log ends here).
+
+        A filter (``since_ts``, ``names``) may match little of a long log: ``max_read`` bounds the
+        stored events evaluated per call, and the page then ends early with where it stopped."""
         filters, fnames, fvals = [], {}, {}
         if since_ts:
             filters.append("#ts >= :since")
@@ -230,23 +234,31 @@ class DynamoEventLog:
             fvals.update(dict(zip(placeholders, names)))
         out: list[Event] = []
         start = None
+        budget = max_read if max_read is not None else float("inf")
         lower = keys.seq_sk(after_seq + 1)
         upper = "9" * keys.SEQ_WIDTH
-        while len(out) < limit:
+        while len(out) < limit and budget > 0:
+            page_limit = limit - len(out) if not filters else max(limit, 100)
+            page_limit = int(min(page_limit, budget))
             items, start = self.table.query_page(
                 keys.events_pk(tenant_id, project_id),
                 sk_between=(lower, upper),
-                limit=limit - len(out) if not filters else max(limit, 100),
+                limit=page_limit,
                 start_key=start,
                 filter_expr=" AND ".join(filters) or None,
                 names=fnames or None,
                 vals=fvals or None,
                 consistent=True,  # join-then-read must see every event stored before the join
             )
+            budget -= page_limit
             out += [_event_from_item(project_id, i) for i in items]
             if not start:
-                return out[:limit], len(out) > limit
-        return out[:limit], True
+                break
+        if len(out) > limit or (len(out) == limit and start):
+            return out[:limit], out[limit - 1].seq
+        if start:  # the read bound ended the page: resume after the last event evaluated
+            return out, int(start["SK"]["S"])
+        return out, None
 
 
 def _event_from_item(project_id: str, item: dict[str, Any]) -> Event:

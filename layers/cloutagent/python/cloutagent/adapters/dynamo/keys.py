@@ -5,6 +5,14 @@ from __future__ import annotations
 SEQ_WIDTH = 12
 
 
+CONNECTION_SLOTS_SK = "CONNSLOTS"  # the tenant's open connections, counted atomically (rooms.py)
+
+
+def rate_sk(window: int) -> str:
+    """A one-second window's request counters (domain/rate_limits.py), in the tenant partition."""
+    return f"RATE#{window}"
+
+
 def tenant_pk(tenant_id: str) -> str:
     return f"T#{tenant_id}"
 

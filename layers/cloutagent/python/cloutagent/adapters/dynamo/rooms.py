@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.adapters.dynamo.codec import to_attr, to_item
-from cloutagent.adapters.dynamo.table import Table, error_code
-from cloutagent.errors import Unauthorized
+from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
+from cloutagent.errors import SlotsFull, Unauthorized
 from cloutagent.domain.identity import Identity
 from cloutagent.ids import epoch_seconds, now_iso
 
@@ -15,18 +15,63 @@ class DynamoRoomStore:
         self.table = table
         self.ttl_seconds = ttl_seconds
 
-    def put_connection(self, identity: Identity, connection_id: str) -> None:
-        self.table.put(
-            {
-                "PK": keys.tenant_pk(identity.tenant_id),
-                "SK": keys.connection_sk(identity.user_id, connection_id),
-                "connectionId": connection_id,
-                "userId": identity.user_id,
-                "role": identity.role.name,
-                "connectedAt": now_iso(),
-                "expiresAt": epoch_seconds() + self.ttl_seconds,
-            }
-        )
+    def put_connection(self, identity: Identity, connection_id: str, *, tenant_cap: int) -> None:
+        """Record the connection and take one of the tenant's ``tenant_cap`` slots, in one transaction:
+        parallel handshakes can never exceed the cap. Raises SlotsFull when none is free."""
+        expires = epoch_seconds() + self.ttl_seconds
+        record = to_item({
+            "PK": keys.tenant_pk(identity.tenant_id),
+            "SK": keys.connection_sk(identity.user_id, connection_id),
+            "connectionId": connection_id,
+            "userId": identity.user_id,
+            "role": identity.role.name,
+            "connectedAt": now_iso(),
+            "expiresAt": expires,
+        })
+        slot = {"Update": {
+            "Key": self._slots_key(identity.tenant_id),
+            "UpdateExpression": "SET #slots.#c = :expires",
+            "ConditionExpression": "size(#slots) < :cap",
+            "ExpressionAttributeNames": {"#slots": "slots", "#c": connection_id},
+            "ExpressionAttributeValues": {":expires": to_attr(expires), ":cap": to_attr(tenant_cap)},
+        }}
+        for attempt in range(2):
+            try:
+                self.table.transact([{"Put": {"Item": dict(record)}}, slot])
+                return
+            except Exception as exc:
+                code = error_code(exc)
+                reason = cancellation_codes(exc)[1:2] if code == "TransactionCanceledException" else []
+                if attempt == 0 and (code == "ValidationException" or reason in (["ValidationError"], ["ValueError"])):
+                    self._create_slots(identity.tenant_id)  # the tenant's first connection: no slots map yet
+                    continue
+                if reason == ["ConditionalCheckFailed"]:
+                    raise SlotsFull() from exc
+                raise
+
+    def free_expired_slots(self, tenant_id: str) -> int:
+        """Connections whose $disconnect never ran (their record's TTL passed) give their slot back."""
+        item = self.table.get(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK) or {}
+        now = epoch_seconds()
+        expired = [c for c, until in (item.get("slots") or {}).items() if int(until) <= now][:100]
+        if expired:
+            names = {f"#c{i}": c for i, c in enumerate(expired)}
+            self.table.update(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK,
+                              "REMOVE " + ", ".join(f"#slots.{n}" for n in names),
+                              names={"#slots": "slots", **names})
+        return len(expired)
+
+    def _create_slots(self, tenant_id: str) -> None:
+        try:
+            self.table.put({"PK": keys.tenant_pk(tenant_id), "SK": keys.CONNECTION_SLOTS_SK, "slots": {}},
+                           condition="attribute_not_exists(PK)")
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise  # else a parallel handshake created it first
+
+    @staticmethod
+    def _slots_key(tenant_id: str) -> dict:
+        return {"PK": {"S": keys.tenant_pk(tenant_id)}, "SK": {"S": keys.CONNECTION_SLOTS_SK}}
 
     def connection_ids(self, tenant_id: str, user_id: str) -> list[str]:
         # Strongly consistent: a connection recorded just before a revocation must be listed to be closed.
@@ -52,9 +97,16 @@ class DynamoRoomStore:
         old = self.table.delete(
             keys.tenant_pk(identity.tenant_id), keys.connection_sk(identity.user_id, connection_id), return_old=True
         )
+        try:  # give the tenant's slot back (a slot whose record is gone is freed as expired anyway)
+            self.table.update(keys.tenant_pk(identity.tenant_id), keys.CONNECTION_SLOTS_SK, "REMOVE #slots.#c",
+                              names={"#slots": "slots", "#c": connection_id}, condition="attribute_exists(PK)")
+        except Exception as exc:
+            if error_code(exc) not in ("ConditionalCheckFailedException", "ValidationException"):
+                raise
         return set((old or {}).get("rooms", set()))
 
-    def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
+    def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> bool:
+        """Join a room; False when this connection was in it already (nothing is written then)."""
         subscription = to_item({
             "PK": keys.project_pk(identity.tenant_id, project_id),
             "SK": keys.subscription_sk(connection_id),
@@ -62,7 +114,15 @@ class DynamoRoomStore:
             "userId": identity.user_id,
             "expiresAt": epoch_seconds() + self.ttl_seconds,
         })
-        self._change_room(identity, project_id, connection_id, {"Put": {"Item": subscription}}, "ADD")
+        put = {"Put": {"Item": subscription, "ConditionExpression": "attribute_not_exists(PK)"}}
+        try:
+            self._change_room(identity, project_id, connection_id, put, "ADD")
+        except Unauthorized as exc:
+            subscription, connection = (cancellation_codes(exc.__cause__) + ["None"])[:2]
+            if subscription == "ConditionalCheckFailed" and connection != "ConditionalCheckFailed":
+                return False  # in the room already: a second join changes nothing
+            raise
+        return True
 
     def unsubscribe(self, identity: Identity, project_id: str, connection_id: str) -> None:
         """Leave a room; the connection's room set forgets it too, so $disconnect will not

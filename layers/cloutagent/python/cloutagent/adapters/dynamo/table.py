@@ -50,13 +50,14 @@ class Table:
         return from_item(out["Attributes"]) if out.get("Attributes") else None
 
     def update(
-        self, pk: str, sk: str, expression: str, *, names=None, vals=None, condition: str | None = None
+        self, pk: str, sk: str, expression: str, *, names=None, vals=None, condition: str | None = None,
+        returns: str = "ALL_NEW",
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
             "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": returns,
         }
         _add_condition(kwargs, condition, names, vals)
         return from_item(self.client.update_item(**kwargs).get("Attributes", {}))

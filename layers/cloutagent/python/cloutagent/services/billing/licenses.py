@@ -35,6 +35,10 @@ class LicenseManager:
         self.notifier = notifier
         self.clock = clock
 
+    def catalog_minimum(self, limit: str) -> Any:
+        """What every plan allows of ``limit``: below it no check needs the tenant's plan."""
+        return min(getattr(e, limit) for e in self.catalog.plans.values())
+
     def standing_of(self, tenant: Tenant | None) -> Standing:
         return standing(tenant, self.catalog, billing_enabled=self.billing_enabled, now=self.clock())
 
@@ -53,12 +57,21 @@ class LicenseManager:
     def check_connect(self, identity: Identity, connection_count: int) -> None:
         self._check_count(identity.tenant_id, "connections_per_user", connection_count)
 
+    def tenant_connection_cap(self, tenant_id: str) -> int:
+        return self.standing(tenant_id).entitlements.connections_per_tenant
+
+    def connection_cap_refusal(self, tenant_id: str) -> Exception:
+        return refusal(self.standing(tenant_id), self.catalog, "connections_per_tenant")
+
+    def check_api_key_create(self, tenant_id: str, live_keys: int) -> None:
+        self._check_count(tenant_id, "api_keys", live_keys)
+
     def check_secret_create(self, tenant_id: str, count: int) -> None:
         self._check_count(tenant_id, "max_secrets_per_project", count)
 
     def _check_count(self, tenant_id: str, limit: str, count: int) -> None:
         # Below what every plan allows, no plan can refuse: skip reading the tenant (most calls).
-        if count < min(getattr(e, limit) for e in self.catalog.plans.values()):
+        if count < self.catalog_minimum(limit):
             return
         s = self.standing(tenant_id)
         if count >= getattr(s.entitlements, limit):

@@ -1,0 +1,48 @@
+"""Refuses requests over the plan's rate limits with RATE_LIMITED and when to retry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from cloutagent.domain.identity import Identity
+from cloutagent.domain.rate_limits import UNCOUNTED_ACTIONS, caller_of, retry_after_ms, window_of
+from cloutagent.errors import RateLimited
+from cloutagent.services.ports import RateCounter
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class RateLimiter:
+    def __init__(self, counter: RateCounter, licenses: Any, clock_ms: Callable[[], int] = now_ms,
+                 scale: Callable[[], float] = lambda: 1.0):
+        self.counter = counter
+        self.licenses = licenses  # the LicenseManager: the tenant's plan, read only when it matters
+        self.clock_ms = clock_ms
+        self.scale = scale  # settings.rate_limit_scale, read per request (an operator may change it)
+
+    def check(self, identity: Identity, action: str) -> None:
+        if action in UNCOUNTED_ACTIONS:
+            return
+        now = self.clock_ms()
+        counts = self.counter.count(identity.tenant_id, caller_of(identity), window_of(now))
+        scale = self.scale()
+
+        def scaled(value: int) -> int:
+            return max(1, int(value * scale))
+
+        floor = self.licenses.catalog_minimum
+        # Within what every plan allows, no plan can refuse: skip reading the tenant (most requests).
+        if (counts.caller <= scaled(floor("requests_per_second_per_connection"))
+                and counts.tenant <= scaled(floor("requests_per_second_per_tenant"))):
+            return
+        plan = self.licenses.standing(identity.tenant_id).entitlements
+        for limit, count, who in (("requests_per_second_per_connection", counts.caller, "this connection"),
+                                  ("requests_per_second_per_tenant", counts.tenant, "your tenant")):
+            allowed = scaled(getattr(plan, limit))
+            if count > allowed:
+                wait = retry_after_ms(now)
+                raise RateLimited(f"Too many requests from {who} ({allowed} a second allowed); retry in {wait} ms",
+                                  {"retryAfterMs": wait, "limit": limit, "allowed": allowed})
