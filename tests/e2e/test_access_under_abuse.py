@@ -4,6 +4,9 @@ revocation beats any concurrent handshake, and the tenant's audit log says who c
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -21,6 +24,15 @@ async def _handshake_status(ready, key: str) -> int:
             return 101
     except websockets.InvalidStatus as refused:
         return refused.response.status_code
+
+
+def _rest_refusal(ready, key: str) -> tuple[int, str]:
+    request = urllib.request.Request(f"{ready['httpUrl']}/v1/whoami", headers={"X-API-Key": key})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, ""
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())["error"]["message"]
 
 
 async def _closed(client: WsClient) -> bool:
@@ -44,6 +56,7 @@ async def test_removing_an_admin_revokes_the_keys_they_created_and_closes_their_
     # THEN the key's open connection is closed, its next handshake is 401, and the list says revoked
     assert await _closed(robot)
     assert await _handshake_status(ready, created["key"]) == 401
+    assert (await asyncio.to_thread(_rest_refusal, ready, created["key"]))[0] == 401  # over REST too
     [key] = [k for k in (await owner.ok("apikey.list"))["apiKeys"] if k["keyId"] == created["apiKey"]["keyId"]]
     assert key["revokedAt"] is not None
     # AND the log says why: the removal, then the revocation it caused
@@ -133,6 +146,8 @@ async def test_the_audit_log_shows_who_changed_members_keys_and_secrets_and_only
     await owner.ok("member.set_role", {"userId": invited["userId"], "role": "viewer"})
     key = (await owner.ok("apikey.create", {"name": "audited", "role": "viewer"}))["apiKey"]
     await owner.ok("apikey.revoke", {"keyId": key["keyId"]})
+    again = await owner.ok("apikey.revoke", {"keyId": key["keyId"]})  # a second revocation changes nothing
+    assert again["apiKey"]["revokedAt"] is not None
     pid = (await owner.ok("project.create", {"name": "audited", "path": uuid.uuid4().hex}))["project"]["projectId"]
     value = f"s3cr3t-{uuid.uuid4().hex}"
     await owner.ok("secret.set", {"projectId": pid, "name": "DEPLOY_TOKEN", "value": value})
