@@ -115,3 +115,22 @@ async def test_api_keys_are_capped_per_plan_and_a_revoked_one_frees_its_place(co
     assert refused["code"] == "LIMIT_EXCEEDED" and refused["details"]["limit"] == "apiKeys"
     await admin.ok("apikey.revoke", {"keyId": made[0]["keyId"]})
     await admin.ok("apikey.create", {"name": "replacement", "role": "viewer"})
+
+
+def test_over_rest_a_rate_limited_request_is_429_with_retry_after(ready, make_user, scaled_limits):
+    import urllib.error
+    import urllib.request
+
+    key = make_user()["apiKey"]  # free plan, scaled: 5 requests a second per caller
+    answers = []
+    for _ in range(30):  # the first second alone holds more than 5
+        request = urllib.request.Request(f"{ready['httpUrl']}/v1/projects", headers={"X-API-Key": key})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                answers.append((reply.status, None, None))
+        except urllib.error.HTTPError as refused:
+            answers.append((refused.code, refused.headers.get("Retry-After"), json.loads(refused.read())["error"]))
+    limited = [a for a in answers if a[0] == 429]
+    assert limited, answers
+    status, retry_after, error = limited[0]
+    assert retry_after == "1" and error["code"] == "RATE_LIMITED" and error["details"]["retryAfterMs"] <= 1000

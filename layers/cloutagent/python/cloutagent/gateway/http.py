@@ -58,7 +58,11 @@ def error_reply(code: str, message: str, details: dict[str, Any] | None = None,
     body: dict[str, Any] = {"error": {"code": code, "message": message, "details": details or {}}}
     if request_id:
         body["requestId"] = request_id
-    return json_reply(STATUS.get(code, 500), body)
+    reply = json_reply(STATUS.get(code, 500), body)
+    retry_ms = (details or {}).get("retryAfterMs")
+    if isinstance(retry_ms, int):  # RATE_LIMITED: HTTP clients and proxies read the standard header
+        reply["headers"]["retry-after"] = str(max(1, -(-retry_ms // 1000)))
+    return reply
 
 
 def http_app(fn: Callable[[HttpRequest, Any], dict[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
