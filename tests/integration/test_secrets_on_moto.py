@@ -111,7 +111,7 @@ def test_secret_set_costs_one_encrypt_the_project_read_one_transaction_and_the_s
 
     with count_aws_calls("dynamodb", "kms") as counter:
         call("secret.list", project_id=project)
-    assert dict(counter.calls) == {"dynamodb.GetItem": 1}
+    assert dict(counter.calls) == {"dynamodb.GetItem": 1, **RATE_COUNT}
 
 
 def test_the_executor_gets_every_value_back_in_parallel_with_one_query(container, call, ready, project, count_aws_calls):
