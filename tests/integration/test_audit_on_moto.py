@@ -107,3 +107,24 @@ def test_a_plan_change_from_stripe_is_recorded_once_as_stripe_s(billing, owner, 
     [entry] = entries(billing, owner)
     assert entry["action"] == "plan.change" and entry["actor"]["userId"] == "stripe"
     assert entry["details"] == {"from": {"plan": "free", "status": "none"}, "to": {"plan": "pro", "status": "active"}}
+
+
+def test_concurrent_secret_changes_each_commit_exactly_one_entry_with_them(aws, owner):
+    # GIVEN 6 secrets set at once on one project: writers that lose the project's seq race retry
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cloutagent.protocol.actions import SecretSet
+    from tests.integration.test_secrets_on_moto import project_key_id
+
+    container = Container(settings=get_settings().model_copy(
+        update={"kms_key_id": project_key_id(aws.clients.client("kms"))}), clients=aws.clients)
+    project = container.projects.create(owner, ProjectCreate(name="racing secrets", path=uuid.uuid4().hex))
+    names = [f"RACE_{i}" for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda name: container.secrets.set(
+            owner, SecretSet(projectId=project.project_id, name=name, value=f"v-{name}")), names))
+
+    # THEN the log has one entry per secret: a lost race wrote none (the entry rides its transaction)
+    logged = [e for e in entries(container, owner) if e["action"] == "secret.set"]
+    assert sorted(e["details"]["name"] for e in logged) == names
+    assert all(e["target"] == f"{project.project_id}/{e['details']['name']}" for e in logged)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
+from cloutagent.domain.audit import AuditEntry
 from cloutagent.domain.executions import Execution, ExecutionStatus, Outcome, Usage
 from cloutagent.domain.secrets import SealedSecret
 from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
@@ -94,9 +95,17 @@ class TriggerRemoved:
     project_id: str
 
 
+@dataclass(frozen=True)
+class AuditRecorded:
+    """The tenant's audit log entry for this change: written with it, or not at all."""
+
+    entry: AuditEntry
+    expires_at: int  # epoch seconds: the plan's audit retention
+
+
 RecordChange = Union[ExecutionCreated, ExecutionMoved, ExecutionFinished, ExecutionMetered, SecretSealed, SecretRemoved,
                      PermissionOpened, PermissionAnswered, InboxMessage, WebhookSecretSealed, WebhookSecretRemoved,
-                     TriggerSaved, TriggerRemoved]
+                     TriggerSaved, TriggerRemoved, AuditRecorded]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from cloutagent.domain.audit import AuditActor, AuditEntry, AuditPage
+from cloutagent.domain.changes import AuditRecorded
 from cloutagent.domain.identity import Identity
 from cloutagent.ids import epoch_seconds, new_id, now_iso
 from cloutagent.observability import logger, record_metric
@@ -21,6 +22,12 @@ def actor_of(identity: Identity) -> AuditActor:
                       connection_id=identity.connection_id, key_id=key_id)
 
 
+def audited(audit: "AuditLog | None", identity: Identity, action: str, target: str,
+            details: dict[str, Any] | None = None, *, project_id: str | None = None) -> tuple[AuditRecorded, ...]:
+    """The records a ProjectChange carries for its audit entry: none when no audit log is wired."""
+    return () if audit is None else (audit.entry(identity, action, target, details, project_id=project_id),)
+
+
 class AuditLog:
     def __init__(self, store: AuditStore, retention_days: Callable[[str], int] | None = None):
         self.store = store
@@ -31,6 +38,13 @@ class AuditLog:
                project_id: str | None = None) -> None:
         """Record a change that has happened (never call it before the change succeeded)."""
         self.record_as(identity.tenant_id, actor_of(identity), action, target, details, project_id=project_id)
+
+    def entry(self, identity: Identity, action: str, target: str, details: dict[str, Any] | None = None, *,
+              project_id: str | None = None) -> AuditRecorded:
+        """The entry for a change a ProjectChange is about to make, to travel in its transaction."""
+        entry = AuditEntry(tenant_id=identity.tenant_id, entry_id=new_id("au_"), at=now_iso(), action=action,
+                           actor=actor_of(identity), target=target, project_id=project_id, details=details or {})
+        return AuditRecorded(entry, epoch_seconds() + self.retention_days(identity.tenant_id) * 86400)
 
     def record_as(self, tenant_id: str, actor: AuditActor, action: str, target: str,
                   details: dict[str, Any] | None = None, *, project_id: str | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloutagent.domain.changes import ProjectChange
+from cloutagent.domain.changes import AuditRecorded, ProjectChange
 from cloutagent.domain.identity import Identity, require_can_set_agent_powers, require_can_set_repository
 from cloutagent.domain.models import AgentConfig, Event, Project
 from cloutagent.domain.paths import choose_default_path, ensure_no_overlap, normalize_path
@@ -12,6 +12,7 @@ from cloutagent.domain.repositories import Repository, check_url
 from cloutagent.errors import BadRequest, ExpectationFailed, ProjectBusy, ProjectNotFound, StaleWrite
 from cloutagent.ids import new_id, now_iso
 from cloutagent.protocol.actions import ProjectCreate, ProjectUpdate
+from cloutagent.services.audit import audited
 from cloutagent.services.publisher import Publisher
 from cloutagent.services.ports import ProjectStore, RoomStore
 
@@ -97,17 +98,20 @@ class ProjectService:
                 identity.tenant_id, project.project_id,
                 [("project.updated", {"project": updated.to_wire(exclude={"last_seq", "updated_at"}),
                                       "changed": sorted(changes), "by": identity.user_id})],
-                last_seq=project.last_seq, change=ProjectChange(set_fields=changes, expect=expect),
+                last_seq=project.last_seq, change=ProjectChange(set_fields=changes, expect=expect,
+                                                                records=self._audit_powers(identity, project, updated,
+                                                                                           changes)),
             )
         except ExpectationFailed as exc:
             raise ProjectBusy("The workspace path cannot change while an execution runs") from exc
-        self._audit_powers(identity, project, updated, changes)
         return updated.model_copy(update={"last_seq": event.seq, "updated_at": event.ts})
 
-    def _audit_powers(self, identity: Identity, before: Project, after: Project, changes: dict[str, Any]) -> None:
-        """What the agent may do unasked, and where it pushes, are admin decisions: the log keeps them."""
+    def _audit_powers(self, identity: Identity, before: Project, after: Project,
+                      changes: dict[str, Any]) -> tuple[AuditRecorded, ...]:
+        """What the agent may do unasked, and where it pushes, are admin decisions: the log keeps them
+        (an entry committed with the update itself)."""
         if self.audit is None:
-            return
+            return ()
         details: dict[str, Any] = {}
         if "agent" in changes and after.agent.powers() != before.agent.powers():
             powers = {"permission_mode", "allowed_tools", "disallowed_tools", "project_settings"}
@@ -115,8 +119,9 @@ class ProjectService:
                                 "to": after.agent.model_dump(mode="json", by_alias=True, include=powers)}
         if "repository" in changes:
             details["repository"] = {"url": after.repository.url if after.repository else None}
-        if details:
-            self.audit.record(identity, "project.update", before.project_id, details, project_id=before.project_id)
+        if not details:
+            return ()
+        return audited(self.audit, identity, "project.update", before.project_id, details, project_id=before.project_id)
 
     def _validated_new_path(self, identity: Identity, project: Project, raw: str) -> str:
         path = normalize_path(raw)

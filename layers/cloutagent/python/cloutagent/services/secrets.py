@@ -18,6 +18,7 @@ from cloutagent.domain.secrets import (
 from cloutagent.errors import Conflict, ExpectationFailed, LimitExceeded, NotFound, SecretsUnavailable
 from cloutagent.ids import now_iso
 from cloutagent.protocol.actions import SecretRef, SecretSet
+from cloutagent.services.audit import audited
 from cloutagent.services.publisher import Publisher
 from cloutagent.services.ports import SecretCipher, SecretStore
 
@@ -49,9 +50,6 @@ class SecretService:
             secret = SealedSecret(name=name, ciphertext=ciphertext, updated_at=now_iso(), updated_by=identity.user_id)
             if self._commit(identity, project_id, index, {**index.updated, name: secret.updated_at}, "set",
                             SecretSealed(tenant_id, project_id, secret), name):
-                if self.audit is not None:
-                    self.audit.record(identity, "secret.set", f"{project_id}/{name}", {"name": name},
-                                      project_id=project_id)
                 return SecretInfo(name=name, updated_at=secret.updated_at)
         raise Conflict("The project changed too often meanwhile; try again")
 
@@ -68,9 +66,6 @@ class SecretService:
             remaining = {k: v for k, v in index.updated.items() if k != name}
             if self._commit(identity, project_id, index, remaining, "deleted",
                             SecretRemoved(tenant_id, project_id, name), name):
-                if self.audit is not None:
-                    self.audit.record(identity, "secret.delete", f"{project_id}/{name}", {"name": name},
-                                      project_id=project_id)
                 return
         raise Conflict("The project changed too often meanwhile; try again")
 
@@ -103,12 +98,16 @@ class SecretService:
         ``expect`` on ``lastSeq`` makes a lost race surface as ExpectationFailed (False: re-read
         and try again) instead of the event log retrying with a list of names that is now stale.
         """
+        # The audit entry (names only, never the value) commits with the secret, or not at all.
+        audit = audited(self.audit, identity, "secret.set" if action == "set" else "secret.delete",
+                        f"{project_id}/{name}", {"name": name}, project_id=project_id)
         try:
             self.publisher.publish(
                 identity.tenant_id, project_id,
                 [("secret.changed", {"name": name, "action": action, "by": identity.user_id})],
                 last_seq=index.last_seq,
-                change=ProjectChange(expect={"last_seq": index.last_seq}, secret_names=updated, records=(record,)),
+                change=ProjectChange(expect={"last_seq": index.last_seq}, secret_names=updated,
+                                     records=(record, *audit)),
             )
         except ExpectationFailed:
             return False

@@ -31,6 +31,7 @@ from cloutagent.errors import BadRequest, NotFound, ProjectBusy, ProjectNotFound
 from cloutagent.ids import new_secret_token, now_iso
 from cloutagent.observability import logger, record_metric
 from cloutagent.protocol.actions import Execute, TriggerSet
+from cloutagent.services.audit import audited
 from cloutagent.services.ports import ExecutionStore, GitHost, ProjectStore, SecretCipher, TriggerStore
 from cloutagent.services.publisher import Publisher
 
@@ -80,11 +81,11 @@ class TriggerService:
         announced = {"action": "set", "provider": config.provider, "word": config.word,
                      "trustOrgMembers": config.trust_org_members, "trustedLogins": config.trusted_logins,
                      "by": identity.user_id}
+        audit = audited(self.audit, identity, "trigger.set", project_id,
+                        {k: v for k, v in announced.items() if k != "by"}, project_id=project_id)
         self.publisher.publish(tenant_id, project_id, [("trigger.changed", announced)], last_seq=project.last_seq,
-                               change=ProjectChange(records=(TriggerSaved(tenant_id, project_id, config, ciphertext),)))
-        if self.audit is not None:
-            self.audit.record(identity, "trigger.set", project_id, {k: v for k, v in announced.items() if k != "by"},
-                              project_id=project_id)
+                               change=ProjectChange(records=(TriggerSaved(tenant_id, project_id, config, ciphertext),
+                                                             *audit)))
         return NewTrigger(config=config, url=self.endpoint(data.provider, tenant_id, project_id), secret=secret)
 
     def get(self, identity: Identity, project_id: str) -> tuple[TriggerConfig, str] | None:
@@ -101,11 +102,10 @@ class TriggerService:
         project = self.projects.get(tenant_id, project_id)
         if self.store.get(tenant_id, project_id) is None:
             raise NotFound("This project has no trigger")
+        audit = audited(self.audit, identity, "trigger.delete", project_id, project_id=project_id)
         self.publisher.publish(tenant_id, project_id, [("trigger.changed", {"action": "deleted", "by": identity.user_id})],
                                last_seq=project.last_seq,
-                               change=ProjectChange(records=(TriggerRemoved(tenant_id, project_id),)))
-        if self.audit is not None:
-            self.audit.record(identity, "trigger.delete", project_id, {}, project_id=project_id)
+                               change=ProjectChange(records=(TriggerRemoved(tenant_id, project_id), *audit)))
 
     def endpoint(self, provider: str, tenant_id: str, project_id: str) -> str:
         """Where the Git host sends deliveries (the tenant is in it: keys start from the tenant)."""

@@ -28,6 +28,7 @@ from cloutagent.observability import logger, record_metric
 from cloutagent.protocol import webhooks as wire
 from cloutagent.protocol.actions import WebhookSet
 from cloutagent.retry import Backoff, RetriesExhausted, retry
+from cloutagent.services.audit import audited
 from cloutagent.services.ports import ProjectStore, SecretCipher, WebhookPoster, WebhookStore
 from cloutagent.services.publisher import Publisher
 
@@ -60,12 +61,11 @@ class WebhookService:
         # The URL may itself be a credential (Slack's are): the event, seen by every watcher, names its host only.
         announced = {"action": "set", "host": urlsplit(data.url).hostname, "format": config.format,
                      "events": config.events, "by": identity.user_id}
+        audit = audited(self.audit, identity, "webhook.set", project_id,
+                        {k: announced[k] for k in ("host", "format", "events")}, project_id=project_id)
         self.publisher.publish(tenant_id, project_id, [("webhook.changed", announced)], change=ProjectChange(
             set_fields={"webhook": config},
-            records=(WebhookSecretSealed(tenant_id, project_id, ciphertext, config.created_at),)))
-        if self.audit is not None:
-            self.audit.record(identity, "webhook.set", project_id,
-                              {k: announced[k] for k in ("host", "format", "events")}, project_id=project_id)
+            records=(WebhookSecretSealed(tenant_id, project_id, ciphertext, config.created_at), *audit)))
         return NewWebhook(config=config, signing_secret=secret)
 
     def get(self, identity: Identity, project_id: str) -> WebhookConfig | None:
@@ -75,11 +75,10 @@ class WebhookService:
         tenant_id = identity.tenant_id
         if self.projects.get(tenant_id, project_id).webhook is None:
             raise NotFound("This project has no webhook")
+        audit = audited(self.audit, identity, "webhook.delete", project_id, project_id=project_id)
         self.publisher.publish(tenant_id, project_id, [("webhook.changed", {"action": "deleted", "by": identity.user_id})],
                                change=ProjectChange(set_fields={"webhook": None},
-                                                    records=(WebhookSecretRemoved(tenant_id, project_id),)))
-        if self.audit is not None:
-            self.audit.record(identity, "webhook.delete", project_id, {}, project_id=project_id)
+                                                    records=(WebhookSecretRemoved(tenant_id, project_id), *audit)))
 
 
 class _TryFailed(Exception):

@@ -6,9 +6,25 @@ import base64
 from typing import Any
 
 from cloutagent.adapters.dynamo import keys
+from cloutagent.adapters.dynamo.codec import to_item
 from cloutagent.adapters.dynamo.table import Table
 from cloutagent.domain.audit import AuditEntry
+from cloutagent.domain.changes import AuditRecorded
 from cloutagent.errors import BadRequest
+
+
+def audit_item(entry: AuditEntry, expires_at: int) -> dict[str, Any]:
+    return {
+        "PK": keys.tenant_pk(entry.tenant_id),
+        "SK": keys.audit_sk(entry.at, entry.entry_id),
+        **entry.to_wire(),
+        "expiresAt": expires_at,  # epoch seconds: the table's TTL
+    }
+
+
+def put_audit_op(record: AuditRecorded) -> dict[str, Any]:
+    """The entry as one write of a project change's transaction (adapters/dynamo/changes.py)."""
+    return {"Put": {"Item": to_item(audit_item(record.entry, record.expires_at))}}
 
 
 class DynamoAuditStore:
@@ -16,12 +32,7 @@ class DynamoAuditStore:
         self.table = table
 
     def append(self, entry: AuditEntry, expires_at: int) -> None:
-        self.table.put({
-            "PK": keys.tenant_pk(entry.tenant_id),
-            "SK": keys.audit_sk(entry.at, entry.entry_id),
-            **entry.to_wire(),
-            "expiresAt": expires_at,  # epoch seconds: the table's TTL
-        })
+        self.table.put(audit_item(entry, expires_at))
 
     def list(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
         """Newest first; ``cursor`` continues after the last entry of the previous page."""

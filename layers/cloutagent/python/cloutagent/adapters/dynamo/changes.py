@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
+from cloutagent.adapters.dynamo.audit import put_audit_op
 from cloutagent.adapters.dynamo.executions import (
     execution_status_op, finish_execution_op, metered_execution_op, put_execution_op,
 )
@@ -16,7 +17,7 @@ from cloutagent.adapters.dynamo.steering import answer_permission_op, inbox_op, 
 from cloutagent.adapters.dynamo.triggers import delete_trigger_op, put_trigger_op
 from cloutagent.adapters.dynamo.webhooks import delete_webhook_secret_op, put_webhook_secret_op
 from cloutagent.domain.changes import (
-    ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved,
+    AuditRecorded, ExecutionCreated, ExecutionFinished, ExecutionMetered, ExecutionMoved, ProjectChange, RecordChange, SecretRemoved,
     SecretSealed, TriggerRemoved, TriggerSaved, WebhookSecretRemoved, WebhookSecretSealed,
 )
 from cloutagent.domain.steering import InboxMessage, PermissionAnswered, PermissionOpened
@@ -112,3 +113,8 @@ def _(record: TriggerSaved) -> dict[str, Any]:
 @record_op.register
 def _(record: TriggerRemoved) -> dict[str, Any]:
     return delete_trigger_op(record)
+
+
+@record_op.register
+def _(record: AuditRecorded) -> dict[str, Any]:
+    return put_audit_op(record)
