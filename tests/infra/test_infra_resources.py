@@ -23,6 +23,12 @@ FUNCTION_SETTINGS = {
     "TASK_CONTAINER_NAME", "SUBNETS", "SECURITY_GROUPS", "STRIPE_SECRET_NAME", "STRIPE_PRICES", "STAGE",
 }
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+# Settings only some functions read, beyond FUNCTION_SETTINGS.
+EXTRA_SETTINGS = {
+    "triggers": {"HTTP_API_URL"},  # the webhook URL trigger.set answers with
+    "schedules": {"SCHEDULED_RUN_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_GROUP"},  # makes Scheduler schedules
+    "scheduled_run": {"SCHEDULE_GROUP"},  # removes an orphan schedule
+}
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +142,14 @@ def test_functions_get_exactly_the_settings_they_read(functions):
     for name, fn in functions.items():
         variables = fn["Environment"]["Variables"]
         expected = FUNCTION_SETTINGS - ({"USER_POOL_ID", "USER_POOL_CLIENT_ID"} if name == "post_confirmation" else set())
+        expected |= EXTRA_SETTINGS.get(name, set())
         assert set(variables) == {f"CLOUTAGENT_{s}" for s in expected} | POWERTOOLS, name
         assert variables["POWERTOOLS_SERVICE_NAME"] == name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "cloutagent"
 
 
 def test_every_setting_set_is_one_the_settings_model_reads():
-    for setting in FUNCTION_SETTINGS:
+    for setting in FUNCTION_SETTINGS.union(*EXTRA_SETTINGS.values()):
         assert setting.lower() in Settings.model_fields, setting
 
 
@@ -228,6 +235,7 @@ def test_alarms_cover_errors_throttles_executions_webhooks_and_dead_letters(synt
         assert {f"{prefix}{function}-errors", f"{prefix}{function}-throttles"} <= names
     assert {
         f"{prefix}execution-failures",
+        f"{prefix}audit-record-failures",
         f"{prefix}stripe-webhook-5xx",
         f"{prefix}stripe-webhook-rejected",
         f"{prefix}usage-reporter-dlq",
@@ -245,13 +253,21 @@ def test_execution_failures_are_read_from_the_powertools_namespace(synth):
     assert query["Expression"] == 'SELECT SUM("ExecutionFailed") FROM "cloutagent"'
 
 
+def test_a_lost_audit_entry_pages(synth):
+    (alarm,) = synth.template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": Match.string_like_regexp("audit-record-failures$")}}
+    ).values()
+    (query,) = alarm["Properties"]["Metrics"]
+    assert query["Expression"] == 'SELECT SUM("AuditRecordFailed") FROM "cloutagent"'
+
+
 def test_a_dashboard_exists(synth):
     synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 
 def test_outputs_have_stable_names(synth):
     assert set(synth.template.to_json()["Outputs"]) == {
-        "WebSocketUrl", "ConnectionsUrl", "StripeWebhookUrl", "UserPoolId", "UserPoolClientId", "ConsoleUrl",
+        "WebSocketUrl", "ConnectionsUrl", "StripeWebhookUrl", "UserPoolId", "UserPoolClientId", "ConsoleUrl", "ApiUrl",
     }
 
 
