@@ -27,6 +27,7 @@ from infra.constructs.functions import METRICS_NAMESPACE
 # Metric names the executor and task_state emit (the contract with the domain code).
 EXECUTION_STARTED = "ExecutionStarted"
 EXECUTION_FAILED = "ExecutionFailed"
+AUDIT_RECORD_FAILED = "AuditRecordFailed"  # services/audit.py: a change happened, its audit entry was not written
 FIVE_MINUTES = Duration.minutes(5)
 # The function that reads the usage outbox off the table's stream, and how far behind it may fall.
 USAGE_STREAM_CONSUMER = "usage_reporter"
@@ -78,6 +79,15 @@ class Monitoring(Construct):
             "execution-failures",
             execution_failures,
             "Claude Code executions failed (ExecutionFailed metric from the executor / task_state).",
+        )
+
+        self._alarm(
+            "audit-record-failures",
+            cloudwatch.MathExpression(
+                expression=f'SELECT SUM("{AUDIT_RECORD_FAILED}") FROM "{METRICS_NAMESPACE}"',
+                label="Audit entries not written", period=FIVE_MINUTES,
+            ),
+            "A member, key or plan change happened but its audit log entry was not written (AuditRecordFailed).",
         )
 
         webhook_5xx = webhook_api.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
