@@ -74,6 +74,9 @@ CONNECTION_POSTERS = ("disconnect", "projects", "rooms", "access", "executions",
 CONNECTION_CLOSERS = ("access",)
 # Powertools Idempotency's records for Stripe webhook deliveries (see services/billing/webhooks.py).
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#stripe-webhook"
+# One guard item per person (keys.PERSON_PK): written with a membership, so a person holds one.
+PERSON_PARTITION = "PERSON"
+PERSON_GUARD_WRITERS = ("access", "post_confirmation")
 # Functions that read the Stripe credentials.
 STRIPE_USERS = ("billing", "stripe_webhook", "usage_reporter")
 # The encryption-context name webhook signing secrets are sealed under (domain/notifications.py):
@@ -280,8 +283,12 @@ class CloutagentStack(Stack):
             policies.exact_partition(data.table, IDEMPOTENCY_PARTITION, sid="WebhookIdempotencyRecords")
         )
 
-        # Member invitations create (or find) the invited user in the pool.
-        identity.user_pool.grant(functions["access"], "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
+        # Invitations create no user: only the authorizer reads one, for the verified email of a
+        # signed-in person who belongs to no tenant yet (services/auth.py, invitees).
+        identity.user_pool.grant(functions["authorizer"], "cognito-idp:AdminGetUser")
+        for name in PERSON_GUARD_WRITERS:
+            functions[name].role.add_to_principal_policy(
+                policies.exact_partition(data.table, PERSON_PARTITION, sid="PersonGuards"))
         # Project secrets are sealed and opened under their project's encryption context only.
         functions["secrets"].role.add_to_principal_policy(
             policies.project_key(data.project_key, actions=["kms:Encrypt", "kms:Decrypt"])

@@ -47,6 +47,8 @@ def create_local_user(container: Any, email: str, tenant_id: str | None = None, 
         post_confirmation({"triggerSource": "PostConfirmation_ConfirmSignUp",
                            "request": {"userAttributes": {"sub": sub, "email": email}}})
         member = container.access_store.find_membership(sub)
+        if member is None:  # an invitation waits: no tenant, no key, until the person accepts it
+            return {"tenantId": None, "userId": sub, "role": None, "email": email, "token": token, "apiKey": None}
     identity = Identity(tenant_id=member.tenant_id, user_id=sub, role=Role.parse(member.role))
     api_key = container.access.create_api_key(identity, f"{email} (local)", member.role).secret
     return {"tenantId": member.tenant_id, "userId": sub, "role": member.role, "email": email,

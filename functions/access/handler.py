@@ -1,8 +1,9 @@
-"""apikey.create / list / revoke, member.list / invite / remove / set_role, and audit.list."""
+"""apikey.create / list / revoke, member.list / invite / remove / set_role, invitation.*, and audit.list."""
 
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.protocol import replies
-from cloutagent.protocol.actions import ApiKeyCreate, ApiKeyRef, AuditList, MemberInvite, MemberRef, MemberSetRole
+from cloutagent.protocol.actions import (ApiKeyCreate, ApiKeyRef, AuditList, InvitationRef, MemberInvite, MemberRef,
+                                         MemberSetRole)
 from cloutagent.wiring import get_container
 
 app = WebSocketApp()
@@ -10,6 +11,10 @@ app = WebSocketApp()
 
 def _access():
     return get_container().access
+
+
+def _invitations():
+    return get_container().invitations
 
 
 @app.action("apikey.create", ApiKeyCreate)
@@ -35,7 +40,32 @@ def list_members(identity, data):
 
 @app.action("member.invite", MemberInvite)
 def invite(identity, data: MemberInvite):
-    return replies.member(_access().invite(identity, data.email, data.role))
+    return replies.invitation(_invitations().invite(identity, data.email, data.role))
+
+
+@app.action("invitation.list")
+def list_invitations(identity, data):
+    return replies.invitations(_invitations().list(identity))
+
+
+@app.action("invitation.revoke", InvitationRef)
+def revoke_invitation(identity, data: InvitationRef):
+    return replies.invitation(_invitations().revoke(identity, data.invitationId))
+
+
+@app.action("invitation.mine")
+def my_invitations(identity, data):
+    return replies.invitations(_invitations().mine(identity))
+
+
+@app.action("invitation.accept", InvitationRef)
+def accept_invitation(identity, data: InvitationRef):
+    return replies.member(_invitations().accept(identity, data.invitationId))
+
+
+@app.action("invitation.decline", InvitationRef)
+def decline_invitation(identity, data: InvitationRef):
+    return replies.invitation(_invitations().decline(identity, data.invitationId))
 
 
 @app.action("member.remove", MemberRef)

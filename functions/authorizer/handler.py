@@ -12,7 +12,7 @@ from cloutagent.wiring import get_container
 def handler(event, context=None):
     try:
         identity = get_container().authenticator.authenticate(
-            event.get("headers") or {}, event.get("queryStringParameters") or {}
+            event.get("headers") or {}, event.get("queryStringParameters") or {}, invitees=True
         )
     except Forbidden as err:
         logger.info("connection refused", extra={"code": err.code, "reason": err.message})

@@ -12,6 +12,7 @@ import uuid
 import pytest
 import websockets
 
+from tests.conftest import new_user
 from tests.support.ws import WsClient
 
 pytestmark = pytest.mark.e2e
@@ -137,12 +138,17 @@ async def test_a_key_can_expire_and_says_when(connect, make_user):
         assert error["code"] == "BAD_REQUEST"
 
 
-async def test_the_audit_log_shows_who_changed_members_keys_and_secrets_and_only_to_admins(connect, make_user):
-    # GIVEN a tenant whose owner invites, changes a role, creates and revokes a key and sets a secret
+async def test_the_audit_log_shows_who_changed_members_keys_and_secrets_and_only_to_admins(connect, make_user,
+                                                                                           ready):
+    # GIVEN a tenant whose owner invites (the person accepts), changes a role, creates and revokes a
+    # key and sets a secret
     tenant = make_user()
     owner = await connect(tenant)
-    invited = (await owner.ok("member.invite", {"email": f"a-{uuid.uuid4().hex[:8]}@example.com",
-                                                 "role": "member"}))["member"]
+    email = f"a-{uuid.uuid4().hex[:8]}@example.com"
+    offer = (await owner.ok("member.invite", {"email": email, "role": "member"}))["invitation"]
+    person = new_user(ready, email)
+    invitee = await connect(person)
+    invited = (await invitee.ok("invitation.accept", {"invitationId": offer["invitationId"]}))["member"]
     await owner.ok("member.set_role", {"userId": invited["userId"], "role": "viewer"})
     key = (await owner.ok("apikey.create", {"name": "audited", "role": "viewer"}))["apiKey"]
     await owner.ok("apikey.revoke", {"keyId": key["keyId"]})
@@ -154,14 +160,17 @@ async def test_the_audit_log_shows_who_changed_members_keys_and_secrets_and_only
 
     # WHEN an admin lists the log
     # (the dev stack's /local/users made the owner's own key first: that is the oldest entry)
-    entries = (await owner.ok("audit.list"))["entries"][:5]
+    entries = (await owner.ok("audit.list"))["entries"][:6]
 
     # THEN each change is there, newest first, with its actor and time, and no secret value anywhere
     actions = [e["action"] for e in entries]
-    assert actions == ["secret.set", "apikey.revoke", "apikey.create", "member.set_role", "member.invite"]
+    assert actions == ["secret.set", "apikey.revoke", "apikey.create", "member.set_role", "invitation.accept",
+                       "member.invite"]
     assert [e["at"] for e in entries] == sorted((e["at"] for e in entries), reverse=True)
     for entry in entries:
-        assert entry["actor"]["userId"] == tenant["userId"] and entry["actor"]["authType"] == "jwt"
+        # the acceptance is the invitee's own act, recorded in the tenant they joined
+        actor = person["userId"] if entry["action"] == "invitation.accept" else tenant["userId"]
+        assert entry["actor"]["userId"] == actor and entry["actor"]["authType"] == "jwt"
         assert entry["actor"]["connectionId"] and entry["at"].endswith("Z")
     assert entries[0]["target"] == f"{pid}/DEPLOY_TOKEN" and entries[0]["details"] == {"name": "DEPLOY_TOKEN"}
     assert value not in str(entries)
@@ -171,7 +180,7 @@ async def test_the_audit_log_shows_who_changed_members_keys_and_secrets_and_only
     first = await owner.ok("audit.list", {"limit": 2})
     second = await owner.ok("audit.list", {"limit": 2, "cursor": first["nextCursor"]})
     third = await owner.ok("audit.list", {"limit": 2, "cursor": second["nextCursor"]})
-    assert [e["entryId"] for e in first["entries"] + second["entries"] + third["entries"]][:5] == [
+    assert [e["entryId"] for e in first["entries"] + second["entries"] + third["entries"]][:6] == [
         e["entryId"] for e in entries]
     assert (await owner.error("audit.list", {"cursor": "bm90LWF1ZGl0"}))["code"] == "BAD_REQUEST"
 

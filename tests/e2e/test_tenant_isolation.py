@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from tests.conftest import new_user
+
 pytestmark = pytest.mark.e2e
 
 PROJECT_ACTIONS = {
@@ -64,7 +66,10 @@ async def test_a_viewer_can_read_but_not_create_update_or_delete(connect, make_u
 async def test_members_are_managed_by_admins_within_their_own_rank(connect, make_user, ready):
     tenant = make_user()  # a fresh tenant whose owner we control
     owner = await connect(tenant)
-    invited = (await owner.ok("member.invite", {"email": f"inv-{tenant['userId'][:8]}@example.com", "role": "admin"}))["member"]
+    email = f"inv-{tenant['userId'][:8]}@example.com"
+    offer = (await owner.ok("member.invite", {"email": email, "role": "admin"}))["invitation"]
+    invitee = await connect(new_user(ready, email))  # signs up, then accepts: invitations move nobody
+    invited = (await invitee.ok("invitation.accept", {"invitationId": offer["invitationId"]}))["member"]
     assert invited["role"] == "admin"
     members = {m["userId"]: m["role"] for m in (await owner.ok("member.list"))["members"]}
     assert members == {tenant["userId"]: "owner", invited["userId"]: "admin"}

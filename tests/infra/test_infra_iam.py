@@ -9,7 +9,8 @@ from infra.definitions import load_definitions
 from infra.policies import ITEM_WRITE_ACTIONS, PROJECT_CONTEXT_KEYS, SESSION_TENANT_PARTITIONS, TENANT_PARTITIONS
 from infra.policies import API_KEY_READ_ATTRIBUTES
 from infra.stack import (
-    CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, REPOSITORY_TOKEN_READERS, RUN_STARTERS, TABLE_ACCESS,
+    CONNECTION_POSTERS, IDEMPOTENCY_PARTITION, LOOKUP_INDEX_USERS, PERSON_GUARD_WRITERS, PERSON_PARTITION,
+    REPOSITORY_TOKEN_READERS, RUN_STARTERS, TABLE_ACCESS,
 )
 from tests.infra.cfn import (
     ITEM_ACTIONS, actions, as_list, executor_roles, function_roles, getatt, refs, statements_by_role,
@@ -93,6 +94,11 @@ def test_item_level_table_access_is_confined_to_tenant_partitions(policies, tabl
                     # the one exception: exactly the webhook's idempotency partition, no wildcard
                     assert statement["Condition"] == {
                         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDEMPOTENCY_PARTITION]}}
+                    continue
+                if statement.get("Sid") == "PersonGuards":
+                    # one membership per person: exactly the guard partition, no wildcard
+                    assert statement["Condition"] == {
+                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PERSON_PARTITION]}}
                     continue
                 if statement.get("Sid") in API_KEY_SIDS:
                     # an API key's record and lastUsedAt (api_key_checks): tenant partitions, named attributes
@@ -257,3 +263,17 @@ def test_no_other_function_touches_ecs_or_passes_roles(policies, roles):
         if name == "schedules":  # hands Scheduler its invoke role (tests/infra/test_infra_schedules.py)
             granted -= {"iam:PassRole"}
         assert not any(a.startswith(("ecs:", "iam:")) for a in granted), name
+
+
+def test_only_membership_writers_reach_the_person_guards_and_only_the_authorizer_reads_cognito(policies, roles):
+    from cloutagent.adapters.dynamo.keys import PERSON_PK
+
+    assert PERSON_PARTITION == PERSON_PK
+    for name, role_id in roles.items():
+        statements = _allows(policies.get(role_id, []))
+        guards = [s for s in statements if s.get("Sid") == "PersonGuards"]
+        assert bool(guards) == (name in PERSON_GUARD_WRITERS), name
+        cognito = set().union(*(actions(s) for s in statements)) & {
+            a for s in statements for a in actions(s) if a.startswith("cognito-idp:")}
+        # invitations create no user anywhere; the authorizer reads one person's verified email
+        assert cognito == ({"cognito-idp:AdminGetUser"} if name == "authorizer" else set()), name

@@ -172,8 +172,14 @@ class Container:
     def access(self):
         from cloutagent.services.access import AccessService
 
-        return AccessService(self.access_store, self.directory, sessions=self.connections, limits=self.licenses,
+        return AccessService(self.access_store, sessions=self.connections, limits=self.licenses,
                              projects=self.project_store, audit=self.audit)
+
+    @cached_property
+    def invitations(self):
+        from cloutagent.services.invitations import InvitationService
+
+        return InvitationService(self.access_store, limits=self.licenses, audit=self.audit)
 
     @cached_property
     def executions(self):
@@ -357,7 +363,7 @@ class Container:
         url = self.settings.effective_jwks_url
         jwks = JwksCache(lambda: http_fetch_jwks(url), self.settings.jwks_min_refetch_seconds)
         verifier = TokenVerifier(jwks, self.settings.issuer, self.settings.user_pool_client_id)
-        return Authenticator(verifier, self.access_store)
+        return Authenticator(verifier, self.access_store, directory=self.directory)
 
 
 _installed: Container | None = None

@@ -1,4 +1,4 @@
-"""The user directory (Cognito): invitations create users; Cognito owns passwords."""
+"""The user directory (Cognito): Cognito owns people and passwords; this only reads who someone is."""
 
 from __future__ import annotations
 
@@ -12,17 +12,15 @@ class CognitoDirectory:
         self.client = client
         self.pool = user_pool_id
 
-    def invite(self, email: str) -> str:
-        """Create (or find) the user for an email and return their stable id (``sub``)."""
+    def verified_email(self, username: str) -> str | None:
+        """The user's email, lower-cased, if Cognito has verified it; else None."""
         try:
-            out = self.client.admin_create_user(
-                UserPoolId=self.pool, Username=email,
-                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-                DesiredDeliveryMediums=["EMAIL"],
-            )
-            attributes = out["User"]["Attributes"]
+            attributes = self.client.admin_get_user(UserPoolId=self.pool, Username=username)["UserAttributes"]
         except Exception as exc:
-            if error_code(exc) != "UsernameExistsException":
-                raise
-            attributes = self.client.admin_get_user(UserPoolId=self.pool, Username=email)["UserAttributes"]
-        return next(a["Value"] for a in attributes if a["Name"] == "sub")
+            if error_code(exc) == "UserNotFoundException":
+                return None
+            raise
+        values = {a["Name"]: a["Value"] for a in attributes}
+        if values.get("email_verified") != "true" or not values.get("email"):
+            return None
+        return values["email"].strip().lower()

@@ -16,6 +16,7 @@ from cloutagent.domain.base import DomainModel
 # What the log records (docs/protocol.md, audit.list).
 AUDITED_ACTIONS = frozenset({
     "member.invite", "member.set_role", "member.remove",
+    "invitation.revoke", "invitation.accept", "invitation.decline",
     "apikey.create", "apikey.revoke", "apikey.downgrade",
     "secret.set", "secret.delete",
     "webhook.set", "webhook.delete",

@@ -32,6 +32,8 @@ class Identity:
     display_name: str = ""  # what people read: the member's email, or the API key's name
     # An API key limited to some projects (apikey.create {projectIds}); None: every project of the tenant.
     project_ids: frozenset[str] | None = None
+    # A signed-in person who belongs to no tenant yet (tenant_id ""): may only answer invitations.
+    invitee: bool = False
 
     def reaches(self, project_id: str) -> bool:
         return self.project_ids is None or project_id in self.project_ids
@@ -92,7 +94,17 @@ MIN_ROLE: dict[str, Role] = {
     "schedule.list": Role.viewer,
     "schedule.create": Role.member,
     "schedule.delete": Role.member,
+    "invitation.list": Role.admin,
+    "invitation.revoke": Role.admin,
+    "invitation.mine": Role.viewer,
+    "invitation.accept": Role.viewer,
+    "invitation.decline": Role.viewer,
 }
+
+
+# All that a person with no tenant (an invitee identity) may do: nothing reads or writes a tenant.
+INVITEE_ACTIONS = frozenset({"ping", "health", "whoami", "invitation.mine", "invitation.accept",
+                             "invitation.decline"})
 
 
 # What a key limited to some projects may still do without naming a project (project.list shows
@@ -106,17 +118,23 @@ TENANT_ACTIONS = frozenset({
     "member.list", "member.invite", "member.remove", "member.set_role",
     "apikey.create", "apikey.list", "apikey.revoke", "audit.list",
     "plan.get", "usage.get", "billing.checkout", "billing.portal",
+    "invitation.list", "invitation.revoke", "invitation.mine", "invitation.accept", "invitation.decline",
 })
 
 
-def allowed_actions(role: Role, project_scoped: bool = False) -> list[str]:
+def allowed_actions(role: Role, project_scoped: bool = False, invitee: bool = False) -> list[str]:
     """Every action ``role`` may perform (a key limited to projects: only those within them and
-    the few tenant-wide reads it keeps): clients show only the controls that would work."""
+    the few tenant-wide reads it keeps; an invitee: only answering invitations): clients show only
+    the controls that would work."""
+    if invitee:
+        return sorted(INVITEE_ACTIONS)
     refused = TENANT_ACTIONS - PROJECT_SCOPED_TENANT_ACTIONS if project_scoped else frozenset()
     return sorted(action for action, needed in MIN_ROLE.items() if role >= needed and action not in refused)
 
 
 def require_permission(identity: Identity, action: str) -> None:
+    if identity.invitee and action not in INVITEE_ACTIONS:
+        raise Forbidden(f"You belong to no tenant yet; accept an invitation to perform {action}")
     needed = MIN_ROLE.get(action)
     if needed is None or identity.role < needed:
         raise Forbidden(f"Your role ({identity.role.name}) may not perform {action}")

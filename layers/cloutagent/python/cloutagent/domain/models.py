@@ -134,6 +134,28 @@ class Member(DomainModel):
     wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
 
 
+InvitationStatus = Literal["pending", "accepted", "declined"]
+
+
+class Invitation(DomainModel):
+    """An offer to join a tenant, addressed to an email; only the person with that email takes it up."""
+
+    invitation_id: str
+    tenant_id: str
+    tenant_name: str = ""  # what the invitee reads: whose team this is
+    email: str  # lower-cased
+    role: str
+    status: InvitationStatus = "pending"
+    invited_by: str = ""  # the inviter's display name
+    created_at: str
+    expires_at: str  # pending until then; the item is gone by TTL some time after
+
+    wire_exclude: ClassVar[frozenset[str]] = frozenset({"tenant_id"})
+
+    def open_at(self, now: str) -> bool:
+        return self.status == "pending" and now < self.expires_at
+
+
 class Tenant(DomainModel):
     tenant_id: str
     name: str

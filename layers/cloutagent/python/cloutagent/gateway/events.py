@@ -21,6 +21,7 @@ def identity_from_event(event: dict[str, Any]) -> Identity:
             connection_id=ctx.get("connectionId"),
             display_name=str(auth.get("displayName") or ""),
             project_ids=_project_ids(auth.get("projectIds")),
+            invitee=str(auth.get("invitee", "")) == "true",
         )
     except (KeyError, ValueError) as exc:
         raise Unauthorized("No authorizer context") from exc
@@ -37,6 +38,8 @@ def authorizer_context(identity: Identity) -> dict[str, str]:
     }
     if identity.project_ids is not None:
         context["projectIds"] = ",".join(sorted(identity.project_ids))
+    if identity.invitee:
+        context["invitee"] = "true"
     return context
 
 

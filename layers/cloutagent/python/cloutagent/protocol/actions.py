@@ -89,6 +89,10 @@ class MemberRef(ActionData):
     userId: str = Field(min_length=1, max_length=128)
 
 
+class InvitationRef(ActionData):
+    invitationId: str = Field(min_length=1, max_length=64)
+
+
 class MemberSetRole(ActionData):
     userId: str = Field(min_length=1, max_length=128)
     role: RoleName

@@ -12,7 +12,7 @@ from cloutagent.domain.audit import AuditPage
 from cloutagent.domain.billing import PlanView, UsageReport
 from cloutagent.domain.executions import DiffPage, Execution, ExecutionPage
 from cloutagent.domain.identity import Identity, allowed_actions
-from cloutagent.domain.models import ApiKey, EventPage, JoinedRoom, Member, NewApiKey, Project
+from cloutagent.domain.models import ApiKey, EventPage, Invitation, JoinedRoom, Member, NewApiKey, Project
 from cloutagent.domain.notifications import NewWebhook, WebhookConfig
 from cloutagent.domain.schedules import Schedule
 from cloutagent.domain.secrets import SecretInfo
@@ -43,7 +43,8 @@ def whoami(identity: Identity) -> Reply:
         "authType": identity.auth_type,
         "connectionId": identity.connection_id,
         "displayName": identity.display_name or identity.user_id,
-        "allowedActions": allowed_actions(identity.role, project_scoped=identity.project_ids is not None),
+        "allowedActions": allowed_actions(identity.role, project_scoped=identity.project_ids is not None,
+                                          invitee=identity.invitee),
         "projectIds": None if identity.project_ids is None else sorted(identity.project_ids),
     }
 
@@ -150,6 +151,16 @@ def members(ms: list[Member]) -> Reply:
 def member(m: Member) -> Reply:
     """member.invite / set_role: the member as it now is."""
     return {"member": m.to_wire()}
+
+
+def invitation(i: Invitation) -> Reply:
+    """member.invite / invitation.revoke / invitation.decline: the invitation as it now is."""
+    return {"invitation": i.to_wire()}
+
+
+def invitations(items: list[Invitation]) -> Reply:
+    """invitation.list (the tenant's) / invitation.mine (the caller's, open ones)."""
+    return {"invitations": [i.to_wire() for i in items]}
 
 
 def member_removed(m: Member) -> Reply:

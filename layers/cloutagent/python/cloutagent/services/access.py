@@ -10,7 +10,7 @@ from cloutagent.domain.identity import Identity, Role, require_can_grant
 from cloutagent.domain.models import ApiKey, Member, NewApiKey
 from cloutagent.errors import Conflict, Forbidden, NotFound
 from cloutagent.ids import iso_millis, new_id, new_secret_token, now_iso
-from cloutagent.services.ports import AccessStore, Directory
+from cloutagent.services.ports import AccessStore
 
 API_KEY_PREFIX = "cla_"
 
@@ -20,12 +20,11 @@ def hash_api_key(key: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: AccessStore, directory: Directory | None = None, limits: Any = None,
+    def __init__(self, store: AccessStore, limits: Any = None,
                  sessions: Any = None, projects: Any = None, audit: Any = None):
         self.store = store
         self.audit = audit  # an AuditLog: every change below is recorded once it happened
         self.projects = projects  # a ProjectStore: keys limited to projects name existing ones
-        self.directory = directory  # user directory (Cognito) for invitations
         self.limits = limits
         self.sessions = sessions  # closes open connections of a principal whose access changed
 
@@ -99,18 +98,7 @@ class AccessService:
     def list_members(self, identity: Identity) -> list[Member]:
         return self.store.list_members(identity.tenant_id)
 
-    def invite(self, identity: Identity, email: str, role: str) -> Member:
-        require_can_grant(identity, Role.parse(role))
-        if self.limits is not None:
-            self.limits.check_member_invite(identity.tenant_id, len(self.store.list_members(identity.tenant_id)))
-        user_id = self.directory.invite(email)
-        existing = self.store.find_membership(user_id)
-        if existing is not None:
-            raise Conflict("That user already belongs to a tenant")
-        member = Member(tenant_id=identity.tenant_id, user_id=user_id, email=email, role=role, joined_at=now_iso())
-        self.store.add_member(member)
-        self._record(identity, "member.invite", user_id, {"email": email, "role": role})
-        return member
+    # member.invite: services/invitations.py (a pending invitation the person accepts).
 
     def set_role(self, identity: Identity, user_id: str, role: str) -> Member:
         new_role = Role.parse(role)

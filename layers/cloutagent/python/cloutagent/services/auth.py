@@ -16,7 +16,7 @@ from cloutagent.errors import Forbidden, Unauthorized
 from cloutagent.ids import iso_millis
 from cloutagent.observability import logger
 from cloutagent.services.access import API_KEY_PREFIX, hash_api_key
-from cloutagent.services.ports import AccessStore, Jwks
+from cloutagent.services.ports import AccessStore, Directory, Jwks
 
 MAX_TOKEN_BYTES = 8 * 1024
 MAX_API_KEY_CHARS = 128
@@ -65,12 +65,16 @@ class TokenVerifier:
 
 class Authenticator:
     def __init__(self, verifier: TokenVerifier, access_store: AccessStore,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), directory: Directory | None = None):
         self.verifier = verifier
         self.store = access_store
         self.clock = clock
+        self.directory = directory  # a person without a membership: their verified email (invitees)
 
-    def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Identity:
+    def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str], *,
+                     invitees: bool = False) -> Identity:
+        """The caller's identity. ``invitees``: also admit a person who belongs to no tenant yet, as an
+        identity that may only answer invitations (the WebSocket authorizer; REST has no such routes)."""
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
         query = query or {}
         credentials = (query.get("token"), query.get("apiKey"), lowered.get("authorization"), lowered.get("x-api-key"))
@@ -79,18 +83,27 @@ class Authenticator:
         token = query.get("token") or _bearer(lowered.get("authorization"))
         api_key = query.get("apiKey") or lowered.get("x-api-key")
         if token:
-            return self._from_token(token)
+            return self._from_token(token, invitees)
         if api_key:
             return self._from_api_key(api_key)
         raise Unauthorized("No credentials")
 
-    def _from_token(self, token: str) -> Identity:
+    def _from_token(self, token: str, invitees: bool = False) -> Identity:
         claims = self.verifier.verify(token)
         member = self.store.find_membership(claims["sub"])
         if member is None:
-            raise Forbidden("This user does not belong to a tenant")
+            return self._invitee(claims, invitees)
         return Identity(tenant_id=member.tenant_id, user_id=member.user_id, role=Role.parse(member.role),
                         display_name=member.email or "")
+
+    def _invitee(self, claims: dict[str, Any], admitted: bool) -> Identity:
+        """No tenant, no data: the verified email from Cognito (never the token or a message), to
+        find the invitations addressed to it. Without one, the person is refused as before."""
+        email = self.directory.verified_email(str(claims.get("username") or claims["sub"])) \
+            if admitted and self.directory is not None else None
+        if not email:
+            raise Forbidden("This user does not belong to a tenant")
+        return Identity(tenant_id="", user_id=claims["sub"], role=Role.viewer, display_name=email, invitee=True)
 
     def _from_api_key(self, key: str) -> Identity:
         if not key.startswith(API_KEY_PREFIX) or len(key) > MAX_API_KEY_CHARS:

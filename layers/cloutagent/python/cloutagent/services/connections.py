@@ -24,6 +24,8 @@ class ConnectionService:
         self.api_keys = api_keys  # an AccessStore: a key's own item, read again once its connection is recorded
 
     def connect(self, identity: Identity) -> None:
+        if identity.invitee:
+            return  # no tenant to record it in: it joins no room and is told of nothing
         if self.limits is None:
             self.room_store.put_connection(identity, identity.connection_id, tenant_cap=UNCAPPED)
             return
@@ -67,6 +69,8 @@ class ConnectionService:
         return closed
 
     def disconnect(self, identity: Identity) -> None:
+        if identity.invitee:
+            return  # never recorded (connect)
         joined = self.room_store.delete_connection(identity, identity.connection_id)
         if joined:
             self.rooms.leave_all(identity, joined)

@@ -13,7 +13,7 @@ from cloutagent.domain.billing import LicenseSnapshot, MeterRecord, Subscription
 from cloutagent.domain.changes import ProjectChange
 from cloutagent.domain.executions import Execution
 from cloutagent.domain.identity import Identity
-from cloutagent.domain.models import ApiKey, Event, Member, Project, Tenant
+from cloutagent.domain.models import ApiKey, Event, Invitation, Member, Project, Tenant
 from cloutagent.domain.notifications import Delivery
 from cloutagent.domain.rate_limits import WindowCounts
 from cloutagent.domain.schedules import Firing, Schedule
@@ -86,6 +86,12 @@ class AccessStore(Protocol):
     def get_api_key(self, tenant_id: str, key_id: str) -> ApiKey | None: ...  # strongly consistent
     def touch_api_key(self, tenant_id: str, key_id: str, when: str, cutoff: str) -> None: ...
     def set_api_key_role(self, tenant_id: str, key_id: str, role: str) -> ApiKey: ...
+    def put_invitation(self, invitation: Invitation, now: str) -> None: ...  # CONFLICT: one open per email
+    def list_invitations(self, tenant_id: str) -> list[Invitation]: ...
+    def invitations_for(self, email: str) -> list[Invitation]: ...  # pending ones, any tenant
+    def delete_invitation(self, tenant_id: str, email: str) -> None: ...
+    def accept_invitation(self, invitation: Invitation, member: Member, now: str) -> None: ...  # with the guard
+    def decline_invitation(self, invitation: Invitation, now: str) -> None: ...
 
 
 class ExecutionStore(Protocol):
@@ -203,9 +209,9 @@ class ScheduleBackend(Protocol):
 
 
 class Directory(Protocol):
-    """The user directory (Cognito): invitations."""
+    """The user directory (Cognito): who a signed-in person is when no membership says so."""
 
-    def invite(self, email: str) -> str: ...
+    def verified_email(self, username: str) -> str | None: ...  # None: no such user, or not verified
 
 
 class Payments(Protocol):

@@ -24,8 +24,8 @@ class RateLimiter:
         self.scale = scale  # settings.rate_limit_scale, read per request (an operator may change it)
 
     def check(self, identity: Identity, action: str) -> None:
-        if action in UNCOUNTED_ACTIONS:
-            return
+        if action in UNCOUNTED_ACTIONS or identity.invitee:
+            return  # an invitee has no tenant partition to count in (its few actions are cheap reads)
         now = self.clock_ms()
         counts = self.counter.count(identity.tenant_id, caller_of(identity), window_of(now))
         scale = self.scale()

@@ -13,11 +13,15 @@ class TenantService:
     def __init__(self, store: AccessStore):
         self.store = store
 
-    def ensure_tenant_for_user(self, user_id: str, email: str, tenant_name: str | None = None) -> Member:
-        """Idempotent: a user who already belongs to a tenant keeps it (invited users, retries)."""
+    def ensure_tenant_for_user(self, user_id: str, email: str, tenant_name: str | None = None) -> Member | None:
+        """Idempotent: a user who already belongs to a tenant keeps it (retries). Someone with a pending
+        invitation gets none: they land in no tenant until they accept (or decline) it. None then."""
         existing = self.store.find_membership(user_id)
         if existing is not None:
             return existing
+        now_at = now_iso()
+        if email and any(i.open_at(now_at) for i in self.store.invitations_for(email.strip().lower())):
+            return None
         now = now_iso()
         tenant = Tenant(tenant_id=new_id("t_"), name=tenant_name or _default_name(email), created_at=now)
         owner = Member(tenant_id=tenant.tenant_id, user_id=user_id, email=email, role="owner", joined_at=now)
@@ -26,6 +30,7 @@ class TenantService:
         return owner
 
     def add_user_to_tenant(self, tenant_id: str, user_id: str, email: str, role: str) -> Member:
+        """The dev stack's shortcut (POST /local/users with a tenant): the membership and its guard."""
         member = Member(tenant_id=tenant_id, user_id=user_id, email=email, role=role, joined_at=now_iso())
         self.store.add_member(member)
         return member

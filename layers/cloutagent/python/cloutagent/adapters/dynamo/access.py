@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.adapters.dynamo.codec import from_item, to_attr, to_item
 from cloutagent.adapters.dynamo.table import Table, cancellation_codes, error_code
 from cloutagent.adapters.dynamo.table import key as table_key
-from cloutagent.domain.models import ApiKey, Member, Tenant
+from cloutagent.domain.models import ApiKey, Invitation, Member, Tenant
 from cloutagent.errors import Conflict, NotFound
 
 
@@ -28,6 +29,36 @@ def _member_item(member: Member) -> dict[str, Any]:
     }
 
 
+def _guard_put(member: Member) -> dict[str, Any]:
+    """The person's one-membership guard: written with the membership, refused if they hold one."""
+    item = {"PK": keys.PERSON_PK, "SK": keys.person_sk(member.user_id), "tenantId": member.tenant_id,
+            "since": member.joined_at}
+    return {"Put": {"Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def _invitation_item(invitation: Invitation) -> dict[str, Any]:
+    # expiresAt is the table's TTL (epoch seconds): a week past the invitation's end, so admins see
+    # what became of it; the wire's expiresAt is validUntil here.
+    wire = invitation.to_wire(exclude={"expires_at"})
+    item = {"PK": keys.tenant_pk(invitation.tenant_id), "SK": keys.invite_sk(invitation.email), **wire,
+            "tenantId": invitation.tenant_id, "validUntil": invitation.expires_at,
+            "expiresAt": _epoch(invitation.expires_at) + INVITATION_KEPT_SECONDS}
+    if invitation.status == "pending":
+        item["GSI1PK"], item["GSI1SK"] = keys.invitee_lookup(invitation.email), keys.tenant_pk(invitation.tenant_id)
+    return item
+
+
+def _invitation(item: dict[str, Any]) -> Invitation:
+    return Invitation.model_validate({**item, "expiresAt": item["validUntil"]})
+
+
+def _epoch(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+INVITATION_KEPT_SECONDS = 7 * 86400
+
+
 class DynamoAccessStore:
     def __init__(self, table: Table):
         self.table = table
@@ -41,6 +72,7 @@ class DynamoAccessStore:
                 [
                     {"Put": {"Item": to_item(tenant_item), "ConditionExpression": "attribute_not_exists(PK)"}},
                     {"Put": {"Item": to_item(_member_item(owner)), "ConditionExpression": "attribute_not_exists(PK)"}},
+                    _guard_put(owner),
                 ]
             )
         except Exception as exc:
@@ -76,11 +108,15 @@ class DynamoAccessStore:
         return [Member.model_validate(i) for i in items]
 
     def add_member(self, member: Member) -> None:
+        """The membership and the person's guard together: a person already in a tenant gets CONFLICT."""
         try:
-            self.table.put(_member_item(member), condition="attribute_not_exists(PK)")
+            self.table.transact([
+                {"Put": {"Item": to_item(_member_item(member)), "ConditionExpression": "attribute_not_exists(PK)"}},
+                _guard_put(member),
+            ])
         except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict("That user is already a member") from exc
+            if error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise Conflict("That user already belongs to a tenant") from exc
             raise
 
     def set_role(self, tenant_id: str, user_id: str, role: str) -> Member:
@@ -96,8 +132,86 @@ class DynamoAccessStore:
         return Member.model_validate(item)
 
     def remove_member(self, tenant_id: str, user_id: str) -> None:
-        if self.table.delete(keys.tenant_pk(tenant_id), keys.user_sk(user_id), return_old=True) is None:
-            raise NotFound("No such member")
+        """The membership and the person's guard (if it names this tenant): they may then join another."""
+        try:
+            self.table.transact([
+                {"Delete": {"Key": table_key(keys.tenant_pk(tenant_id), keys.user_sk(user_id)),
+                            "ConditionExpression": "attribute_exists(PK)"}},
+                {"Delete": {"Key": table_key(keys.PERSON_PK, keys.person_sk(user_id)),
+                            "ConditionExpression": "attribute_not_exists(PK) OR tenantId = :t",
+                            "ExpressionAttributeValues": {":t": to_attr(tenant_id)}}},
+            ])
+        except Exception as exc:
+            if error_code(exc) == "TransactionCanceledException" and cancellation_codes(exc)[0] == "ConditionalCheckFailed":
+                raise NotFound("No such member") from exc
+            raise
+
+    # -- invitations -----------------------------------------------------------------------
+    def put_invitation(self, invitation: Invitation, now: str) -> None:
+        """One open invitation per email per tenant: a pending, unexpired one is CONFLICT."""
+        try:
+            self.table.put(_invitation_item(invitation),
+                           condition="attribute_not_exists(PK) OR #s <> :pending OR validUntil <= :now",
+                           names={"#s": "status"}, vals={":pending": "pending", ":now": now})
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Conflict("That email already has a pending invitation here") from exc
+            raise
+
+    def list_invitations(self, tenant_id: str) -> list[Invitation]:
+        items = self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.INVITE_PREFIX, consistent=True)
+        return [_invitation(i) for i in items]
+
+    def invitations_for(self, email: str) -> list[Invitation]:
+        """Pending invitations addressed to an email, each read from its own item's key (never an attribute)."""
+        found = []
+        for hit in self.table.query_all(keys.invitee_lookup(email), index="GSI1"):
+            tenant_id = hit["PK"].removeprefix("T#")
+            if hit["PK"] != keys.tenant_pk(tenant_id) or hit["SK"] != keys.invite_sk(email):
+                continue
+            found.append(_invitation({**hit, "tenantId": tenant_id}))
+        return found
+
+    def delete_invitation(self, tenant_id: str, email: str) -> None:
+        self.table.delete(keys.tenant_pk(tenant_id), keys.invite_sk(email))
+
+    def accept_invitation(self, invitation: Invitation, member: Member, now: str) -> None:
+        """One transaction: the person's guard, the membership, the invitation taken while still open."""
+        try:
+            self.table.transact([
+                _guard_put(member),
+                {"Put": {"Item": to_item(_member_item(member)), "ConditionExpression": "attribute_not_exists(PK)"}},
+                self._close_invitation(invitation, "accepted", now),
+            ])
+        except Exception as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes[:2]:  # the guard or the membership: already in a tenant
+                raise Conflict("You already belong to a tenant") from exc
+            if "ConditionalCheckFailed" in codes:
+                raise NotFound("No such invitation") from exc
+            raise
+
+    def decline_invitation(self, invitation: Invitation, now: str) -> None:
+        try:
+            self.table.transact([self._close_invitation(invitation, "declined", now)])
+        except Exception as exc:
+            if error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise NotFound("No such invitation") from exc
+            raise
+
+    def _close_invitation(self, invitation: Invitation, status: str, now: str) -> dict[str, Any]:
+        """Out of the invitee's lookup, as long as it is still the pending one addressed to that email."""
+        return {"Update": {
+            "Key": table_key(keys.tenant_pk(invitation.tenant_id), keys.invite_sk(invitation.email)),
+            "UpdateExpression": "SET #s = :status, closedAt = :now REMOVE GSI1PK, GSI1SK",
+            "ConditionExpression": "#s = :pending AND invitationId = :id AND email = :email AND validUntil > :now",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {k: to_attr(v) for k, v in {
+                ":status": status, ":now": now, ":pending": "pending", ":id": invitation.invitation_id,
+                ":email": invitation.email}.items()},
+        }}
 
     # -- API keys --------------------------------------------------------------------------
     def put_api_key(self, key: ApiKey, key_hash: str) -> None:

@@ -52,6 +52,7 @@ SCHEDULE_PREFIX = "SCHEDULE#"  # a project's schedules, in the project partition
 TRIGGER_SK = "TRIGGER"  # a project's Git host trigger: its config and sealed secret
 DELIVERY_PREFIX = "DELIVERY#"  # Git host deliveries already acted on (expire through the TTL)
 AUDIT_PREFIX = "AUDIT#"  # the tenant's audit log; sorts before CONN# and PROJECT#, outside every other range
+INVITE_PREFIX = "INVITE#"  # the tenant's invitations, one per email; sorts before PROJECT#
 
 
 def project_sk(project_id: str) -> str:
@@ -124,6 +125,24 @@ def user_lookup(user_id: str) -> str:
 
 def apikey_lookup(key_hash: str) -> str:
     return f"APIKEYHASH#{key_hash}"
+
+
+def invitee_lookup(email: str) -> str:
+    """The pending invitations addressed to an email (sparse: removed once accepted or declined)."""
+    return f"INVITEE#{email}"
+
+
+def invite_sk(email: str) -> str:
+    # The email is the key: one invitation per email per tenant, made atomic by the key itself.
+    return INVITE_PREFIX + email
+
+
+# Not tenant data: one guard item per person, so a person holds at most one membership (atomic).
+PERSON_PK = "PERSON"
+
+
+def person_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
 
 
 def claim_lookup(task_ref: str) -> str:
