@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 from cloutagent_client.errors import BadRequest, NotFound, ProjectNotFound
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
 from cloutagent_client.types import GitHost, Schedule, Trigger
-from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
+from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Invitation, Member, Project, Role
 from cloutagent_client.types import AuditPage
 
 
@@ -183,9 +183,27 @@ class Api:
     async def list_members(self) -> list[Member]:
         return (await self.request("member.list"))["members"]
 
-    async def invite_member(self, email: str, role: Role = "member") -> Member:
-        """Add a person (Cognito emails them an invitation); the member."""
-        return (await self.request("member.invite", {"email": email, "role": role}))["member"]
+    async def invite_member(self, email: str, role: Role = "member") -> Invitation:
+        """Invite a person by email: a pending invitation they accept (or decline) once signed in."""
+        return (await self.request("member.invite", {"email": email, "role": role}))["invitation"]
+
+    async def list_invitations(self) -> list[Invitation]:
+        """The tenant's invitations, pending, accepted and declined (admin)."""
+        return (await self.request("invitation.list"))["invitations"]
+
+    async def revoke_invitation(self, invitation_id: str) -> Invitation:
+        return (await self.request("invitation.revoke", {"invitationId": invitation_id}))["invitation"]
+
+    async def my_invitations(self) -> list[Invitation]:
+        """Open invitations addressed to the signed-in person's verified email."""
+        return (await self.request("invitation.mine"))["invitations"]
+
+    async def accept_invitation(self, invitation_id: str) -> Member:
+        """Join the inviting tenant; reconnect to act in it. ``Conflict`` if you already belong to one."""
+        return (await self.request("invitation.accept", {"invitationId": invitation_id}))["member"]
+
+    async def decline_invitation(self, invitation_id: str) -> Invitation:
+        return (await self.request("invitation.decline", {"invitationId": invitation_id}))["invitation"]
 
     async def set_member_role(self, user_id: str, role: Role) -> Member:
         return (await self.request("member.set_role", {"userId": user_id, "role": role}))["member"]

@@ -10,7 +10,7 @@ from typing import Any, Coroutine, Iterator, TypeVar
 
 from cloutagent_client.steering import Decision, PermissionResolved, Scope
 from cloutagent_client.types import GitHost, Schedule, Trigger
-from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Member, Project, Role
+from cloutagent_client.types import ApiKey, CreatedApiKey, Execution, Identity, Invitation, Member, Project, Role
 from cloutagent_client.types import AuditPage
 
 T = TypeVar("T")
@@ -130,8 +130,23 @@ class SyncApi:
     def list_members(self) -> list[Member]:
         return self._run(self._client.list_members())
 
-    def invite_member(self, email: str, role: Role = "member") -> Member:
+    def invite_member(self, email: str, role: Role = "member") -> Invitation:
         return self._run(self._client.invite_member(email, role))
+
+    def list_invitations(self) -> list[Invitation]:
+        return self._run(self._client.list_invitations())
+
+    def revoke_invitation(self, invitation_id: str) -> Invitation:
+        return self._run(self._client.revoke_invitation(invitation_id))
+
+    def my_invitations(self) -> list[Invitation]:
+        return self._run(self._client.my_invitations())
+
+    def accept_invitation(self, invitation_id: str) -> Member:
+        return self._run(self._client.accept_invitation(invitation_id))
+
+    def decline_invitation(self, invitation_id: str) -> Invitation:
+        return self._run(self._client.decline_invitation(invitation_id))
 
     def set_member_role(self, user_id: str, role: Role) -> Member:
         return self._run(self._client.set_member_role(user_id, role))

@@ -90,6 +90,20 @@ class Member(TypedDict):
     joinedAt: str
 
 
+InvitationStatus = Literal["pending", "accepted", "declined"]
+
+
+class Invitation(TypedDict):
+    invitationId: str
+    tenantName: str  # whose team it is (the tenant's id is never sent)
+    email: str  # lower-cased
+    role: Role
+    status: InvitationStatus
+    invitedBy: str  # the inviter's display name
+    createdAt: str
+    expiresAt: str  # pending until then
+
+
 class ApiKey(TypedDict):
     keyId: str
     name: str

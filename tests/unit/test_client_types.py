@@ -18,6 +18,8 @@ def test_each_typed_result_has_the_keys_of_the_service_s_wire_object():
     assert set(wire.Execution.__annotations__) == _fields(executions.Execution, "tenantId", "trigger")
     assert set(wire.ApiKey.__annotations__) == _fields(models.ApiKey, "tenantId")
     assert set(wire.Member.__annotations__) == _fields(models.Member, "tenantId")
+    assert set(wire.Invitation.__annotations__) == _fields(models.Invitation, "tenantId")
+    assert set(typing.get_args(wire.InvitationStatus)) == set(typing.get_args(models.InvitationStatus))
     assert set(wire.AuditEntry.__annotations__) == _fields(audit.AuditEntry, "tenantId")
     assert set(wire.AuditActor.__annotations__) == _fields(audit.AuditActor)
     me = replies.whoami(identity.Identity(tenant_id="t", user_id="u", role=identity.Role.owner, connection_id="c"))

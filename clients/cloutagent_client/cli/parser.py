@@ -217,7 +217,8 @@ def _team_commands(sub: Any) -> None:
     group = sub.add_parser("members", help="list, invite and remove the tenant's members, and set their roles")
     verbs = group.add_subparsers(dest="verb", required=True)
     _leaf(verbs, "list", team.list_members, "list the tenant's members")
-    invite = _leaf(verbs, "invite", team.invite_member, "invite a person by email (admin)")
+    invite = _leaf(verbs, "invite", team.invite_member,
+                   "invite a person by email: they join once they sign in and accept (admin)")
     invite.add_argument("email")
     invite.add_argument("--role", choices=ROLES, default="member", help="default: member")
     role = _leaf(verbs, "set-role", team.set_member_role, "change a member's role (admin)")
@@ -225,6 +226,16 @@ def _team_commands(sub: Any) -> None:
     role.add_argument("role", choices=ROLES)
     remove = _leaf(verbs, "remove", team.remove_member, "remove a member from the tenant (admin)")
     remove.add_argument("member", help="user id or email")
+
+    group = sub.add_parser("invitations", help="invitations addressed to you (accept, decline), and those your "
+                                                "team sent (admins)")
+    verbs = group.add_subparsers(dest="verb", required=True)
+    _leaf(verbs, "list", team.my_invitations, "list the open invitations addressed to your email")
+    for verb, fn, text in (("accept", team.accept_invitation, "join the team that invited you"),
+                           ("decline", team.decline_invitation, "decline an invitation"),
+                           ("revoke", team.revoke_invitation, "withdraw an invitation your team sent (admin)")):
+        _leaf(verbs, verb, fn, text).add_argument("invitation", help="invitation id (i_…)")
+    _leaf(verbs, "sent", team.sent_invitations, "list the invitations your team sent, and what became of them (admin)")
 
     group = sub.add_parser("keys", help="create, list and revoke the tenant's API keys")
     verbs = group.add_subparsers(dest="verb", required=True)

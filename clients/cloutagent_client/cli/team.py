@@ -13,6 +13,10 @@ from cloutagent_client.errors import BadRequest, NotFound
 _MEMBER_COLUMNS = [("USER", "userId"), ("EMAIL", "email"), ("ROLE", "role"), ("JOINED", "joinedAt")]
 _KEY_COLUMNS = [("ID", "keyId"), ("NAME", "name"), ("ROLE", "role"), ("PREFIX", "prefix"),
                 ("CREATED", "createdAt"), ("EXPIRES", "expiresAt"), ("LAST USED", "lastUsedAt"), ("REVOKED", "revokedAt")]
+_INVITATION_COLUMNS = [("ID", "invitationId"), ("TEAM", "tenantName"), ("ROLE", "role"), ("FROM", "invitedBy"),
+                       ("EXPIRES", "expiresAt")]
+_SENT_COLUMNS = [("ID", "invitationId"), ("EMAIL", "email"), ("ROLE", "role"), ("STATUS", "status"),
+                 ("BY", "invitedBy"), ("EXPIRES", "expiresAt")]
 _AUDIT_COLUMNS = [("AT", "at"), ("ACTION", "action"), ("BY", "by"), ("TARGET", "target"), ("DETAILS", "details")]
 
 
@@ -22,8 +26,38 @@ async def list_members(client: Client, args: Any, out: Output) -> int:
 
 
 async def invite_member(client: Client, args: Any, out: Output) -> int:
-    member = await client.invite_member(args.email, args.role)
-    out.result(member, f"invited {shown(member['email'])} as {member['role']} ({member['userId']})")
+    invitation = await client.invite_member(args.email, args.role)
+    out.result(invitation, f"invited {shown(invitation['email'])} as {invitation['role']} "
+                           f"({invitation['invitationId']}, pending until {invitation['expiresAt']}): they join once "
+                           "they sign in and accept")
+    return exit_codes.OK
+
+
+async def my_invitations(client: Client, args: Any, out: Output) -> int:
+    out.table(await client.my_invitations(), _INVITATION_COLUMNS)
+    return exit_codes.OK
+
+
+async def accept_invitation(client: Client, args: Any, out: Output) -> int:
+    member = await client.accept_invitation(args.invitation)
+    out.result(member, f"joined as {member['role']}: connect again to work in the team")
+    return exit_codes.OK
+
+
+async def decline_invitation(client: Client, args: Any, out: Output) -> int:
+    invitation = await client.decline_invitation(args.invitation)
+    out.result(invitation, f"declined {invitation['invitationId']} ({shown(invitation['tenantName'])})")
+    return exit_codes.OK
+
+
+async def sent_invitations(client: Client, args: Any, out: Output) -> int:
+    out.table(await client.list_invitations(), _SENT_COLUMNS)
+    return exit_codes.OK
+
+
+async def revoke_invitation(client: Client, args: Any, out: Output) -> int:
+    invitation = await client.revoke_invitation(args.invitation)
+    out.result(invitation, f"revoked the invitation of {shown(invitation['email'])}")
     return exit_codes.OK
 
 
