@@ -10,15 +10,22 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-async def test_an_owner_invites_sets_a_role_creates_a_key_shown_once_and_revokes_it(page):
+async def test_an_owner_invites_sets_a_role_creates_a_key_shown_once_and_revokes_it(page, ready, make_user):
+    colleague = make_user(tenant_id=ready["tenantId"], role="member", prefix="console-member")
     await page.get_by_role("button", name="Members & keys").click()
     email = f"console-{uuid.uuid4().hex[:8]}@example.com"
     await page.get_by_label("Invite").fill(email)
     await page.get_by_role("button", name="Invite").click()
-    row = page.get_by_role("row").filter(has_text=email)
-    await row.wait_for()
-    await page.get_by_label(f"Role of {email}").select_option("viewer")
-    await page.get_by_role("status").filter(has_text=f"{email} is now viewer").wait_for()
+    # an invitation is pending until the person accepts it: it is not a member yet
+    pending = page.locator("#sent-invitations tr").filter(has_text=email)
+    await pending.filter(has_text="pending").wait_for()
+    assert await page.locator("#members tr").filter(has_text=email).count() == 0
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name=f"Revoke the invitation of {email}").click()
+    await pending.wait_for(state="detached")
+
+    await page.get_by_label(f"Role of {colleague['email']}").select_option("viewer")
+    await page.get_by_role("status").filter(has_text=f"{colleague['email']} is now viewer").wait_for()
 
     name = f"ci-{uuid.uuid4().hex[:6]}"
     await page.get_by_label("New key").fill(name)
@@ -32,6 +39,43 @@ async def test_an_owner_invites_sets_a_role_creates_a_key_shown_once_and_revokes
     page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await page.get_by_role("button", name=f"Revoke {name}").click()
     await key_row.get_by_role("button").wait_for(state="detached")  # revoked: nothing left to do with it
+
+
+async def test_an_invited_person_signs_in_sees_the_invitation_and_joins_by_accepting_it(browser, ready, connect):
+    from tests.conftest import new_user
+
+    # GIVEN an invitation from the dev tenant, and the invited person signed up (no tenant of their own)
+    email = f"console-invitee-{uuid.uuid4().hex[:8]}@example.com"
+    owner = await connect()
+    await owner.ok("member.invite", {"email": email, "role": "viewer"})
+    person = new_user(ready, email)
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        # WHEN they sign in with their token
+        await page.goto(f"{ready['httpUrl']}/")
+        await page.get_by_label("WebSocket URL").fill(ready["wsUrl"])
+        await page.get_by_label("Cognito access token").check()
+        await page.get_by_label("Key or token").fill(person["token"])
+        await page.get_by_role("button", name="Connect").click()
+
+        # THEN they see the invitation, and no project or team control
+        await page.get_by_role("heading", name="Invitations").wait_for()
+        await page.locator("#identity").filter(has_text="no team yet").wait_for()
+        row = page.locator("#my-invitations tr").filter(has_text="viewer")
+        await row.wait_for()
+        assert not await page.get_by_role("button", name="Create project").is_visible()
+        assert not await page.get_by_role("button", name="Members & keys").is_visible()
+
+        # WHEN they accept, THEN the console reconnects as the team's new viewer
+        await row.get_by_role("button", name="Accept").click()
+        await page.locator("#identity").filter(has_text="viewer").wait_for()
+        await page.locator("#invitations").wait_for(state="hidden")
+        assert (await owner.ok("member.list"))["members"] and any(
+            m["email"] == email and m["role"] == "viewer" for m in (await owner.ok("member.list"))["members"])
+    finally:
+        await context.close()
 
 
 async def test_an_enterprise_tenant_is_not_offered_a_lower_plan(page):

@@ -167,7 +167,8 @@ async function signIn(session) {
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   scheduleRefresh(session);
   state.me = await request("whoami");
-  $("identity").textContent = shown(`${state.me.displayName || state.me.userId} · ${state.me.role}`);
+  const standing = state.me.tenantId === "" ? "no team yet" : state.me.role;
+  $("identity").textContent = shown(`${state.me.displayName || state.me.userId} · ${standing}`);
   $("identity").title = state.me.userId;
   applyRoles();
   $("connection").dataset.connectionId = state.me.connectionId;
@@ -175,6 +176,11 @@ async function signIn(session) {
   show("workspace", true);
   show("identity", true);
   show("sign-out", true);
+  if (state.me.tenantId === "") { // an invitee: a person in no team yet may only answer invitations
+    showView("invitations");
+    await loadMyInvitations();
+    return;
+  }
   await loadProjects();
   $("new-project-name").focus();
 }
@@ -621,6 +627,7 @@ async function showTeam() {
   $("team-note").textContent = "";
   show("new-key", false);
   await loadMembers();
+  if (can("invitation.list")) await loadSentInvitations();
   if (can("apikey.list")) await loadKeys();
 }
 
@@ -669,8 +676,46 @@ async function invite(event) {
   const reply = await act(() => request("member.invite", { email, role: $("invite-role").value }));
   if (!reply) return;
   $("invite-email").value = "";
-  $("team-note").textContent = `Invited ${reply.member.email} as ${reply.member.role}.`;
-  await loadMembers();
+  $("team-note").textContent = shown(`Invited ${reply.invitation.email} as ${reply.invitation.role}: they join once they sign in and accept.`);
+  await loadSentInvitations();
+}
+
+async function loadSentInvitations() {
+  const { invitations } = await request("invitation.list");
+  $("sent-invitations").replaceChildren(...invitations.map((inv) => el("tr", {},
+    el("td", {}, inv.email), el("td", {}, inv.role), el("td", {}, inv.status), el("td", {}, day(inv.expiresAt)),
+    el("td", {}, inv.status === "pending" && can("invitation.revoke") && RANK[inv.role] <= RANK[state.me.role]
+      ? el("button", { type: "button", class: "danger small", "aria-label": `Revoke the invitation of ${inv.email}`,
+        onclick: () => confirm(`Withdraw the invitation of ${shown(inv.email)}?`)
+          && act(() => request("invitation.revoke", { invitationId: inv.invitationId })).then(loadSentInvitations) },
+      "Revoke")
+      : null))));
+}
+
+// ---- a person in no team yet: the invitations addressed to them ---------------------------------
+async function loadMyInvitations() {
+  const { invitations } = await request("invitation.mine");
+  const answer = (inv, action) => act(async () => {
+    await request(action, { invitationId: inv.invitationId });
+    if (action === "invitation.accept") {
+      // The connection keeps the identity it opened with: reconnect as the team's new member.
+      $("invitations-note").textContent = shown(`Joined ${inv.tenantName} as ${inv.role}.`);
+      location.reload();
+      return;
+    }
+    $("invitations-note").textContent = shown(`Declined the invitation of ${inv.tenantName}.`);
+    await loadMyInvitations();
+  });
+  $("my-invitations").replaceChildren(...invitations.map((inv) => el("tr", {},
+    el("td", {}, inv.tenantName), el("td", {}, inv.role), el("td", {}, inv.invitedBy), el("td", {}, day(inv.expiresAt)),
+    el("td", {},
+      el("button", { type: "button", class: "primary small", "aria-label": `Accept ${inv.tenantName}`,
+        onclick: () => answer(inv, "invitation.accept") }, "Accept"),
+      el("button", { type: "button", class: "small", "aria-label": `Decline ${inv.tenantName}`,
+        onclick: () => answer(inv, "invitation.decline") }, "Decline")))));
+  if (!invitations.length) {
+    $("my-invitations").append(el("tr", {}, el("td", { colspan: "5", class: "hint" }, "No invitations for you.")));
+  }
 }
 
 async function createKey(event) {
@@ -735,7 +780,7 @@ async function billing(action, data) {
 
 // ---- views and tabs -----------------------------------------------------------------------------------
 function showView(name) {
-  for (const view of ["empty", "project", "account", "team", "audit"]) show(view, view === name);
+  for (const view of ["empty", "project", "account", "team", "audit", "invitations"]) show(view, view === name);
 }
 
 const TABS = { "tab-run": null, "tab-history": () => loadExecutions(true), "tab-secrets": loadSecrets };
