@@ -205,6 +205,10 @@ class Api:
     async def decline_invitation(self, invitation_id: str) -> Invitation:
         return (await self.request("invitation.decline", {"invitationId": invitation_id}))["invitation"]
 
+    async def create_tenant(self, name: str | None = None) -> Member:
+        """For a person in no tenant: start one of your own, as its owner; reconnect to act in it."""
+        return (await self.request("tenant.create", {"name": name} if name else {}))["member"]
+
     async def set_member_role(self, user_id: str, role: Role) -> Member:
         return (await self.request("member.set_role", {"userId": user_id, "role": role}))["member"]
 

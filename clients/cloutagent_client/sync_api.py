@@ -148,6 +148,9 @@ class SyncApi:
     def decline_invitation(self, invitation_id: str) -> Invitation:
         return self._run(self._client.decline_invitation(invitation_id))
 
+    def create_tenant(self, name: str | None = None) -> Member:
+        return self._run(self._client.create_tenant(name))
+
     def set_member_role(self, user_id: str, role: Role) -> Member:
         return self._run(self._client.set_member_role(user_id, role))
 

@@ -1,9 +1,10 @@
-"""apikey.create / list / revoke, member.list / invite / remove / set_role, invitation.*, and audit.list."""
+"""apikey.create / list / revoke, member.list / invite / remove / set_role, invitation.*, tenant.create and
+audit.list."""
 
 from cloutagent.gateway.app import WebSocketApp
 from cloutagent.protocol import replies
 from cloutagent.protocol.actions import (ApiKeyCreate, ApiKeyRef, AuditList, InvitationRef, MemberInvite, MemberRef,
-                                         MemberSetRole)
+                                         MemberSetRole, TenantCreate)
 from cloutagent.wiring import get_container
 
 app = WebSocketApp()
@@ -76,6 +77,11 @@ def remove(identity, data: MemberRef):
 @app.action("member.set_role", MemberSetRole)
 def set_role(identity, data: MemberSetRole):
     return replies.member(_access().set_role(identity, data.userId, data.role))
+
+
+@app.action("tenant.create", TenantCreate)
+def create_tenant(identity, data: TenantCreate):
+    return replies.member(get_container().tenants.create_own(identity, data.name))
 
 
 @app.action("audit.list", AuditList)

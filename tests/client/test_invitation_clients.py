@@ -63,6 +63,9 @@ async def test_cloutagent_invitations_lists_accepts_and_declines(cli, ready, mak
     code, out, err = await cli("invitations", "accept", sent["invitationId"], local=False)
     assert code != 0 and "invitation" in err.lower()
 
+    [own] = await cli.json("invitations", "start-own", "--name", "Mine", local=False)
+    assert own["role"] == "owner"
+
     cli.env["CLOUTAGENT_TOKEN"] = owner["token"]
     [listed] = await cli.json("invitations", "sent", local=False)
     assert listed["status"] == "declined" and listed["email"] == email

@@ -31,7 +31,7 @@ async def test_an_invited_email_that_signs_up_lands_in_no_tenant_until_it_accept
     me = await invitee.ok("whoami")
     assert me["tenantId"] == "" and me["userId"] == person["userId"] and me["displayName"] == email
     assert set(me["allowedActions"]) == {"ping", "health", "whoami", "invitation.mine", "invitation.accept",
-                                         "invitation.decline"}
+                                         "invitation.decline", "tenant.create"}
     [seen] = (await invitee.ok("invitation.mine"))["invitations"]
     assert seen["invitationId"] == invitation["invitationId"] and seen["tenantName"]
     for action, data in [("project.list", {}), ("project.create", {"name": "mine"}), ("member.list", {}),
@@ -86,6 +86,26 @@ async def test_a_declined_invitation_moves_nobody_and_another_email_cannot_take_
     # AND bob's, once revoked by the admin, is gone for him
     assert (await admin.ok("invitation.revoke", {"invitationId": for_bob["invitationId"]}))["invitation"]["email"] == bob
     assert (await bob_client.ok("invitation.mine"))["invitations"] == []
+
+
+async def test_a_person_in_no_tenant_may_start_their_own_and_a_member_may_not(connect, make_user, ready):
+    # GIVEN a person who signed up while invited, and declined
+    admin = await connect()
+    email = an_email("own")
+    offer = (await admin.ok("member.invite", {"email": email}))["invitation"]
+    person = new_user(ready, email)
+    invitee = await connect(person)
+    await invitee.ok("invitation.decline", {"invitationId": offer["invitationId"]})
+
+    # WHEN they start a team of their own
+    owner = (await invitee.ok("tenant.create", {"name": "Own team"}))["member"]
+
+    # THEN they own a new tenant (seen once reconnected), and a second one is a conflict
+    assert owner["role"] == "owner" and owner["userId"] == person["userId"]
+    me = await (await connect(person)).ok("whoami")
+    assert me["role"] == "owner" and me["tenantId"] not in ("", ready["tenantId"])
+    assert (await invitee.error("tenant.create"))["code"] == "CONFLICT"
+    assert (await admin.error("tenant.create"))["code"] == "CONFLICT"
 
 
 async def test_inviting_twice_or_inviting_a_member_is_a_conflict_and_pending_invitations_hold_seats(

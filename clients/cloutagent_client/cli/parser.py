@@ -236,6 +236,9 @@ def _team_commands(sub: Any) -> None:
                            ("revoke", team.revoke_invitation, "withdraw an invitation your team sent (admin)")):
         _leaf(verbs, verb, fn, text).add_argument("invitation", help="invitation id (i_…)")
     _leaf(verbs, "sent", team.sent_invitations, "list the invitations your team sent, and what became of them (admin)")
+    own = _leaf(verbs, "start-own", team.create_own_tenant,
+                "in no team yet: start one of your own instead, as its owner")
+    own.add_argument("--name", help="the team's name (default: from your email)")
 
     group = sub.add_parser("keys", help="create, list and revoke the tenant's API keys")
     verbs = group.add_subparsers(dest="verb", required=True)

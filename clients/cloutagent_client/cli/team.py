@@ -50,6 +50,12 @@ async def decline_invitation(client: Client, args: Any, out: Output) -> int:
     return exit_codes.OK
 
 
+async def create_own_tenant(client: Client, args: Any, out: Output) -> int:
+    member = await client.create_tenant(args.name)
+    out.result(member, "you now own a team of your own: connect again to work in it")
+    return exit_codes.OK
+
+
 async def sent_invitations(client: Client, args: Any, out: Output) -> int:
     out.table(await client.list_invitations(), _SENT_COLUMNS)
     return exit_codes.OK

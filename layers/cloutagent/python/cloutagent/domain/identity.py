@@ -99,12 +99,13 @@ MIN_ROLE: dict[str, Role] = {
     "invitation.mine": Role.viewer,
     "invitation.accept": Role.viewer,
     "invitation.decline": Role.viewer,
+    "tenant.create": Role.viewer,
 }
 
 
 # All that a person with no tenant (an invitee identity) may do: nothing reads or writes a tenant.
 INVITEE_ACTIONS = frozenset({"ping", "health", "whoami", "invitation.mine", "invitation.accept",
-                             "invitation.decline"})
+                             "invitation.decline", "tenant.create"})
 
 
 # What a key limited to some projects may still do without naming a project (project.list shows
@@ -119,6 +120,7 @@ TENANT_ACTIONS = frozenset({
     "apikey.create", "apikey.list", "apikey.revoke", "audit.list",
     "plan.get", "usage.get", "billing.checkout", "billing.portal",
     "invitation.list", "invitation.revoke", "invitation.mine", "invitation.accept", "invitation.decline",
+    "tenant.create",
 })
 
 

@@ -93,6 +93,10 @@ class InvitationRef(ActionData):
     invitationId: str = Field(min_length=1, max_length=64)
 
 
+class TenantCreate(ActionData):
+    name: Name | None = None  # default: "{the email's local part}'s team"
+
+
 class MemberSetRole(ActionData):
     userId: str = Field(min_length=1, max_length=128)
     role: RoleName
