@@ -78,6 +78,28 @@ async def test_an_invited_person_signs_in_sees_the_invitation_and_joins_by_accep
         await context.close()
 
 
+async def test_a_person_in_no_team_may_start_their_own_from_the_console(browser, ready, connect):
+    from tests.conftest import new_user
+
+    email = f"console-own-{uuid.uuid4().hex[:8]}@example.com"
+    await (await connect()).ok("member.invite", {"email": email, "role": "viewer"})
+    person = new_user(ready, email)
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        await page.goto(f"{ready['httpUrl']}/")
+        await page.get_by_label("WebSocket URL").fill(ready["wsUrl"])
+        await page.get_by_label("Cognito access token").check()
+        await page.get_by_label("Key or token").fill(person["token"])
+        await page.get_by_role("button", name="Connect").click()
+        await page.get_by_role("button", name="Start a team of my own").click()
+        await page.locator("#identity").filter(has_text="owner").wait_for()
+        assert await page.get_by_role("button", name="Create project").is_visible()
+    finally:
+        await context.close()
+
+
 async def test_an_enterprise_tenant_is_not_offered_a_lower_plan(page):
     await page.get_by_role("button", name="Plan & usage").click()
     await page.locator("#plan").get_by_text("enterprise").first.wait_for()

@@ -693,6 +693,11 @@ async function loadSentInvitations() {
 }
 
 // ---- a person in no team yet: the invitations addressed to them ---------------------------------
+async function startOwnTeam() {
+  const reply = await act(() => request("tenant.create"));
+  if (reply) location.reload(); // reconnect as the new team's owner
+}
+
 async function loadMyInvitations() {
   const { invitations } = await request("invitation.mine");
   const answer = (inv, action) => act(async () => {
@@ -834,6 +839,7 @@ function wire() {
   $("show-audit").addEventListener("click", () => act(showAudit));
   $("audit-more").addEventListener("click", () => act(loadAudit));
   $("invite-form").addEventListener("submit", invite);
+  $("start-own").addEventListener("click", startOwnTeam);
   $("key-form").addEventListener("submit", createKey);
   $("checkout-form").addEventListener("submit", (event) => {
     event.preventDefault();
