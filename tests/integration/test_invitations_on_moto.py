@@ -84,3 +84,15 @@ def test_an_expired_or_closed_invitation_cannot_be_taken(aws):
     store.decline_invitation(fresh, now_iso())
     with pytest.raises(NotFound):
         store.decline_invitation(fresh, now_iso())
+
+
+def test_the_directory_gives_only_a_verified_email(aws):
+    cognito, pool = aws.clients.client("cognito-idp"), aws.settings.user_pool_id
+    verified, unverified = f"V-{uuid.uuid4().hex[:8]}@Example.com", f"u-{uuid.uuid4().hex[:8]}@example.com"
+    for email, flag in ((verified, "true"), (unverified, "false")):
+        cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                                  UserAttributes=[{"Name": "email", "Value": email},
+                                                  {"Name": "email_verified", "Value": flag}])
+    assert aws.directory.verified_email(verified) == verified.lower()
+    assert aws.directory.verified_email(unverified) is None
+    assert aws.directory.verified_email("nobody-" + uuid.uuid4().hex) is None

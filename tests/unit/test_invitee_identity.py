@@ -83,3 +83,38 @@ def test_ping_and_whoami_answer_an_invitee():
     app = importlib.import_module("functions.session.handler").app
     reply = json.loads(app.handle(frame_event("whoami", {}))["body"])
     assert reply["data"]["tenantId"] == "" and reply["data"]["displayName"] == "ana@example.com"
+
+
+class _Verifier:
+    def verify(self, token: str) -> dict:
+        return {"sub": "sub-1", "username": "user-1"}
+
+
+class _NoMembership:
+    def find_membership(self, user_id: str):
+        return None
+
+
+class _Directory:
+    def __init__(self, emails: dict[str, str | None]):
+        self.emails = emails
+
+    def verified_email(self, username: str) -> str | None:
+        return self.emails.get(username)
+
+
+def test_a_token_without_a_membership_is_an_invitee_only_with_a_verified_email_and_only_at_the_handshake():
+    from cloutagent.services.auth import Authenticator
+
+    def identity(directory, invitees=True):
+        auth = Authenticator(_Verifier(), _NoMembership(), directory=directory)
+        return auth.authenticate({}, {"token": "t"}, invitees=invitees)
+
+    # the email comes from the directory, asked by the token's username
+    me = identity(_Directory({"user-1": "ana@example.com"}))
+    assert me.invitee and me.tenant_id == "" and me.display_name == "ana@example.com" and me.user_id == "sub-1"
+    # no verified email, no directory, or not the WebSocket handshake (REST): refused as before
+    for refused in (lambda: identity(_Directory({})), lambda: identity(None),
+                    lambda: identity(_Directory({"user-1": "ana@example.com"}), invitees=False)):
+        with pytest.raises(Forbidden):
+            refused()
