@@ -25,6 +25,7 @@ from bench.stats import Row, verdict
 MEASUREMENTS = {
     "cold_start": "bench.cold_start",
     "gateway": "bench.gateway_rt",
+    "abuse": "bench.abuse",
     "data": "bench.data_rt",
     "relay": "bench.relay_latency",
     "approval": "bench.approval_latency",
