@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.conftest import new_user
+
 pytestmark = pytest.mark.e2e
 
 
@@ -167,7 +169,15 @@ async def test_an_admin_runs_the_team_from_the_cli_alone(cli, ready, make_user):
     cli.env.update({"CLOUTAGENT_URL": ready["wsUrl"], "CLOUTAGENT_TOKEN": owner["token"]})
     email = f"colleague-{uuid.uuid4().hex[:8]}@example.com"
     [invited] = await cli.json("members", "invite", email, local=False)
-    assert invited["email"] == email and invited["role"] == "member"
+    assert invited["email"] == email and invited["role"] == "member" and invited["status"] == "pending"
+    # the colleague signs up, sees the invitation and accepts it, from the CLI too
+    colleague = new_user(ready, email)
+    assert colleague["tenantId"] is None  # no tenant until they accept
+    cli.env["CLOUTAGENT_TOKEN"] = colleague["token"]
+    [mine] = await cli.json("invitations", "list", local=False)
+    code, out, err = await cli("invitations", "accept", mine["invitationId"], local=False)
+    assert code == 0, err
+    cli.env["CLOUTAGENT_TOKEN"] = owner["token"]
     code, out, err = await cli("members", "set-role", email, "viewer", local=False)
     assert code == 0 and "is now viewer" in out, err
     members = {m["email"]: m["role"] for m in await cli.json("members", "list", local=False)}
