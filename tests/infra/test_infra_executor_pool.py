@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.app import build_app
+from infra.stack import RUN_STARTERS
 from tests.infra.cfn import actions, as_list, container_environment, executor_roles, function_roles, getatt, refs
 from tests.infra.cfn import statements_by_role
 from tests.infra.synthesis import hermetic_context
@@ -70,11 +71,13 @@ def test_the_launcher_may_only_send_claims_and_the_task_role_only_take_them(pool
     def queue_actions(role: str) -> set[str]:
         return set().union(*(actions(s) for s in policies[role] if queue_id in refs(s.get("Resource"))))
 
-    assert queue_actions(roles["executions"]) == {"sqs:SendMessage"}
+    # every function that starts runs (execute, a schedule's firing, a Git host comment) claims a task
+    for name in RUN_STARTERS:
+        assert queue_actions(roles[name]) == {"sqs:SendMessage"}, name
     assert queue_actions(task_role) == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
     # and no other function reaches the queue
     for name, role in roles.items():
-        if name != "executions":
+        if name not in RUN_STARTERS:
             assert queue_actions(role) == set(), name
 
 

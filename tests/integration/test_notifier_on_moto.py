@@ -64,7 +64,8 @@ def test_what_webhook_set_stores_is_what_the_notifier_opens_and_signs_with(conta
         reply = json.loads(notifications.handler(event_for("webhook.set", tenant_id=identity.tenant_id,
                                                            user_id=identity.user_id, project_id=pid))["body"])
     assert reply["type"] == "response", reply
-    assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1,
+    # the project, then the tenant (its plan's audit retention: the entry commits with the change)
+    assert dict(calls.calls) == {"kms.Encrypt": 1, "dynamodb.GetItem": 2, "dynamodb.TransactWriteItems": 1,
                                  "dynamodb.Query": 1, **RATE_COUNT}
     config = container.project_store.get(identity.tenant_id, pid).webhook
     assert config.to_wire() == reply["data"]["webhook"]  # the project item's attribute survives the round trip
