@@ -43,7 +43,7 @@ def run() -> dict:
     present = {name: m for name, m in modules.items() if _exists(m)}
     missing = sorted(set(modules) - set(present))
     targets = {BASELINE: "boto3", **present}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "layers/cloutagent/python")])}
+    env = {**os.environ, **definitions.function_environment(), "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "layers/cloutagent/python")])}
     env.pop("AWS_ENDPOINT_URL", None)
     samples: dict[str, list[float]] = {name: [] for name in targets}
     with tempfile.TemporaryDirectory() as cwd:

@@ -7,7 +7,7 @@ DynamoDB table and ``plans.json`` lists the plans Stripe prices may map to.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,6 +32,8 @@ class FunctionDefinition:
     dependency_groups: tuple[str, ...] = ()
     # A stream consumer's Lambda filter pattern: which table stream records invoke it.
     stream_filter: Mapping[str, Any] | None = None
+    # Variables every function runs with (routes.json functionEnvironment), beyond its settings.
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,7 @@ def _key(raw: Mapping[str, str] | None) -> KeyAttribute | None:
 
 
 def _route_table(raw: Mapping[str, Any]) -> RouteTable:
+    environment = {name: value for name, value in raw["functionEnvironment"].items() if not name.startswith("_")}
     functions = {
         name: FunctionDefinition(
             name=name,
@@ -112,6 +115,7 @@ def _route_table(raw: Mapping[str, Any]) -> RouteTable:
             path=spec.get("path"),
             dependency_groups=tuple(spec.get("dependencyGroups", ())),
             stream_filter=spec.get("streamFilter"),
+            environment=environment,
         )
         for name, spec in raw["functions"].items()
     }

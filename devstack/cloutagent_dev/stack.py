@@ -14,6 +14,7 @@ from typing import Any
 import cloutagent_client
 from aiohttp import ClientSession, web
 
+from cloutagent import definitions
 from cloutagent_dev.billing import LocalBilling
 from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
@@ -57,6 +58,7 @@ def join_environment(ready: dict[str, Any]) -> dict[str, str]:
     """The environment a handler needs to run in another process against a running stack
     (``cloutagent invoke``, the integration tests): the same values the stack's own handlers see."""
     return {
+        **definitions.function_environment(),
         "AWS_ENDPOINT_URL": ready["awsEndpointUrl"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_REGION": ready["region"], "CLOUTAGENT_TABLE_NAME": ready["tableName"],
         "CLOUTAGENT_CONNECTIONS_URL": ready["httpUrl"], "CLOUTAGENT_USER_POOL_ID": ready["userPoolId"],
@@ -87,6 +89,7 @@ class LocalStack:
     async def start(self) -> dict[str, Any]:
         self.moto.start()
         apply_environment({
+            **definitions.function_environment(),
             "AWS_ENDPOINT_URL": self.moto.url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "CLOUTAGENT_STAGE": "local",
             "POWERTOOLS_METRICS_NAMESPACE": "cloutagent", "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),

@@ -111,6 +111,7 @@ class Functions(Construct):
             timeout=TIMEOUTS[definition.trigger],
             memory_size=self._memory_mb,
             environment={
+                **definition.environment,
                 "POWERTOOLS_SERVICE_NAME": name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "CLOUTAGENT_STAGE": self._stage,

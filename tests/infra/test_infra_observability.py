@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
+from cloutagent import definitions
 from infra.app import cdk_json_context
 from infra.constructs.monitoring import USAGE_STREAM_MAX_AGE
 
@@ -17,6 +18,19 @@ def test_every_function_is_traced_by_x_ray(synth):
     # CDK's own helper functions (custom resources) are not ours; the platform's all carry a service name
     ours = [k for k in untraced if "POWERTOOLS_SERVICE_NAME" in str(functions[k]["Properties"].get("Environment"))]
     assert ours == []
+
+
+def test_every_function_runs_with_the_shared_function_environment(synth):
+    # routes.json functionEnvironment (PYDANTIC_DISABLE_PLUGINS keeps pydantic's plugin scan out of
+    # every cold start): the local stack and the cold-start bench set the same variables.
+    shared = definitions.function_environment()
+    assert shared["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    functions = synth.of_type("AWS::Lambda::Function")
+    ours = {k: f["Properties"]["Environment"]["Variables"] for k, f in functions.items()
+            if "POWERTOOLS_SERVICE_NAME" in str(f["Properties"].get("Environment"))}
+    assert len(ours) == len(definitions.routes()["functions"])
+    missing = {k: name for k, variables in ours.items() for name, value in shared.items() if variables.get(name) != value}
+    assert missing == {}
 
 
 def test_the_usage_stream_alarms_when_its_consumer_falls_behind(synth):

@@ -9,14 +9,23 @@ sets them before loading handlers.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "CLOUTAGENT_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CLOUTAGENT_", extra="ignore")
+class Settings(BaseModel):
+    """Read from the environment by ``get_settings``: ``CLOUTAGENT_<FIELD>``, or the field's alias.
+
+    A plain model, not pydantic-settings' ``BaseSettings``: every field is a scalar, and importing
+    pydantic-settings (its CLI, dotenv and cloud sources) cost every function's cold start ~50 ms.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     stage: str = "local"
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
@@ -107,9 +116,20 @@ class Settings(BaseSettings):
         return bool(self.stripe_secret_name)
 
 
+def _from_environment() -> dict[str, Any]:
+    """Each field's variable, keyed as the model validates it: by its alias where it has one."""
+    values = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias if isinstance(field.validation_alias, str) else None
+        variable = alias or ENV_PREFIX + name.upper()
+        if variable in os.environ:
+            values[alias or name] = os.environ[variable]
+    return values
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.model_validate(_from_environment())
 
 
 def reset_settings() -> None:

@@ -19,6 +19,11 @@ def routes() -> dict[str, Any]:
     return load("routes")
 
 
+def function_environment() -> dict[str, str]:
+    """The variables every function runs with (beyond its own settings)."""
+    return {name: value for name, value in routes()["functionEnvironment"].items() if not name.startswith("_")}
+
+
 def table() -> dict[str, Any]:
     return load("table")
 

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 
 class DomainModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
     # Fields never sent to a client (the tenant, internal bookkeeping): to_wire and the OpenAPI
     # document (protocol/openapi.py) both leave them out.
     wire_exclude: ClassVar[frozenset[str]] = frozenset()

@@ -28,7 +28,7 @@ Description = Annotated[str, Field(max_length=2_000), AfterValidator(check_descr
 
 
 class ActionData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Empty(ActionData):
