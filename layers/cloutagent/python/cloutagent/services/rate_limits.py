@@ -11,6 +11,13 @@ from cloutagent.errors import RateLimited
 from cloutagent.services.ports import RateCounter
 
 
+# How long a warm function trusts a tenant's plan limits it read: a tenant over the lowest plan's
+# limits would otherwise cost one more read per request, for as long as its burst lasts. An upgrade
+# raises the limits within this time; nothing but rate limits reads this cache.
+PLAN_CACHE_MS = 60_000
+PLAN_CACHE_TENANTS = 1_000
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -22,6 +29,7 @@ class RateLimiter:
         self.licenses = licenses  # the LicenseManager: the tenant's plan, read only when it matters
         self.clock_ms = clock_ms
         self.scale = scale  # settings.rate_limit_scale, read per request (an operator may change it)
+        self._plans: dict[str, tuple[int, Any]] = {}  # tenant → (read at, entitlements)
 
     def check(self, identity: Identity, action: str) -> None:
         if action in UNCOUNTED_ACTIONS or identity.invitee:
@@ -38,7 +46,7 @@ class RateLimiter:
         if (counts.caller <= scaled(floor("requests_per_second_per_connection"))
                 and counts.tenant <= scaled(floor("requests_per_second_per_tenant"))):
             return
-        plan = self.licenses.standing(identity.tenant_id).entitlements
+        plan = self._entitlements(identity.tenant_id, now)
         for limit, count, who in (("requests_per_second_per_connection", counts.caller, "this connection"),
                                   ("requests_per_second_per_tenant", counts.tenant, "your tenant")):
             allowed = scaled(getattr(plan, limit))
@@ -46,3 +54,13 @@ class RateLimiter:
                 wait = retry_after_ms(now)
                 raise RateLimited(f"Too many requests from {who} ({allowed} a second allowed); retry in {wait} ms",
                                   {"retryAfterMs": wait, "limit": limit, "allowed": allowed})
+
+    def _entitlements(self, tenant_id: str, now: int) -> Any:
+        cached = self._plans.get(tenant_id)
+        if cached and now - cached[0] < PLAN_CACHE_MS:
+            return cached[1]
+        if len(self._plans) >= PLAN_CACHE_TENANTS:
+            self._plans.clear()  # a warm function that saw this many bursting tenants starts over
+        entitlements = self.licenses.standing(tenant_id).entitlements
+        self._plans[tenant_id] = (now, entitlements)
+        return entitlements
