@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cloutagent.domain.identity import Identity
@@ -12,6 +13,9 @@ from cloutagent.services.ports import RoomStore, SocketPoster
 
 
 UNCAPPED = 1_000_000  # no license manager (unit tests): the item's own size bounds it
+# How long a warm function keeps a tenant's connection cap once it read it: a downgrade lowers the
+# cap within this time (the connections already open stay, as they would anyway).
+CAP_MEMORY_SECONDS = 60.0
 
 
 class ConnectionService:
@@ -22,6 +26,7 @@ class ConnectionService:
         self.limits = limits
         self.sockets = sockets  # the @connections port
         self.api_keys = api_keys  # an AccessStore: a key's own item, read again once its connection is recorded
+        self._caps: dict[str, tuple[float, int]] = {}  # tenant → (remembered until, its plan's cap)
 
     def connect(self, identity: Identity) -> None:
         if identity.invitee:
@@ -29,20 +34,29 @@ class ConnectionService:
         if self.limits is None:
             self.room_store.put_connection(identity, identity.connection_id, tenant_cap=UNCAPPED)
             return
-        self.limits.check_connect(identity, self.room_store.count_connections(identity.tenant_id, identity.user_id))
-        # Within what every plan allows, no plan can refuse: try that first, without reading the tenant.
-        try:
-            self.room_store.put_connection(identity, identity.connection_id,
-                                           tenant_cap=self.limits.catalog_minimum("connections_per_tenant"))
+        tenant_id = identity.tenant_id
+        self.limits.check_connect(identity, self.room_store.count_connections(tenant_id, identity.user_id))
+        # Within what every plan allows no plan can refuse, so the tenant is read only once its slots
+        # pass that; then this warm function remembers its cap a while (a big team's every handshake
+        # would otherwise read its plan, and fail one transaction first).
+        known = self._caps.get(tenant_id)
+        cap = known[1] if known and known[0] > time.monotonic() else self.limits.catalog_minimum("connections_per_tenant")
+        if self._try_put(identity, cap):
             return
-        except SlotsFull:
-            pass
-        self.room_store.free_expired_slots(identity.tenant_id)
+        plan_cap = self.limits.tenant_connection_cap(tenant_id)
+        self._caps[tenant_id] = (time.monotonic() + CAP_MEMORY_SECONDS, plan_cap)
+        if plan_cap > cap and self._try_put(identity, plan_cap):
+            return
+        if self.room_store.free_expired_slots(tenant_id) and self._try_put(identity, plan_cap):
+            return
+        raise self.limits.connection_cap_refusal(tenant_id)
+
+    def _try_put(self, identity: Identity, cap: int) -> bool:
         try:
-            self.room_store.put_connection(identity, identity.connection_id,
-                                           tenant_cap=self.limits.tenant_connection_cap(identity.tenant_id))
+            self.room_store.put_connection(identity, identity.connection_id, tenant_cap=cap)
+            return True
         except SlotsFull:
-            raise self.limits.connection_cap_refusal(identity.tenant_id) from None
+            return False
 
     def admit(self, identity: Identity) -> None:
         """$connect: record the connection; for an API key, then read its item again.
