@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -15,7 +14,7 @@ from cloutagent.observability import annotate, lambda_handler, logger
 from cloutagent.protocol.actions import Empty
 from cloutagent.protocol.chunks import split_frame
 from cloutagent.protocol.frames import (MAX_ACTION_CHARS, MAX_REQUEST_ID_CHARS, ClientFrame, error_frame,
-                                        response_frame)
+                                        parse_json_object, response_frame)
 from cloutagent.gateway import rest
 from cloutagent.gateway.events import identity_from_event
 from cloutagent.gateway.http import error_reply, json_reply
@@ -135,13 +134,7 @@ class WebSocketApp:
 def parse_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, str) or not body:
         raise BadRequest("A frame must be a JSON object")
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("A frame must be valid JSON") from exc
-    if not isinstance(raw, dict):
-        raise BadRequest("A frame must be a JSON object")
-    return raw
+    return parse_json_object(body, "A frame")
 
 
 def readable_envelope(raw: dict[str, Any]) -> tuple[str | None, str | None]:

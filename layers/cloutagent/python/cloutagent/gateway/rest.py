@@ -10,7 +10,6 @@ API Gateway's HTTP API authorizers cannot answer 401 with a JSON body, so the ch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, Mapping
@@ -18,7 +17,7 @@ from typing import Any, Callable, Mapping
 from cloutagent import definitions
 from cloutagent.domain.identity import Identity
 from cloutagent.errors import BadRequest, MessageTooLarge, NotFound
-from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES
+from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES, parse_json_object
 
 MAX_BODY_BYTES = MAX_INBOUND_FRAME_BYTES  # the same limit as a WebSocket frame
 
@@ -92,13 +91,7 @@ def _json_body(event: Mapping[str, Any]) -> dict[str, Any]:
                               {"limitBytes": MAX_BODY_BYTES})
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("The body must be valid JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object")
-    return body
+    return parse_json_object(raw, "The body")
 
 
 def request_id(event: Mapping[str, Any]) -> str | None:

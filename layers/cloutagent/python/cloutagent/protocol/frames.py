@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloutagent.domain.models import Event
+from cloutagent.errors import BadRequest
 
 PROTOCOL_VERSION = 1
 MAX_INBOUND_FRAME_BYTES = 128 * 1024  # API Gateway's WebSocket frame cap
@@ -21,6 +23,17 @@ class ClientFrame(BaseModel):
     action: str = Field(min_length=1, max_length=MAX_ACTION_CHARS)
     requestId: str | None = Field(default=None, max_length=MAX_REQUEST_ID_CHARS)
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, or BadRequest naming ``what`` it is (a frame, a REST body)."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"{what} must be valid JSON") from exc
+    if not isinstance(raw, dict):
+        raise BadRequest(f"{what} must be a JSON object")
+    return raw
 
 
 def response_frame(action: str, request_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
