@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
+from cloutagent import definitions
 from cloutagent.settings import Settings
 from infra.app import cdk_json_context
 from infra.definitions import load_definitions
@@ -143,7 +144,8 @@ def test_functions_get_exactly_the_settings_they_read(functions):
         variables = fn["Environment"]["Variables"]
         expected = FUNCTION_SETTINGS - ({"USER_POOL_ID", "USER_POOL_CLIENT_ID"} if name == "post_confirmation" else set())
         expected |= EXTRA_SETTINGS.get(name, set())
-        assert set(variables) == {f"CLOUTAGENT_{s}" for s in expected} | POWERTOOLS, name
+        shared = set(definitions.function_environment())  # routes.json functionEnvironment
+        assert set(variables) == {f"CLOUTAGENT_{s}" for s in expected} | POWERTOOLS | shared, name
         assert variables["POWERTOOLS_SERVICE_NAME"] == name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "cloutagent"
 
