@@ -1,17 +1,24 @@
 """messages.get on a long log: a filter that matches nothing reads a bounded number of stored
-events per call and answers with a cursor, instead of paging through the whole log."""
+events per call and answers with a cursor, instead of paging through the whole log.
+
+The 50 000 events go to a table of their own (table.json's, made for this test and dropped after):
+in the session's table they would slow every later test, since moto reads a whole table to answer
+a query on an index.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.services.rooms import MESSAGES_READ_BOUND, decode_cursor
-from tests.conftest import new_user
+from cloutagent_dev.provision import create_table
+from cloutagent_dev.stack import apply_environment, join_environment
 
 LOG_LENGTH = 50_000
 
@@ -37,16 +44,32 @@ def _fill_log(aws, tenant: str, project: str, count: int) -> None:
                        UpdateExpression="SET lastSeq = :s", ExpressionAttributeValues={":s": {"N": str(count + 1)}})
 
 
+@pytest.fixture
+def own_table(aws, ready):
+    """This process's handlers on a fresh table of their own, until the test ends."""
+    name = f"cloutagent-long-log-{uuid.uuid4().hex[:8]}"
+    client = aws.clients.dynamodb()
+    create_table(client, name)
+    apply_environment({**join_environment(ready), "CLOUTAGENT_TABLE_NAME": name})
+    from cloutagent.wiring import get_container
+
+    try:
+        yield get_container()
+    finally:
+        apply_environment(join_environment(ready))
+        client.delete_table(TableName=name)
+
+
 @pytest.mark.timeout(600)  # filling 50 000 events into moto takes most of it
 def test_a_filter_matching_nothing_on_50_000_events_reads_within_its_bound_and_returns_a_cursor(
-        aws, event_for, ready, count_aws_calls):
+        own_table, event_for, count_aws_calls):
     from functions.projects.handler import handler as projects
     from functions.rooms.handler import handler as rooms
 
-    user = new_user(ready, "long-log@example.com")
-    mine = {"tenant_id": user["tenantId"], "user_id": user["userId"]}
+    aws = own_table
+    mine = {"tenant_id": f"t_longlog{uuid.uuid4().hex[:8]}", "user_id": "u-long-log"}
     pid = json.loads(projects(event_for("project.create", **mine))["body"])["data"]["project"]["projectId"]
-    _fill_log(aws, user["tenantId"], pid, LOG_LENGTH)
+    _fill_log(aws, mine["tenant_id"], pid, LOG_LENGTH)
 
     event = event_for("messages.get", project_id=pid, **mine)
     event["body"] = json.dumps({"action": "messages.get", "requestId": "m1",
