@@ -17,8 +17,8 @@ import pytest
 
 from cloutagent.adapters.dynamo import keys
 from cloutagent.services.rooms import MESSAGES_READ_BOUND, decode_cursor
+from cloutagent.wiring import Container, install_container
 from cloutagent_dev.provision import create_table
-from cloutagent_dev.stack import apply_environment, join_environment
 
 LOG_LENGTH = 50_000
 
@@ -45,18 +45,17 @@ def _fill_log(aws, tenant: str, project: str, count: int) -> None:
 
 
 @pytest.fixture
-def own_table(aws, ready):
-    """This process's handlers on a fresh table of their own, until the test ends."""
+def own_table(aws):
+    """The handlers of this process on a fresh table of their own, until the test ends; then the
+    session's container again (the one the call-counting fixtures of later tests watch)."""
     name = f"cloutagent-long-log-{uuid.uuid4().hex[:8]}"
     client = aws.clients.dynamodb()
     create_table(client, name)
-    apply_environment({**join_environment(ready), "CLOUTAGENT_TABLE_NAME": name})
-    from cloutagent.wiring import get_container
-
+    own = install_container(Container(aws.settings.model_copy(update={"table_name": name}), aws.clients))
     try:
-        yield get_container()
+        yield own
     finally:
-        apply_environment(join_environment(ready))
+        install_container(aws)
         client.delete_table(TableName=name)
 
 
