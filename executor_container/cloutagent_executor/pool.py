@@ -144,8 +144,14 @@ def claim_config_dir(settings: ExecutorSettings) -> Iterator[None]:
     path.mkdir(parents=True, exist_ok=True)
     # Without a sandbox the CLI inherits this process's environment, as a launched run's inherits
     # the CLAUDE_CONFIG_DIR its launcher set.
+    before = os.environ.get("CLAUDE_CONFIG_DIR")
     os.environ["CLAUDE_CONFIG_DIR"] = str(path)
     try:
         yield
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        # the directory is gone: nothing started after the claim may be pointed at it
+        if before is None:
+            os.environ.pop("CLAUDE_CONFIG_DIR", None)
+        else:
+            os.environ["CLAUDE_CONFIG_DIR"] = before

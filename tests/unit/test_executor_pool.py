@@ -93,6 +93,7 @@ def test_a_claims_config_dir_is_made_at_the_claim_and_removed_at_its_end(tmp_pat
         assert (tmp_path / "x_1").is_dir() and os.environ["CLAUDE_CONFIG_DIR"] == str(tmp_path / "x_1")
         (tmp_path / "x_1" / "session.jsonl").write_text("{}")
     assert not (tmp_path / "x_1").exists()
+    assert "CLAUDE_CONFIG_DIR" not in os.environ  # nothing later is pointed at the removed directory
 
 
 def test_on_fargate_the_claimer_names_itself_by_its_task_arn_from_the_metadata_endpoint():
