@@ -277,3 +277,13 @@ def test_only_membership_writers_reach_the_person_guards_and_only_the_authorizer
             a for s in statements for a in actions(s) if a.startswith("cognito-idp:")}
         # invitations create no user anywhere; the authorizer reads one person's verified email
         assert cognito == ({"cognito-idp:AdminGetUser"} if name == "authorizer" else set()), name
+
+
+def test_every_counted_invitee_action_is_served_by_a_function_that_may_write_their_rate_window(definitions):
+    # An invitee's rate window sits in the PERSON partition (keys.person_rate_sk): a function that
+    # served a counted invitee action without the PersonGuards grant would fail every such request.
+    from cloutagent.domain.identity import INVITEE_ACTIONS
+    from cloutagent.domain.rate_limits import UNCOUNTED_ACTIONS
+
+    serving = {definitions.routes.routes[action] for action in INVITEE_ACTIONS - UNCOUNTED_ACTIONS}
+    assert serving and serving <= set(PERSON_GUARD_WRITERS)

@@ -96,3 +96,18 @@ def test_the_directory_gives_only_a_verified_email(aws):
     assert aws.directory.verified_email(verified) == verified.lower()
     assert aws.directory.verified_email(unverified) is None
     assert aws.directory.verified_email("nobody-" + uuid.uuid4().hex) is None
+
+
+def test_an_invitees_requests_are_counted_under_their_own_key_per_second(aws):
+    # GIVEN a person with no tenant (their requests cannot be counted in a tenant's partition)
+    from cloutagent.adapters.dynamo.rate_counter import DynamoRateCounter
+
+    counter, sub = DynamoRateCounter(aws.table), str(uuid.uuid4())
+    # WHEN they send three requests in one second and one in the next
+    counts = [counter.count_person(sub, 1_000) for _ in range(3)] + [counter.count_person(sub, 1_001)]
+    # THEN each window counts on its own, in an item keyed by the person (in the one non-tenant
+    # partition the access function may write) that expires
+    assert counts == [1, 2, 3, 1]
+    item = aws.table.get(keys.PERSON_PK, keys.person_rate_sk(sub, 1_000))
+    assert item["total"] == 3 and item["expiresAt"] > 1_000
+    assert counter.count_person(str(uuid.uuid4()), 1_000) == 1  # another person is not held up by them

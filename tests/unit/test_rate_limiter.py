@@ -18,9 +18,14 @@ FLOORS = {"requests_per_second_per_connection": 10, "requests_per_second_per_ten
 class Counter:
     def __init__(self):
         self.counts = WindowCounts(caller=1, tenant=1)
+        self.people: dict[tuple[str, int], int] = {}
 
     def count(self, tenant_id, caller, window):
         return self.counts
+
+    def count_person(self, user_id, window):
+        self.people[user_id, window] = self.people.get((user_id, window), 0) + 1
+        return self.people[user_id, window]
 
 
 class Licenses:
@@ -82,10 +87,26 @@ def test_a_burst_above_the_floor_reads_the_plan_once_a_minute(clock):
     assert licenses.reads == 2
 
 
-def test_uncounted_actions_and_invitees_are_not_counted(clock):
+def test_uncounted_actions_are_not_counted(clock):
     licenses, counter = Licenses(per_connection=1), Counter()
     counter.counts = WindowCounts(caller=99, tenant=99)
-    rate = limiter(licenses, counter, clock)
-    rate.check(ALICE, "ping")
-    rate.check(Identity(tenant_id="", user_id="u_2", role="viewer", invitee=True), "invitation.list")
+    limiter(licenses, counter, clock).check(ALICE, "ping")
     assert licenses.reads == 0
+
+
+def test_an_invitee_is_counted_on_their_own_at_the_lowest_plans_limit(clock):
+    # GIVEN a person who belongs to no tenant yet (no plan, no tenant partition)
+    licenses, counter = Licenses(per_connection=100), Counter()
+    rate = limiter(licenses, counter, clock)
+    invitee = Identity(tenant_id="", user_id="u_2", role="viewer", invitee=True)
+    # WHEN they list their invitations faster than the lowest plan allows a connection
+    for _ in range(FLOORS["requests_per_second_per_connection"]):
+        rate.check(invitee, "invitation.mine")
+    with pytest.raises(RateLimited) as refused:
+        rate.check(invitee, "invitation.mine")
+    # THEN the next is refused, no plan is read, and another person is not held up by them
+    assert refused.value.details["allowed"] == FLOORS["requests_per_second_per_connection"]
+    assert licenses.reads == 0
+    rate.check(Identity(tenant_id="", user_id="u_3", role="viewer", invitee=True), "invitation.mine")
+    clock["now"] += 1000  # and the next second is theirs again
+    rate.check(invitee, "invitation.mine")

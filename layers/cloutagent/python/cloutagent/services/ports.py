@@ -25,6 +25,7 @@ from cloutagent.domain.triggers import CommentTarget, TriggerConfig
 # -- storage -----------------------------------------------------------------------------------
 class RateCounter(Protocol):
     def count(self, tenant_id: str, caller: str, window: int) -> WindowCounts: ...
+    def count_person(self, user_id: str, window: int) -> int: ...
 
 
 class EventLog(Protocol):

@@ -32,28 +32,37 @@ class RateLimiter:
         self._plans: dict[str, tuple[int, Any]] = {}  # tenant → (read at, entitlements)
 
     def check(self, identity: Identity, action: str) -> None:
-        if action in UNCOUNTED_ACTIONS or identity.invitee:
-            return  # an invitee has no tenant partition to count in (its few actions are cheap reads)
+        if action in UNCOUNTED_ACTIONS:
+            return
         now = self.clock_ms()
+        if identity.invitee:
+            self._check_person(identity.user_id, now)
+        else:
+            self._check_tenant(identity, now)
+
+    def _scaled(self, value: int) -> int:
+        return max(1, int(value * self.scale()))
+
+    def _check_person(self, user_id: str, now: int) -> None:
+        """An invitee has no tenant, so no plan: counted on their own, at the lowest plan's limit."""
+        limit = "requests_per_second_per_connection"
+        allowed = self._scaled(self.licenses.catalog_minimum(limit))
+        if self.counter.count_person(user_id, window_of(now)) > allowed:
+            raise _refusal("you", limit, allowed, now)
+
+    def _check_tenant(self, identity: Identity, now: int) -> None:
         counts = self.counter.count(identity.tenant_id, caller_of(identity), window_of(now))
-        scale = self.scale()
-
-        def scaled(value: int) -> int:
-            return max(1, int(value * scale))
-
         floor = self.licenses.catalog_minimum
         # Within what every plan allows, no plan can refuse: skip reading the tenant (most requests).
-        if (counts.caller <= scaled(floor("requests_per_second_per_connection"))
-                and counts.tenant <= scaled(floor("requests_per_second_per_tenant"))):
+        if (counts.caller <= self._scaled(floor("requests_per_second_per_connection"))
+                and counts.tenant <= self._scaled(floor("requests_per_second_per_tenant"))):
             return
         plan = self._entitlements(identity.tenant_id, now)
         for limit, count, who in (("requests_per_second_per_connection", counts.caller, "this connection"),
                                   ("requests_per_second_per_tenant", counts.tenant, "your tenant")):
-            allowed = scaled(getattr(plan, limit))
+            allowed = self._scaled(getattr(plan, limit))
             if count > allowed:
-                wait = retry_after_ms(now)
-                raise RateLimited(f"Too many requests from {who} ({allowed} a second allowed); retry in {wait} ms",
-                                  {"retryAfterMs": wait, "limit": limit, "allowed": allowed})
+                raise _refusal(who, limit, allowed, now)
 
     def _entitlements(self, tenant_id: str, now: int) -> Any:
         cached = self._plans.get(tenant_id)
@@ -64,3 +73,9 @@ class RateLimiter:
         entitlements = self.licenses.standing(tenant_id).entitlements
         self._plans[tenant_id] = (now, entitlements)
         return entitlements
+
+
+def _refusal(who: str, limit: str, allowed: int, now: int) -> RateLimited:
+    wait = retry_after_ms(now)
+    return RateLimited(f"Too many requests from {who} ({allowed} a second allowed); retry in {wait} ms",
+                       {"retryAfterMs": wait, "limit": limit, "allowed": allowed})

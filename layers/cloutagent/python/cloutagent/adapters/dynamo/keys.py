@@ -145,6 +145,13 @@ def person_sk(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
+def person_rate_sk(user_id: str, window: int) -> str:
+    """An invitee's request counter for one second, beside the person guards (PERSON_PK): the only
+    non-tenant partition the function serving invitees (access) may write. Invitees send a few
+    requests at sign-up, far under one partition's write rate."""
+    return f"RATE#{window}#{user_id}"
+
+
 def claim_lookup(task_ref: str) -> str:
     """The execution a pool task claimed (sparse: removed when the execution finishes)."""
     return f"CLAIM#{task_ref}"

@@ -23,3 +23,14 @@ class DynamoRateCounter:
             returns="UPDATED_NEW",
         )
         return WindowCounts(caller=int(item[f"c:{caller}"]), tenant=int(item["total"]))
+
+    def count_person(self, user_id: str, window: int) -> int:
+        """An invitee's requests in this window: they have no tenant partition to count in."""
+        item = self.table.update(
+            keys.PERSON_PK, keys.person_rate_sk(user_id, window),
+            "ADD #total :one SET #ttl = if_not_exists(#ttl, :expires)",
+            names={"#total": "total", "#ttl": "expiresAt"},
+            vals={":one": 1, ":expires": window * WINDOW_MS // 1000 + KEEP_SECONDS},
+            returns="UPDATED_NEW",
+        )
+        return int(item["total"])
