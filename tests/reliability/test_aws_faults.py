@@ -103,15 +103,13 @@ def connections_client(monkeypatch):
 
     def build(url: str):
         monkeypatch.setenv("CLOUTAGENT_CONNECTIONS_URL", url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
         reset_settings()
-        aws.reset_clients()
+        # a client of its own (the cache is keyed by the URL): resetting the process's clients would
+        # leave a container built earlier (another test's) on clients no call counter watches
         return aws.connections_api()
 
     yield build
     reset_settings()
-    aws.reset_clients()
 
 
 def test_limit_exceeded_on_post_is_retried_by_botocore_then_delivered(connections_client):
