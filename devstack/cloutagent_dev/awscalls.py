@@ -25,6 +25,11 @@ def counting(container: Any, *services: str) -> Iterator[AwsCallCounter]:
     """Every call through the container's shared clients (DynamoDB by default, plus @connections)."""
     counter = AwsCallCounter()
     clients = [container.clients.client(s) for s in services or ("dynamodb",)] + [container.clients.connections_api()]
+    # the client the container's table was built with, too: it stays the table's after the shared
+    # clients are made again (apply_environment, a test's own settings), and every store uses it
+    table = container.__dict__.get("table")
+    if table is not None and all(table.client is not c for c in clients):
+        clients.append(table.client)
     for client in clients:
         client.meta.events.register("before-call", counter)
     try:
