@@ -7,6 +7,9 @@ import argparse
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from cloutagent import heap
+
+    heap.hold()  # until the stack serves (stack.serve)
     from cloutagent_dev.settings import get_dev_settings
     from cloutagent_dev.stack import DevOptions, run
 

@@ -17,8 +17,12 @@ import os
 import threading
 from typing import Any, Iterable
 
-from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from cloutagent import heap
+
+heap.hold()  # moto's imports make nothing to collect; main() settles them
+
+from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import WSGIRequestHandler, run_simple  # noqa: E402
 
 
 def snapshot_items_instead_of_tables() -> None:
@@ -265,6 +269,12 @@ def is_sqs(environ: dict) -> bool:
             or environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSQS."))
 
 
+# moto's backends (made on a service's first request) and its tables live as long as it does: every
+# so many requests, what survived is kept out of the full collections (cloutagent/heap.py), which
+# otherwise walk every item ever written, 50-90 ms at a time under a busy run.
+SETTLE_EVERY_REQUESTS = 1_000
+
+
 class AtomicApp:
     """Every request under one lock, but SQS's.
 
@@ -279,6 +289,7 @@ class AtomicApp:
 
         self.app = app
         self.lock = threading.Lock()
+        self.served = 0
         # moto lists every model instance it ever made, only for its web dashboard: every item
         # written stayed referenced forever. Forgetting them after each request keeps memory flat.
         self.forget_tracked_instances = reset_model_data
@@ -291,6 +302,9 @@ class AtomicApp:
                 return list(self.app(environ, start_response))
             finally:
                 self.forget_tracked_instances()
+                self.served += 1
+                if self.served % SETTLE_EVERY_REQUESTS == 0:
+                    heap.settle(collect_young=True)
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -316,6 +330,7 @@ def main() -> None:
     query_one_partition()
     serialize_items_directly()
     app = DomainDispatcherApplication(create_backend_app)
+    heap.settle()
     run_simple(args.host, args.port, AtomicApp(app), threaded=True, request_handler=QuietRequestHandler)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import cloutagent_client
 from aiohttp import ClientSession, web
 
-from cloutagent import definitions
+from cloutagent import definitions, heap
 from cloutagent_dev.billing import LocalBilling
 from cloutagent_dev.claude import ClaudeBackend, start_claude_backend
 from cloutagent_dev.gateway import GatewayLimits, LocalGateway
@@ -340,6 +340,7 @@ async def serve(options: DevOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         ready = await stack.start()
+        heap.settle()  # the handlers, their clients and the gateway serve until the stack stops
         if not options.quiet:
             print(banner(ready), flush=True)
         await stop.wait()

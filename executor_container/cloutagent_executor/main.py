@@ -14,6 +14,7 @@ import sys
 
 from pydantic import ValidationError
 
+from cloutagent import heap
 from cloutagent.observability import logger
 from cloutagent.wiring import Container
 
@@ -59,12 +60,15 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     if brief is None:
         return 0
     timeline.mark("run begun")
+    heap.settle()  # the run's clients, settings and SDK live until it ends; its events do not
     fanout = open_fanout(container, tenant_id, project_id)
     trace = ArrivalTrace(settings.relay_trace) if settings.relay_trace else None
     relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id, trace).start()
     outcome = await RunLife(brief, settings, container, relay, cancel).outcome()
     service.finish(brief.execution, outcome)
-    logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "cost_usd": outcome.cost_usd})
+    logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "batches": relay.batches,
+                                             "posts": fanout.broadcaster.posted, "room_reads": fanout.room_reads,
+                                             "cost_usd": outcome.cost_usd})
     return 0
 
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from cloutagent import heap
 from cloutagent.adapters import aws
 from cloutagent.adapters.claims import Claim, ClaimRecords, SqsClaimQueue
 from cloutagent.observability import logger
@@ -79,8 +80,10 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     task_ref = own_task_ref(settings)
     warm_up(settings)
     queue = SqsClaimQueue(aws.client("sqs"), settings.claim_queue_url)
+    heap.settle()  # what warm_up made serves every run
     logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref})
     claim = wait_for_claim(queue, settings.claim_wait_seconds)
+    heap.hold()  # the tenant's clients and the run's start, as a launched executor's (main.execute)
     timeline.restart()
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
     log_as_execution(tenant_id=claim.tenant_id, project_id=claim.project_id, execution_id=claim.execution_id)

@@ -100,6 +100,7 @@ class EventRelay:
         self.last_seq: int | None = None
         self.failed: Exception | None = None
         self.stored = 0
+        self.batches = 0  # transactions that stored events (the fan-out posts each one once per watcher)
         self._task: asyncio.Task | None = None
         self._meter: UsageMeter | None = None
         self._usage_task: asyncio.Task | None = None
@@ -197,6 +198,7 @@ class EventRelay:
                                          last_seq=self.last_seq, change=change)
         self.last_seq = stored[-1].seq
         self.stored += len(stored)
+        self.batches += 1
         self.fanout.after_stored(stored)
 
     async def _collect(self, first: Any) -> tuple[list, bool]:
