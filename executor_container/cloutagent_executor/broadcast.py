@@ -131,7 +131,9 @@ class LiveFanout:
     someone else wrote, and the room is read after that batch was stored (so a watcher who joined
     before it gets it: docs/protocol.md, "Join, then replay"). Otherwise the room read for an
     earlier batch still holds; it is read anyway once it is ``ROOM_MAX_AGE_SECONDS`` old (expired
-    subscriptions, watchers gone without a word).
+    subscriptions, watchers gone without a word). That read has no join to catch (a join always
+    leaves a gap), so no batch waits for it: the batches go on to the room known so far, and the
+    ones delivered after the read to the room it found.
     """
 
     def __init__(self, rooms: Any, broadcaster: Broadcaster, tenant_id: str, project_id: str):
@@ -141,27 +143,33 @@ class LiveFanout:
         self._last: asyncio.Task | None = None
         self._room: list[str] | None = None
         self._room_read_at = 0.0
+        self._refresh: asyncio.Task | None = None  # an age-based room read no batch waits for
         self._next_seq: int | None = None
 
     def after_stored(self, events: list[Event]) -> None:
         now = asyncio.get_running_loop().time()
         # The first batch reads the room; the next ones wait for that read (each delivery awaits
         # the previous one) instead of reading it again while it is still on its way.
-        fresh = (self._next_seq is None or events[0].seq != self._next_seq
-                 or now - self._room_read_at >= ROOM_MAX_AGE_SECONDS)
-        if fresh:
+        joined = self._next_seq is None or events[0].seq != self._next_seq
+        if joined:
             self._room_read_at = now
+            self._refresh = None  # begun before the join: it must not replace the read after it
+        elif now - self._room_read_at >= ROOM_MAX_AGE_SECONDS and self._refresh is None:
+            self._room_read_at = now
+            self._refresh = asyncio.create_task(self._read_room())
         self._next_seq = events[-1].seq + 1
-        self._last = asyncio.create_task(self._deliver(events, self._last, fresh))
+        self._last = asyncio.create_task(self._deliver(events, self._last, joined))
 
     def busy(self) -> bool:
         """The last batch is not yet with most watchers (its room is being read, or its posts run)."""
         return (self._last is not None and not self._last.done()) or self.broadcaster.busy()
 
-    async def _deliver(self, events: list[Event], previous: asyncio.Task | None, fresh: bool) -> None:
-        room = await self._read_room() if fresh else None
+    async def _deliver(self, events: list[Event], previous: asyncio.Task | None, joined: bool) -> None:
+        room = await self._read_room() if joined else None
         if previous is not None:
             await previous  # never raises: each delivery keeps its failures to itself
+        if room is None and self._refresh is not None and self._refresh.done():
+            room, self._refresh = self._refresh.result(), None  # the age-based read, once it is back
         if room is not None:
             self._room = room
         texts = frame_texts(self.project_id, [stored_event_frame(e) for e in events])
@@ -180,6 +188,8 @@ class LiveFanout:
         """Once the relay has stored its last batch: every frame posted (or given up on)."""
         if self._last is not None:
             await self._last
+        if self._refresh is not None:
+            await self._refresh  # never raises (_read_room keeps its failure to itself)
         await self.broadcaster.drained()
         await self.broadcaster.poster.close()
 
