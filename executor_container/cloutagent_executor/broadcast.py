@@ -150,22 +150,22 @@ class LiveFanout:
         now = asyncio.get_running_loop().time()
         # The first batch reads the room; the next ones wait for that read (each delivery awaits
         # the previous one) instead of reading it again while it is still on its way.
-        joined = self._next_seq is None or events[0].seq != self._next_seq
-        if joined:
+        room_changed = self._next_seq is None or events[0].seq != self._next_seq
+        if room_changed:
             self._room_read_at = now
             self._refresh = None  # begun before the join: it must not replace the read after it
         elif now - self._room_read_at >= ROOM_MAX_AGE_SECONDS and self._refresh is None:
             self._room_read_at = now
             self._refresh = asyncio.create_task(self._read_room())
         self._next_seq = events[-1].seq + 1
-        self._last = asyncio.create_task(self._deliver(events, self._last, joined))
+        self._last = asyncio.create_task(self._deliver(events, self._last, room_changed))
 
     def busy(self) -> bool:
         """The last batch is not yet with most watchers (its room is being read, or its posts run)."""
         return (self._last is not None and not self._last.done()) or self.broadcaster.busy()
 
-    async def _deliver(self, events: list[Event], previous: asyncio.Task | None, joined: bool) -> None:
-        room = await self._read_room() if joined else None
+    async def _deliver(self, events: list[Event], previous: asyncio.Task | None, room_changed: bool) -> None:
+        room = await self._read_room() if room_changed else None
         if previous is not None:
             await previous  # never raises: each delivery keeps its failures to itself
         if room is None and self._refresh is not None and self._refresh.done():
