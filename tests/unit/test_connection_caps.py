@@ -101,3 +101,16 @@ def test_a_full_tenant_with_nothing_expired_is_refused_with_its_plans_cap():
     assert refused.value.details["allowed"] == FLOOR
     # the floor is the plan's cap: one transaction, no second try at the same cap
     assert slots.calls == ["count", f"put<{FLOOR}", "free"]
+
+
+def test_a_warm_function_remembers_at_most_a_bounded_number_of_tenants(monkeypatch):
+    monkeypatch.setattr("cloutagent.services.connections.CAP_MEMORY_TENANTS", 3)
+    slots = Slots(taken=30)
+    service = ConnectionService(slots, rooms=None, limits=Limits(TEAM_CAP))
+    for n in range(10):
+        service.connect(Identity(tenant_id=f"t_{n}", user_id="u_1", role="member", connection_id=f"c_{n}"))
+        assert len(service._caps) <= 3
+    slots.calls.clear()
+    handshake_of_latest = Identity(tenant_id="t_9", user_id="u_2", role="member", connection_id="c_x")
+    service.connect(handshake_of_latest)  # still remembered: no plan read, no failed transaction
+    assert slots.calls == ["count", f"put<{TEAM_CAP}"]

@@ -16,6 +16,7 @@ UNCAPPED = 1_000_000  # no license manager (unit tests): the item's own size bou
 # How long a warm function keeps a tenant's connection cap once it read it: a downgrade lowers the
 # cap within this time (the connections already open stay, as they would anyway).
 CAP_MEMORY_SECONDS = 60.0
+CAP_MEMORY_TENANTS = 1_000  # as the rate limiter's plan cache: a long-lived function's memory is bounded
 
 
 class ConnectionService:
@@ -44,12 +45,17 @@ class ConnectionService:
         if self._try_put(identity, cap):
             return
         plan_cap = self.limits.tenant_connection_cap(tenant_id)
-        self._caps[tenant_id] = (time.monotonic() + CAP_MEMORY_SECONDS, plan_cap)
+        self._remember_cap(tenant_id, plan_cap)
         if plan_cap > cap and self._try_put(identity, plan_cap):
             return
         if self.room_store.free_expired_slots(tenant_id) and self._try_put(identity, plan_cap):
             return
         raise self.limits.connection_cap_refusal(tenant_id)
+
+    def _remember_cap(self, tenant_id: str, cap: int) -> None:
+        if len(self._caps) >= CAP_MEMORY_TENANTS and tenant_id not in self._caps:
+            self._caps.clear()  # a warm function that saw this many big tenants starts over
+        self._caps[tenant_id] = (time.monotonic() + CAP_MEMORY_SECONDS, cap)
 
     def _try_put(self, identity: Identity, cap: int) -> bool:
         try:
