@@ -304,7 +304,7 @@ class AtomicApp:
                 self.forget_tracked_instances()
                 self.served += 1
                 if self.served % SETTLE_EVERY_REQUESTS == 0:
-                    heap.settle(collect_young=True)
+                    heap.settle(collect=1)
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -330,7 +330,7 @@ def main() -> None:
     query_one_partition()
     serialize_items_directly()
     app = DomainDispatcherApplication(create_backend_app)
-    heap.settle()
+    heap.settle(collect=2)
     run_simple(args.host, args.port, AtomicApp(app), threaded=True, request_handler=QuietRequestHandler)
 
 

@@ -67,7 +67,7 @@ def test_collect_young_frees_recent_cycles_instead_of_freezing_them():
         a.other, b.other = b, a
         gone = weakref.ref(a)
         del a, b
-        heap.settle(collect_young=True)
+        heap.settle(collect=1)
         print(gone() is None)
     """)
     assert out == "True"

@@ -11,8 +11,9 @@ so collections then only cost time.
 - ``settle()`` moves what exists into the permanent generation (``gc.freeze``), which collections
   skip, and turns collection back on. What is made later is collected as usual; a frozen object
   is still freed when its last reference goes (freezing only hides it from the cycle collector).
-  It does not collect first: after ``hold()`` that walks the whole start (110-140 ms in the
-  executor, on the way to a run's first event), and leaves the few cycles a start drops for good.
+  By default it does not collect first: after ``hold()`` that walks the whole start (110-165 ms
+  in the executor, on the way to a run's first event) to find the ~5 000 objects in cycles an
+  executor's start drops, which it then keeps until it exits (one run).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ def hold() -> None:
     gc.disable()
 
 
-def settle(*, collect_young: bool = False) -> None:
+def settle(*, collect: int | None = None) -> None:
     """What exists now lives as long as the process: keep full collections from walking it.
 
-    ``collect_young`` first collects the young generations, for a process that settles again and
-    again while collecting as usual (then they are small, and their garbage is not kept)."""
-    if collect_young:
-        gc.collect(1)
+    ``collect`` first collects up to that generation: 2 for a process whose start may leave
+    cycles behind and can afford one full collection (the local stack: a start of seconds); 1 for
+    one that settles again and again while collecting as usual (then the young generations are
+    small, and their garbage is not kept)."""
+    if collect is not None:
+        gc.collect(collect)
     gc.freeze()
     gc.enable()
