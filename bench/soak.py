@@ -26,6 +26,9 @@ from bench.wsclient import Client, close_all
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 TENANTS = 4
 WATCHERS_PER_TENANT = 25
+# Each watcher is a member with a key of their own: 26 keys and connections, past the free plan's 5
+# and 20 (its limits are tested elsewhere; here they would refuse the load before it starts).
+SOAK_PLAN = "team"
 # Memory "at start" is read after this: the stack's thread pools (64 Lambda threads, 32 fan-out
 # threads) and connection pools take about a minute of this load to fill.
 WARM_UP_SECONDS = min(60.0, SOAK_SECONDS / 2)
@@ -35,7 +38,7 @@ ABORT_RSS_MB = 2048.0
 
 
 async def _tenant(ready: dict, tally: Tally) -> tuple[Driver, list[Watcher]]:
-    owner = new_tenant(ready, "bench-soak")
+    owner = new_tenant(ready, "bench-soak", plan=SOAK_PLAN)
     [driver_url, *watcher_urls] = await connection_urls(ready, WATCHERS_PER_TENANT + 1, owner["apiKey"], per_key=1)
     client = await Client.connect(driver_url)
     project_id = (await client.ok("project.create", {"name": "soak"}))["project"]["projectId"]

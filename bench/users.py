@@ -26,9 +26,10 @@ def dev_tenant_connections_per_key() -> int:
     return definitions.plans()["plans"]["enterprise"]["connectionsPerUser"]
 
 
-def new_tenant(ready: dict[str, Any], prefix: str = "bench") -> dict[str, Any]:
-    """A new user who owns a new tenant (the stack's dev-only POST /local/users)."""
-    body = json.dumps({"email": f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"}).encode()
+def new_tenant(ready: dict[str, Any], prefix: str = "bench", plan: str | None = None) -> dict[str, Any]:
+    """A new user who owns a new tenant (the stack's dev-only POST /local/users), on ``plan`` if given."""
+    body = json.dumps({"email": f"{prefix}-{uuid.uuid4().hex[:10]}@example.com",
+                       **({"plan": plan} if plan else {})}).encode()
     request = urllib.request.Request(f"{ready['httpUrl']}/local/users", data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:

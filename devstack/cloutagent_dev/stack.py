@@ -210,9 +210,16 @@ class LocalStack:
             return web.json_response({"error": "send {\"email\": ..., \"tenantId\"?: ..., \"role\"?: ...}"}, status=400)
         if body.get("role") not in (None, "owner", "admin", "member", "viewer"):
             return web.json_response({"error": "role must be owner, admin, member or viewer"}, status=400)
+        plan = body.get("plan")
+        if plan is not None and (body.get("tenantId") or plan not in definitions.plans()["plans"]):
+            return web.json_response({"error": "plan names one of plans.json's plans, for a new tenant only"},
+                                     status=400)
         try:
             user = await asyncio.get_running_loop().run_in_executor(
                 None, create_local_user, get_container(), email, body.get("tenantId"), body.get("role"))
+            if plan is not None:  # by hand, as the dev tenant's (planSource: operator)
+                await asyncio.get_running_loop().run_in_executor(
+                    None, get_container().billing_store.grant_plan, user["tenantId"], plan)
         except Exception as exc:  # a dev-only endpoint: say what went wrong
             return web.json_response({"error": type(exc).__name__, "message": str(exc)[:300]}, status=400)
         return web.json_response({"wsUrl": self.ready["wsUrl"], "httpUrl": self.ready["httpUrl"], **user})
@@ -340,7 +347,7 @@ async def serve(options: DevOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         ready = await stack.start()
-        heap.settle()  # the handlers, their clients and the gateway serve until the stack stops
+        heap.settle(collect=2)  # the handlers, clients and gateway serve until the stack stops; provisioning did not
         if not options.quiet:
             print(banner(ready), flush=True)
         await stop.wait()

@@ -259,3 +259,23 @@ async def wait_for_meter(ready, execution_id: str, timeout: float = 15.0) -> dic
             return found
         await asyncio.sleep(0.2)
     raise AssertionError(f"no meter event for {execution_id}")
+
+
+# -- the dev-only plan knob of POST /local/users ---------------------------------------------------
+async def test_a_local_user_can_get_a_new_tenant_on_a_named_plan(connect, ready):
+    import uuid
+
+    status, user = post(f"{ready['httpUrl']}/local/users",
+                        json.dumps({"email": f"team-{uuid.uuid4().hex[:8]}@example.com", "plan": "team"}).encode())
+    assert status == 200
+    plan = await plan_of(await connect(user))
+    assert (plan["plan"], plan["entitlements"]["apiKeys"]) == ("team", 100)
+
+
+@pytest.mark.parametrize("extra", [{"plan": "platinum"}, {"plan": "team", "tenantId": "t_someone"}])
+def test_the_plan_knob_names_a_known_plan_for_a_new_tenant_only(ready, extra):
+    import uuid
+
+    status, answer = post(f"{ready['httpUrl']}/local/users",
+                          json.dumps({"email": f"x-{uuid.uuid4().hex[:8]}@example.com", **extra}).encode())
+    assert status == 400 and "plan" in answer["error"]
