@@ -17,12 +17,10 @@ import os
 import threading
 from typing import Any, Iterable
 
+from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
 from cloutagent import heap
-
-heap.hold()  # moto's imports make nothing to collect; main() settles them
-
-from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app  # noqa: E402
-from werkzeug.serving import WSGIRequestHandler, run_simple  # noqa: E402
 
 
 def snapshot_items_instead_of_tables() -> None:
@@ -322,6 +320,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    heap.hold()  # until it serves (here, not on import: tests import this module's patches)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     snapshot_items_instead_of_tables()
     honour_client_request_tokens()
