@@ -153,7 +153,9 @@ class LiveFanout:
         room_changed = self._next_seq is None or events[0].seq != self._next_seq
         if room_changed:
             self._room_read_at = now
-            self._refresh = None  # begun before the join: it must not replace the read after it
+            if self._refresh is not None:  # begun before the join: it must not replace the read after it
+                self._refresh.cancel()
+                self._refresh = None
         elif now - self._room_read_at >= ROOM_MAX_AGE_SECONDS and self._refresh is None:
             self._room_read_at = now
             self._refresh = asyncio.create_task(self._read_room())

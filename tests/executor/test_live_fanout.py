@@ -104,6 +104,7 @@ async def test_a_join_read_is_never_replaced_by_an_older_age_based_read(monkeypa
     fanout.after_stored(_events(2, 1))
     await asyncio.sleep(0.05)
     fanout.after_stored(_events(3, 1))  # age-based read 2 starts
+    await asyncio.sleep(0.05)  # ... and is on its way
     fanout.after_stored(_events(5, 1))  # seq 4 was someone's member.joined: read 3, waited for
     await asyncio.sleep(0.5)  # read 2 is back by now, and stale
     monkeypatch.setattr("cloutagent_executor.broadcast.ROOM_MAX_AGE_SECONDS", 60.0)

@@ -96,5 +96,5 @@ def test_importing_the_local_moto_leaves_collection_alone():
     assert out == "True 0"
 
 
-def test_this_process_is_not_left_frozen_by_the_tests():
+def test_no_test_leaves_this_process_without_collection():
     assert gc.isenabled()

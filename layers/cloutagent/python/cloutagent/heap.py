@@ -2,9 +2,9 @@
 
 The executor, and the local stack's gateway and moto, import boto3, pydantic and friends: a few
 hundred thousand objects that live as long as the process. CPython's full (generation 2)
-collection walks every one of them, and under load one comes every few seconds: 50-120 ms with
-the GIL held each time, a pause every watcher of a run sees (``make bench``, relay: p99 ~150 ms
-with them, ~80 ms without). And while a process starts it makes almost nothing but such objects,
+collection walks every one of them, and under load one comes every few seconds: 50-140 ms with
+the GIL held each time, a pause every watcher of a run sees (``make bench``, paced relay: p99
+133-168 ms with them; without them 79-205 ms, the rest being the machine's noise). And while a process starts it makes almost nothing but such objects,
 so collections then only cost time.
 
 - ``hold()`` stops automatic collection while a process starts;
