@@ -21,7 +21,7 @@ from cloutagent.retry import Backoff, RetriesExhausted, retry_async
 
 from .usage import UsageMeter
 
-MAX_BATCH = 99  # one transaction: 99 events + the project's seq counter
+MAX_BATCH = 1000  # events per append; the log pages them into items (adapters/dynamo/events.py)
 # How long a batch waits for more events (each batch is a write and a POST per watcher). While the
 # watchers are still being sent the previous batch, until they have it (at most the busy linger):
 # the busier the delivery, the bigger the batches, so the posting keeps up with any event rate.

@@ -9,7 +9,7 @@ import pytest
 
 from cloutagent.domain.changes import ProjectChange
 from cloutagent.errors import ExpectationFailed
-from cloutagent_executor.relay import EventRelay
+from cloutagent_executor.relay import MAX_BATCH, EventRelay
 
 
 @dataclass
@@ -107,7 +107,7 @@ async def test_every_stored_batch_goes_to_the_fanout_in_order_and_the_fanout_is_
     await relay.publish_now([("project.state", {"state": "waiting"})], ProjectChange())
     await relay.close()
     assert [seq for batch in fanout.batches for seq in batch] == list(range(1, 252))
-    assert all(len(batch) <= 99 for batch in fanout.batches) and fanout.closed
+    assert all(len(batch) <= MAX_BATCH for batch in fanout.batches) and fanout.closed
 
 
 class BusyFanout(RecordingFanout):

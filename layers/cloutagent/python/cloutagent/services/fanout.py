@@ -6,20 +6,36 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cloutagent.observability import logger
-from cloutagent.protocol.chunks import split_frame
-from cloutagent.protocol.frames import events_frame
+from cloutagent.protocol.chunks import encode_frame, split_frame
+from cloutagent.protocol.frames import MAX_OUTBOUND_FRAME_BYTES, events_frame
 from cloutagent.services.ports import RoomStore, SocketPoster
 
 
 def frame_texts(project_id: str, frames: list[dict[str, Any]]) -> list[str]:
-    """What one batch of stored events is on the wire: one frame (``events`` when several), in
-    chunks when it is over the outbound cap. The same for every subscriber."""
+    """What one batch of stored events is on the wire, the same for every subscriber: as few
+    frames as fit the outbound cap, in order (an ``event`` frame, or ``events`` frames of
+    consecutive events), and an event too big for a frame of its own in chunks. Packing instead of
+    chunking a big batch keeps posts few: a chunk carries its slice as an escaped string."""
+    texts = [encode_frame(f) for f in frames]
+    prefix = encode_frame(events_frame(project_id, []))[:-2]  # '{"type":"events",...,"events":['
+    room = MAX_OUTBOUND_FRAME_BYTES - len(prefix.encode("utf-8")) - len("]}")
+    out: list[str] = []
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        n = len(text.encode("utf-8")) + 1  # and its comma
+        if i > start and size + n > room:
+            out += _frame_group(project_id, frames[start:i], texts[start:i], prefix)
+            start, size = i, 0
+        size += n
+    if frames:
+        out += _frame_group(project_id, frames[start:], texts[start:], prefix)
+    return out
+
+
+def _frame_group(project_id: str, frames: list[dict[str, Any]], texts: list[str], prefix: str) -> list[str]:
     if len(frames) == 1:
-        frame, chunk_id = frames[0], f"{project_id}:{frames[0].get('seq')}"
-    else:
-        frame = events_frame(project_id, frames)
-        chunk_id = f"{project_id}:{frames[0].get('seq')}-{frames[-1].get('seq')}"
-    return split_frame(frame, chunk_id)
+        return split_frame(frames[0], f"{project_id}:{frames[0].get('seq')}")
+    return [prefix + ",".join(texts) + "]}"]  # the same text as encode_frame(events_frame(...))
 
 
 class Fanout:

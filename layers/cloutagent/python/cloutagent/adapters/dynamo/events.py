@@ -1,5 +1,11 @@
 """The per-project event log: gap-free ``seq`` numbers, written together with the project's
-``lastSeq`` in one transaction, so an event is either stored with its number or not at all."""
+``lastSeq`` in one transaction, so an event is either stored with its number or not at all.
+
+An item holds one event, or a page of consecutive ``execution.message`` events (the chatty kind,
+which no stream consumer waits for) stored by the same append. A page's sort key is its *last*
+seq, so a Query from any seq finds the page holding it first. Paging is what lets a project store
+a 1 000-message burst in a few items: DynamoDB charges write units per item and KB, and a
+project's log is one partition (docs/data-model.md, "Event-rate ceiling")."""
 
 from __future__ import annotations
 
@@ -19,8 +25,14 @@ from cloutagent.errors import Conflict, ExpectationFailed, ProjectNotFound
 from cloutagent.ids import epoch_seconds, now_iso
 from cloutagent.retry import Backoff, RetriesExhausted, retry
 
-MAX_EVENTS_PER_TRANSACTION = 99  # DynamoDB allows 100 items; one is the project counter
+MAX_ITEMS_PER_TRANSACTION = 99  # DynamoDB allows 100 items; one is the project counter
 MAX_TRANSACTION_BYTES = 3_500_000  # under the 4 MB request cap
+# Events that may share an item. Every other event keeps an item of its own, with its name in
+# ``event``, which the stream consumers' filters (routes.json ``streamFilter``) match.
+PAGED_EVENTS = frozenset({"execution.message"})
+# A page stops growing here (an item may hold 400 KB): replay from a page's middle reads it whole.
+MAX_PAGE_BYTES = 64 * 1024
+ITEM_OVERHEAD_BYTES = 200  # keys, ts, expiry: what an item costs beyond its events' data
 # Many writers on one project (a room full of joins) collide on lastSeq: back off with jitter so
 # they stop colliding in lockstep. A loser learns the winner's lastSeq from its own cancelled
 # write, so a retry is one call, not a read and a write. Bounded in time (the log's
@@ -88,7 +100,8 @@ class DynamoEventLog:
         and the events announcing it cannot diverge.
         """
         stored: list[Event] = []
-        for batch in _batches(events, len(change.records) if change else 0):
+        items = _items([_Encoded(name, data) for name, data in events])
+        for batch in _transactions(items, len(change.records) if change else 0):
             stored += self._append_batch(tenant_id, project_id, batch, last_seq, change or ProjectChange())
             last_seq, change = stored[-1].seq, None
         return stored
@@ -125,15 +138,20 @@ class DynamoEventLog:
             raise ExpectationFailed(item)
         return int(item.get("lastSeq", 0))
 
-    def _try_append(self, tenant_id, project_id, batch, last_seq, change: ProjectChange, expect) -> list[Event]:
-        ts = now_iso()
+    def _try_append(self, tenant_id, project_id, batch: list[list[_Encoded]], last_seq, change: ProjectChange,
+                    expect) -> list[Event]:
+        ts, expires = now_iso(), epoch_seconds() + self.retention_seconds
+        pk, ops, first = keys.events_pk(tenant_id, project_id), [], last_seq + 1
+        for item in batch:
+            ops.append({"Put": {"Item": _item(pk, first, item, ts, expires)}})
+            first += len(item)
         events = [
-            Event(project_id=project_id, seq=last_seq + i + 1, event=name, ts=ts, data=data)
-            for i, (name, data) in enumerate(batch)
+            Event(project_id=project_id, seq=last_seq + i + 1, event=e.name, ts=ts, data=e.data)
+            for i, e in enumerate(e for item in batch for e in item)
         ]
-        ops = [self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_attributes(change), expect)]
-        ops += [{"Put": {"Item": self._event_item(tenant_id, e)}} for e in events]
-        ops += record_ops(change)
+        counter = self._counter_update(tenant_id, project_id, last_seq, events[-1].seq, ts, set_attributes(change),
+                                       expect)
+        ops = [counter, *ops, *record_ops(change)]
         try:
             self.table.transact(ops)
         except Exception as exc:  # botocore ClientError, without importing botocore eagerly
@@ -182,18 +200,11 @@ class DynamoEventLog:
             }
         }
 
-    def _event_item(self, tenant_id: str, event: Event) -> dict[str, Any]:
-        return to_item(
-            {
-                "PK": keys.events_pk(tenant_id, event.project_id),
-                "SK": keys.seq_sk(event.seq),
-                "seq": event.seq,
-                "event": event.event,
-                "ts": event.ts,
-                "data": json.dumps(event.data, separators=(",", ":")),
-                "expiresAt": epoch_seconds() + self.retention_seconds,
-            }
-        )
+    def event_item(self, tenant_id: str, event: Event) -> dict[str, Any]:
+        """The item of one event already numbered, for a writer that moves ``lastSeq`` itself
+        (``project.create`` and ``project.delete``, adapters/dynamo/projects.py)."""
+        pk, expires = keys.events_pk(tenant_id, event.project_id), epoch_seconds() + self.retention_seconds
+        return _item(pk, event.seq, [_Encoded(event.event, event.data)], event.ts, expires)
 
     def last_seq(self, tenant_id: str, project_id: str) -> int:
         return self._read_checked(tenant_id, project_id, None)
@@ -222,16 +233,22 @@ class DynamoEventLog:
         """Events with seq > after_seq in order, and the seq to resume after (None: the log ends here).
 
         A filter (``since_ts``, ``names``) may match little of a long log: ``max_read`` bounds the
-        stored events evaluated per call, and the page then ends early with where it stopped."""
+        stored items evaluated per call, and the page then ends early with where it stopped. The
+        first item read may be a page that begins at or before ``after_seq``: its earlier events
+        are skipped."""
         filters, fnames, fvals = [], {}, {}
         if since_ts:
-            filters.append("#ts >= :since")
+            filters.append("#ts >= :since")  # a page's events share its ts
             fnames["#ts"], fvals[":since"] = "ts", since_ts
         if names:
             placeholders = [f":e{i}" for i in range(len(names))]
-            filters.append(f"#ev IN ({', '.join(placeholders)})")
+            wanted = f"#ev IN ({', '.join(placeholders)})"
+            if PAGED_EVENTS & set(names):  # pages have no ``event``: keep them, pick their events below
+                wanted, fnames["#pg"] = f"({wanted} OR attribute_exists(#pg))", "page"
+            filters.append(wanted)
             fnames["#ev"] = "event"
             fvals.update(dict(zip(placeholders, names)))
+        keep = (lambda e: e.seq > after_seq and e.event in names) if names else (lambda e: e.seq > after_seq)
         out: list[Event] = []
         start = None
         budget = max_read if max_read is not None else float("inf")
@@ -251,7 +268,7 @@ class DynamoEventLog:
                 consistent=True,  # join-then-read must see every event stored before the join
             )
             budget -= page_limit
-            out += [_event_from_item(project_id, i) for i in items]
+            out += [e for i in items for e in _events_from_item(project_id, i) if keep(e)]
             if not start:
                 break
         if len(out) > limit or (len(out) == limit and start):
@@ -261,23 +278,74 @@ class DynamoEventLog:
         return out, None
 
 
+class _Encoded:
+    """An event to store, its data encoded once (for the item and for its size)."""
+
+    __slots__ = ("name", "data", "text")
+
+    def __init__(self, name: str, data: dict[str, Any]):
+        self.name, self.data = name, data
+        self.text = json.dumps(data, separators=(",", ":"))
+
+    @property
+    def size(self) -> int:
+        return len(self.text) + len(self.name)
+
+
+def _item(pk: str, first_seq: int, events: list[_Encoded], ts: str, expires: int) -> dict[str, Any]:
+    """One event as an item of its own, or several as a page keyed by its last seq."""
+    last_seq = first_seq + len(events) - 1
+    fields: dict[str, Any] = {"PK": pk, "SK": keys.seq_sk(last_seq), "ts": ts, "expiresAt": expires}
+    if len(events) == 1:
+        fields.update(seq=first_seq, event=events[0].name, data=events[0].text)
+    else:
+        fields.update(firstSeq=first_seq, page="[" + ",".join(f"[{json.dumps(e.name)},{e.text}]" for e in events) + "]")
+    return to_item(fields)
+
+
+def _events_from_item(project_id: str, item: dict[str, Any]) -> list[Event]:
+    if "page" not in item:
+        return [_event_from_item(project_id, item)]
+    first = int(item["firstSeq"])
+    return [
+        Event(project_id=project_id, seq=first + i, event=name, ts=item["ts"], data=data)
+        for i, (name, data) in enumerate(json.loads(item["page"]))
+    ]
+
+
 def _event_from_item(project_id: str, item: dict[str, Any]) -> Event:
     return Event(
         project_id=project_id, seq=item["seq"], event=item["event"], ts=item["ts"], data=json.loads(item["data"])
     )
 
 
-def _batches(events: list[tuple[str, dict[str, Any]]], reserved_first: int = 0):
-    """Events in transaction-sized batches; the first leaves room for ``reserved_first`` more writes
+def _items(events: list[_Encoded]) -> list[list[_Encoded]]:
+    """The events as items, in order: runs of paged events share pages of at most MAX_PAGE_BYTES."""
+    items: list[list[_Encoded]] = []
+    size = 0
+    for event in events:
+        paged = event.name in PAGED_EVENTS
+        page = items[-1] if items and paged and items[-1][0].name in PAGED_EVENTS else None
+        if page is not None and size + event.size <= MAX_PAGE_BYTES:
+            page.append(event)
+            size += event.size
+        else:
+            items.append([event])
+            size = event.size
+    return items
+
+
+def _transactions(items: list[list[_Encoded]], reserved_first: int = 0):
+    """Items in transaction-sized groups; the first leaves room for ``reserved_first`` more writes
     (the change's records), since a transaction holds at most 100 items in all."""
-    batch: list[tuple[str, dict[str, Any]]] = []
-    size, room = 0, MAX_EVENTS_PER_TRANSACTION - reserved_first
-    for name, data in events:
-        item_size = len(json.dumps(data)) + 200
-        if batch and (len(batch) >= room or size + item_size > MAX_TRANSACTION_BYTES):
-            yield batch
-            batch, size, room = [], 0, MAX_EVENTS_PER_TRANSACTION
-        batch.append((name, data))
+    group: list[list[_Encoded]] = []
+    size, room = 0, MAX_ITEMS_PER_TRANSACTION - reserved_first
+    for item in items:
+        item_size = sum(e.size for e in item) + ITEM_OVERHEAD_BYTES
+        if group and (len(group) >= room or size + item_size > MAX_TRANSACTION_BYTES):
+            yield group
+            group, size, room = [], 0, MAX_ITEMS_PER_TRANSACTION
+        group.append(item)
         size += item_size
-    if batch:
-        yield batch
+    if group:
+        yield group

@@ -68,7 +68,7 @@ class DynamoProjectStore:
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 },
-                {"Put": {"Item": self.events._event_item(project.tenant_id, created_event)}},
+                {"Put": {"Item": self.events.event_item(project.tenant_id, created_event)}},
             ]
         )
 
@@ -93,7 +93,7 @@ class DynamoProjectStore:
                             "ExpressionAttributeValues": {":seq": to_attr(project.last_seq), ":idle": to_attr("idle")},
                         }
                     },
-                    {"Put": {"Item": self.events._event_item(project.tenant_id, deleted_event)}},
+                    {"Put": {"Item": self.events.event_item(project.tenant_id, deleted_event)}},
                 ]
             )
         except Exception as exc:
