@@ -5,7 +5,7 @@ from __future__ import annotations
 SEQ_WIDTH = 12
 
 
-CONNECTION_SLOTS_SK = "CONNSLOTS"  # the tenant's open connections, counted atomically (rooms.py)
+CONNECTION_SLOTS_SK = "CONNSLOTS"  # how many connections the tenant has open: a counter (rooms.py)
 
 
 def rate_sk(window: int) -> str:

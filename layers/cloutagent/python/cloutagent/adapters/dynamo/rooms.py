@@ -16,9 +16,11 @@ class DynamoRoomStore:
         self.ttl_seconds = ttl_seconds
 
     def put_connection(self, identity: Identity, connection_id: str, *, tenant_cap: int) -> None:
-        """Record the connection and take one of the tenant's ``tenant_cap`` slots, in one transaction:
-        parallel handshakes can never exceed the cap. Raises SlotsFull when none is free."""
-        expires = epoch_seconds() + self.ttl_seconds
+        """Record the connection and count it among the tenant's, at most ``tenant_cap``, in one
+        transaction: parallel handshakes can never exceed the cap. Raises SlotsFull when full.
+
+        The count is a small item of its own (``CONNSLOTS``), so a handshake writes the same few
+        bytes however many connections the tenant has open."""
         record = to_item({
             "PK": keys.tenant_pk(identity.tenant_id),
             "SK": keys.connection_sk(identity.user_id, connection_id),
@@ -26,48 +28,47 @@ class DynamoRoomStore:
             "userId": identity.user_id,
             "role": identity.role.name,
             "connectedAt": now_iso(),
-            "expiresAt": expires,
+            "expiresAt": epoch_seconds() + self.ttl_seconds,
         })
-        slot = {"Update": {
+        count = {"Update": {
             "Key": self._slots_key(identity.tenant_id),
-            "UpdateExpression": "SET #slots.#c = :expires",
-            "ConditionExpression": "size(#slots) < :cap",
-            "ExpressionAttributeNames": {"#slots": "slots", "#c": connection_id},
-            "ExpressionAttributeValues": {":expires": to_attr(expires), ":cap": to_attr(tenant_cap)},
+            "UpdateExpression": "ADD #n :one",
+            "ConditionExpression": "attribute_not_exists(#n) OR #n < :cap",
+            "ExpressionAttributeNames": {"#n": "count"},
+            "ExpressionAttributeValues": {":one": to_attr(1), ":cap": to_attr(tenant_cap)},
         }}
-        for attempt in range(2):
-            try:
-                self.table.transact([{"Put": {"Item": dict(record)}}, slot])
-                return
-            except Exception as exc:
-                code = error_code(exc)
-                reason = cancellation_codes(exc)[1:2] if code == "TransactionCanceledException" else []
-                if attempt == 0 and (code == "ValidationException" or reason in (["ValidationError"], ["ValueError"])):
-                    self._create_slots(identity.tenant_id)  # the tenant's first connection: no slots map yet
-                    continue
-                if reason == ["ConditionalCheckFailed"]:
-                    raise SlotsFull() from exc
-                raise
+        try:
+            self.table.transact([{"Put": {"Item": record}}, count])
+        except Exception as exc:
+            if error_code(exc) == "TransactionCanceledException" and \
+                    cancellation_codes(exc)[1:2] == ["ConditionalCheckFailed"]:
+                raise SlotsFull() from exc
+            raise
 
     def free_expired_slots(self, tenant_id: str) -> int:
-        """Connections whose $disconnect never ran (their record's TTL passed) give their slot back."""
-        item = self.table.get(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK) or {}
-        now = epoch_seconds()
-        expired = [c for c, until in (item.get("slots") or {}).items() if int(until) <= now][:100]
-        if expired:
-            names = {f"#c{i}": c for i, c in enumerate(expired)}
-            self.table.update(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK,
-                              "REMOVE " + ", ".join(f"#slots.{n}" for n in names),
-                              names={"#slots": "slots", **names})
-        return len(expired)
+        """Count the tenant's connections again, without those whose $disconnect never ran (their
+        record's time is up); returns how many the count held too many.
 
-    def _create_slots(self, tenant_id: str) -> None:
+        Expired records are deleted first, so a $disconnect that comes after all cannot give their
+        place back twice. The new count is written only if no handshake or $disconnect changed it
+        meanwhile (else 0: nothing freed this time)."""
+        before = int((self.table.get(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK) or {}).get("count", 0))
+        now = epoch_seconds()
+        records = list(self.table.query_all(keys.tenant_pk(tenant_id), sk_prefix=keys.CONN_PREFIX, consistent=True))
+        expired = [(i["PK"], i["SK"]) for i in records if int(i.get("expiresAt", now + 1)) <= now]
+        live = len(records) - len(expired)
+        if before <= live:
+            return 0
+        self.table.batch_delete(expired)
         try:
-            self.table.put({"PK": keys.tenant_pk(tenant_id), "SK": keys.CONNECTION_SLOTS_SK, "slots": {}},
-                           condition="attribute_not_exists(PK)")
+            self.table.update(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK, "SET #n = :live",
+                              names={"#n": "count"}, vals={":live": live, ":before": before},
+                              condition="#n = :before")
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
-                raise  # else a parallel handshake created it first
+                raise
+            return 0
+        return before - live
 
     @staticmethod
     def _slots_key(tenant_id: str) -> dict:
@@ -97,12 +98,13 @@ class DynamoRoomStore:
         old = self.table.delete(
             keys.tenant_pk(identity.tenant_id), keys.connection_sk(identity.user_id, connection_id), return_old=True
         )
-        try:  # give the tenant's slot back (a slot whose record is gone is freed as expired anyway)
-            self.table.update(keys.tenant_pk(identity.tenant_id), keys.CONNECTION_SLOTS_SK, "REMOVE #slots.#c",
-                              names={"#slots": "slots", "#c": connection_id}, condition="attribute_exists(PK)")
-        except Exception as exc:
-            if error_code(exc) not in ("ConditionalCheckFailedException", "ValidationException"):
-                raise
+        if old is not None:  # its place back; a record already gone was never counted twice
+            try:
+                self.table.update(keys.tenant_pk(identity.tenant_id), keys.CONNECTION_SLOTS_SK, "ADD #n :minus",
+                                  names={"#n": "count"}, vals={":minus": -1, ":zero": 0}, condition="#n > :zero")
+            except Exception as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
         return set((old or {}).get("rooms", set()))
 
     def subscribe(self, identity: Identity, project_id: str, connection_id: str) -> bool:
