@@ -61,8 +61,9 @@ class DynamoRoomStore:
             return 0
         self.table.batch_delete(expired)
         try:
-            self.table.update(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK, "SET #n = :live",
-                              names={"#n": "count"}, vals={":live": live, ":before": before},
+            # REMOVE: the map of open connections this item held before it was a count
+            self.table.update(keys.tenant_pk(tenant_id), keys.CONNECTION_SLOTS_SK, "SET #n = :live REMOVE #m",
+                              names={"#n": "count", "#m": "slots"}, vals={":live": live, ":before": before},
                               condition="#n = :before")
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
