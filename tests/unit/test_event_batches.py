@@ -60,3 +60,25 @@ def test_a_thousand_messages_are_a_few_items_in_one_transaction():
     items = _items(_encoded([("execution.message", {"kind": "text", "text": f"line {i}"}) for i in range(1000)]))
     groups = list(_transactions(items))
     assert len(groups) == 1 and len(groups[0]) <= 2
+
+
+class PagesOfOneMegabyte:
+    """A table whose every Query response ends at DynamoDB's 1 MB: a few pages, none matching."""
+
+    def __init__(self):
+        self.queries = 0
+
+    def query_page(self, pk, *, start_key=None, **kwargs):
+        self.queries += 1
+        last = (int(start_key["SK"]["S"]) if start_key else 0) + 16 * 200  # 16 pages of 200 messages
+        return [], {"SK": {"S": str(last).zfill(12)}}
+
+
+def test_a_bounded_read_of_a_log_of_pages_stops_after_its_responses_with_a_cursor():
+    from cloutagent.adapters.dynamo.events import DynamoEventLog
+
+    table = PagesOfOneMegabyte()
+    log = DynamoEventLog(table, retention_days=1)
+    events, resume = log.read("t_1", "p_1", after_seq=0, limit=50, names=["permission.request"], max_read=1000)
+    # 1 000 items would be 63 responses of 1 MB here; the bound's 10 reads stop it at ~10 MB
+    assert events == [] and table.queries == 10 and resume == 10 * 16 * 200

@@ -33,9 +33,11 @@ def frame_texts(project_id: str, frames: list[dict[str, Any]]) -> list[str]:
 
 
 def _frame_group(project_id: str, frames: list[dict[str, Any]], texts: list[str], prefix: str) -> list[str]:
-    if len(frames) == 1:
-        return split_frame(frames[0], f"{project_id}:{frames[0].get('seq')}")
-    return [prefix + ",".join(texts) + "]}"]  # the same text as encode_frame(events_frame(...))
+    if len(frames) > 1:
+        return [prefix + ",".join(texts) + "]}"]  # the same text as encode_frame(events_frame(...))
+    if len(texts[0].encode("utf-8")) <= MAX_OUTBOUND_FRAME_BYTES:
+        return texts  # one event, already encoded
+    return split_frame(frames[0], f"{project_id}:{frames[0].get('seq')}")
 
 
 class Fanout:

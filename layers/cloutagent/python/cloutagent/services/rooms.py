@@ -13,8 +13,9 @@ from cloutagent.services.publisher import Publisher
 from cloutagent.services.ports import EventLog, ProjectStore, RoomStore
 
 
-# The most stored events one messages.get evaluates: a filter that matches little of a long log
-# answers a short (even empty) page with a cursor instead of reading on (docs/protocol.md).
+# The most stored items (an event, or a page of messages) one messages.get evaluates: a filter that
+# matches little of a long log answers a short (even empty) page with a cursor instead of reading on
+# (docs/protocol.md).
 MESSAGES_READ_BOUND = 1000
 
 

@@ -33,6 +33,10 @@ PAGED_EVENTS = frozenset({"execution.message"})
 # A page stops growing here (an item may hold 400 KB): replay from a page's middle reads it whole.
 MAX_PAGE_BYTES = 64 * 1024
 ITEM_OVERHEAD_BYTES = 200  # keys, ts, expiry: what an item costs beyond its events' data
+# A bounded read (``max_read`` items) asks DynamoDB for at most 100 items at a time. A response also
+# ends at 1 MB, which pages reach in ~16 items: the read stops after as many responses as its
+# bound would take with small items, so it evaluates at most max_read / 100 MB, not 64 KB × max_read.
+READ_ITEMS_PER_RESPONSE = 100
 # Many writers on one project (a room full of joins) collide on lastSeq: back off with jitter so
 # they stop colliding in lockstep. A loser learns the winner's lastSeq from its own cancelled
 # write, so a retry is one call, not a read and a write. Bounded in time (the log's
@@ -254,8 +258,9 @@ class DynamoEventLog:
         budget = max_read if max_read is not None else float("inf")
         lower = keys.seq_sk(after_seq + 1)
         upper = "9" * keys.SEQ_WIDTH
-        while len(out) < limit and budget > 0:
-            page_limit = limit - len(out) if not filters else max(limit, 100)
+        responses = -(-max_read // READ_ITEMS_PER_RESPONSE) if max_read is not None else float("inf")
+        while len(out) < limit and budget > 0 and responses > 0:
+            page_limit = limit - len(out) if not filters else max(limit, READ_ITEMS_PER_RESPONSE)
             page_limit = int(min(page_limit, budget))
             items, start = self.table.query_page(
                 keys.events_pk(tenant_id, project_id),
@@ -267,7 +272,7 @@ class DynamoEventLog:
                 vals=fvals or None,
                 consistent=True,  # join-then-read must see every event stored before the join
             )
-            budget -= page_limit
+            budget, responses = budget - page_limit, responses - 1
             out += [e for i in items for e in _events_from_item(project_id, i) if keep(e)]
             if not start:
                 break
