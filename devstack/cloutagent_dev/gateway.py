@@ -20,7 +20,6 @@ import math
 import os
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -29,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from cloutagent import definitions
 from cloutagent.ids import iso_millis
 from cloutagent_dev.lambdas import Invoker
+from cloutagent_dev.request_ids import request_id
 from cloutagent_dev.settings import get_dev_settings
 from cloutagent.observability import logger
 from cloutagent.protocol.frames import MAX_INBOUND_FRAME_BYTES
@@ -151,8 +151,8 @@ class LocalGateway:
             "routeKey": route_key,
             "eventType": event_type,
             "connectionId": connection_id,
-            "requestId": str(uuid.uuid4()),
-            "messageId": str(uuid.uuid4()),
+            "requestId": request_id(),
+            "messageId": request_id(),
             "domainName": self.domain,
             "stage": self.stage,
             "apiId": "local",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from aiohttp import web
 from cloutagent import definitions
 from cloutagent.gateway.rest import rest_routes
 from cloutagent_dev.lambdas import Invoker
+from cloutagent_dev.request_ids import request_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,7 +54,7 @@ async def http_api_event(request: web.Request, route_key: str) -> dict[str, Any]
         "rawQueryString": request.query_string,
         "headers": {k.lower(): v for k, v in request.headers.items()},
         "requestContext": {
-            "accountId": "local", "apiId": "local", "domainName": request.host, "requestId": str(uuid.uuid4()),
+            "accountId": "local", "apiId": "local", "domainName": request.host, "requestId": request_id(),
             "routeKey": route_key, "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
             "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",

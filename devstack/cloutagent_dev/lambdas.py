@@ -8,13 +8,13 @@ import sys
 import threading
 import time
 import traceback
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cloutagent import definitions
 from cloutagent.observability import logger
+from cloutagent_dev.invocation_threads import InvocationThreads
+from cloutagent_dev.request_ids import request_id
 
 # API Gateway gives a WebSocket route's integration 29 s; an invocation still running then is
 # logged with the stack it is stuck in, so a hang in the local stack is diagnosed, not guessed at.
@@ -24,7 +24,7 @@ SLOW_INVOCATION_SECONDS = 29.0
 @dataclass
 class LambdaContext:
     function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    aws_request_id: str = field(default_factory=request_id)
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = ""
     log_group_name: str = ""
@@ -43,7 +43,7 @@ class Invoker:
     """Runs handlers on a thread pool, as concurrent Lambda invocations would run."""
 
     def __init__(self, max_workers: int = 64):
-        self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
+        self.threads = InvocationThreads(max_workers, "lambda")
         self._handlers: dict[str, Callable] = {}
 
     def handler(self, function_name: str) -> Callable:
@@ -61,14 +61,17 @@ class Invoker:
         loop = asyncio.get_running_loop()
         running: dict[str, int] = {}
         started = time.monotonic()
-        future = loop.run_in_executor(self.pool, self.invoke_sync, function_name, event, running)
-        done, _ = await asyncio.wait({future}, timeout=SLOW_INVOCATION_SECONDS)
-        if not done:
-            _log_stuck(function_name, running.get("thread"), started)
-        return await future
+        future = self.threads.run(self.invoke_sync, function_name, event, running)
+        # A timer, not asyncio.wait: that made a waiter, a callback and a timer per invocation.
+        slow = loop.call_later(SLOW_INVOCATION_SECONDS, _log_stuck, function_name, running, started)
+        try:
+            return await future
+        finally:
+            slow.cancel()
 
 
-def _log_stuck(function_name: str, thread_id: int | None, started: float) -> None:
+def _log_stuck(function_name: str, running: dict[str, int], started: float) -> None:
+    thread_id = running.get("thread")
     frame = sys._current_frames().get(thread_id) if thread_id else None
     if frame is None:
         stack = "(not started: every worker is busy)"
