@@ -83,6 +83,12 @@ async def test_a_request_reaches_every_watcher_and_the_first_members_answer_wins
     page = await viewer.ok("messages.get", {"projectId": pid, "sinceSeq": 0, "limit": 500})
     names = [e["event"] for e in page["events"] if e["event"].startswith("permission.")]
     assert names == ["permission.request", "permission.resolved"]
+    # and an answer that arrives after the run ended is still told which answer won, and whose
+    after_end = await owner.error("permission.respond", {**answer, "decision": "deny"})
+    assert after_end["code"] == "CONFLICT" and "already answered" in after_end["message"], after_end
+    assert after_end["details"] == {"decision": "allow", "by": resolved["by"]}
+    never_asked = await owner.error("permission.respond", {**answer, "requestId": "perm-never-asked"})
+    assert never_asked["code"] == "CONFLICT" and "Nothing is running" in never_asked["message"], never_asked
 
 
 async def test_a_denied_command_never_runs_and_the_agent_is_told(connect, make_user):

@@ -27,8 +27,12 @@ class SteeringService:
         self.publisher = publisher
 
     def respond(self, identity: Identity, data: PermissionRespond) -> dict[str, Any]:
-        """The first answer wins; a later one gets CONFLICT naming the answer that did."""
-        project = self._active(identity, data.projectId, "Nothing is running, so nothing waits for an answer")
+        """The first answer wins; a later one gets CONFLICT naming the answer that did, even when
+        the run it answered has ended meanwhile (two people answering at once race its end too)."""
+        project = self.projects.get(identity.tenant_id, data.projectId)
+        if not _is_active(project):
+            raise (self._answered(identity, project.project_id, data.requestId)
+                   or Conflict("Nothing is running, so nothing waits for an answer"))
         execution_id = project.execution_id or ""
         answer = {"requestId": data.requestId, "decision": data.decision, "scope": data.scope,
                   "message": data.message, "answers": data.answers}
@@ -64,7 +68,7 @@ class SteeringService:
 
     def _active(self, identity: Identity, project_id: str, idle_message: str) -> Project:
         project = self.projects.get(identity.tenant_id, project_id)
-        if project.state not in ACTIVE_STATES or not project.execution_id:
+        if not _is_active(project):
             raise Conflict(idle_message)
         return project
 
@@ -89,7 +93,19 @@ class SteeringService:
         record = self.permissions.get(identity.tenant_id, project.project_id, request_id)
         if record is None or record.get("executionId") != project.execution_id:
             return NotFound("No such permission request in the running execution")
-        if record.get("status") != "pending":
-            return Conflict("This request was already answered",
-                            details={"decision": record.get("status"), "by": record.get("by")})
-        return Conflict("The run finished meanwhile")
+        return _already_answered(record) or Conflict("The run finished meanwhile")
+
+    def _answered(self, identity: Identity, project_id: str, request_id: str) -> Conflict | None:
+        """CONFLICT naming the answer, when this request of the project was answered."""
+        return _already_answered(self.permissions.get(identity.tenant_id, project_id, request_id))
+
+
+def _is_active(project: Project) -> bool:
+    return project.state in ACTIVE_STATES and bool(project.execution_id)
+
+
+def _already_answered(record: dict[str, Any] | None) -> Conflict | None:
+    if record is None or record.get("status") == "pending":
+        return None
+    return Conflict("This request was already answered",
+                    details={"decision": record.get("status"), "by": record.get("by")})
