@@ -31,8 +31,10 @@ class Tally:
     runs: Counter = field(default_factory=Counter)  # finished executions by status
 
     def failed(self, frame: dict) -> None:
-        code = (frame.get("error") or {}).get("code") or frame.get("message") or "no type"
-        self.unexpected[code] += 1
+        """An error reply nobody provoked, tallied with its action and message (which one it was)."""
+        error = frame.get("error") or {}
+        code = error.get("code") or frame.get("message") or "no type"
+        self.unexpected[f"{code} ({frame.get('action') or '?'}: {str(error.get('message') or '')[:60]})"] += 1
 
 
 class Watcher:
