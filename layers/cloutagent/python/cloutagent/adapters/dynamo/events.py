@@ -13,6 +13,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import deque
 from typing import Any, Iterator
 
 from cloutagent.adapters.dynamo import keys
@@ -53,32 +54,45 @@ class SeqConflict(Exception):
 
 
 class ProjectWriters:
-    """One writer at a time per project within this process; other processes still race.
+    """One writer at a time per project within this process, in the order they came; other
+    processes still race.
 
     A Lambda environment serves one request at a time, so in AWS this never waits. Where many
-    requests share a process (the local stack runs every handler on one thread pool; an executor's
-    relay and its steering), writers that would only lose the race to each other queue here
-    instead of spending DynamoDB calls on lost transactions.
+    requests share a process (the local stack runs every handler on its invocation threads; an
+    executor's relay and its steering), writers that would only lose the race to each other queue
+    here instead of spending DynamoDB calls on lost transactions. The turn passes first come, first
+    served, so a writer waits for those ahead of it and no longer: a plain lock lets one that just
+    arrived take the turn before one that has waited (with 30 writers each holding it 2 ms, the
+    longest wait was twice as long as here).
     """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[tuple[str, str], list] = {}  # key -> [lock, writers holding or waiting]
+        self._queues: dict[tuple[str, str], deque] = {}  # key -> the writers waiting behind the one writing
 
     @contextlib.contextmanager
     def turn(self, tenant_id: str, project_id: str) -> Iterator[None]:
         key = (tenant_id, project_id)
         with self._guard:
-            entry = self._locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
+            waiting = self._queues.get(key)
+            if waiting is None:
+                self._queues[key] = deque()  # this writer writes; nobody waits yet
+                handed = None
+            else:
+                handed = threading.Lock()
+                handed.acquire()
+                waiting.append(handed)
+        if handed is not None:
+            handed.acquire()  # released by the writer before this one, as it hands the turn over
         try:
-            with entry[0]:
-                yield
+            yield
         finally:
             with self._guard:
-                entry[1] -= 1
-                if not entry[1]:
-                    del self._locks[key]  # no lock is kept for a project nobody is writing to
+                waiting = self._queues[key]
+                if waiting:
+                    waiting.popleft().release()
+                else:
+                    del self._queues[key]  # nothing is kept for a project nobody is writing to
 
 
 class DynamoEventLog:
