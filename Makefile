@@ -26,8 +26,15 @@ dev: install
 # fixtures, a synthesis or a stack's users, are made once). Half the time of one worker on two cores.
 TEST_WORKERS ?= 2
 
+# The agent-facing suites once more on stacks whose runs are claimed by pool executors: a run that
+# starts a session is then served by a spare CLI (executor_container/cloutagent_executor/spare.py),
+# so each of their sandbox, secret and steering proofs holds on that path too.
+POOLED_SUITES := tests/e2e/test_sandbox.py tests/e2e/test_secrets.py tests/e2e/test_real_agent.py \
+	tests/e2e/test_steering.py tests/e2e/test_repositories.py
+
 test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	CLOUTAGENT_TEST_EXECUTOR_POOL=2 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(POOLED_SUITES)
 
 test-fast: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not infra and not browser"

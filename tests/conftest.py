@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from typing import Any
 
@@ -14,7 +15,10 @@ from tests.support.ws import WsClient
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> RunningStack:
-    running = RunningStack(tmp_path_factory.mktemp("stack"))
+    # Set (by `make test`'s second pass): runs are claimed by pool executors, and one that starts a
+    # session gets a spare CLI, so the same tests prove that path too.
+    pool = os.environ.get("CLOUTAGENT_TEST_EXECUTOR_POOL")
+    running = RunningStack(tmp_path_factory.mktemp("stack"), extra_args=["--executor-pool", pool] if pool else None)
     running.start()
     yield running
     running.stop()

@@ -16,17 +16,18 @@ __all__ = ["AgentOutcome", "AgentRequest", "run_agent"]
 
 
 async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
-                    meter: UsageMeter | None = None, steering: Any = None) -> AgentOutcome:
+                    meter: UsageMeter | None = None, steering: Any = None, spare: Any = None) -> AgentOutcome:
     """Run the request's prompt to an outcome; failures become a ``failed`` outcome, not exceptions.
 
     Every SDK message reaches ``on_message`` as normalized event data (secret values masked).
     Setting ``cancel`` interrupts the agent and yields ``cancelled`` with the cost spent so far.
     ``meter``, when given, is the one the run adds its streamed usage to (for live reports).
     ``steering``, when given, asks the team what the permission rules leave open, and feeds the
-    run its follow-ups and interrupts (steering.py).
+    run its follow-ups and interrupts (steering.py). ``spare``, when given, is the parked CLI
+    the run claims instead of starting one (spare.py).
     """
     started = time.monotonic()
-    run = AgentRun(request, on_message, cancel, meter, steering)
+    run = AgentRun(request, on_message, cancel, meter, steering, spare)
     try:
         await run.execute()
     except Exception as error:  # noqa: BLE001 - a run ends in an outcome, never an exception

@@ -38,9 +38,10 @@ RESULT_GRACE_S = 10.0
 
 class AgentRun:
     def __init__(self, request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
-                 meter: UsageMeter | None = None, steering: Any = None) -> None:
+                 meter: UsageMeter | None = None, steering: Any = None, spare: Any = None) -> None:
         self.request = request
         self.steering = steering  # permission requests, follow-ups, interrupts (steering.py)
+        self.spare = spare  # a parked CLI to claim instead of starting one (spare.py)
         self.state = RunState(meter=meter or UsageMeter())
         self._on_message = on_message
         self._cancel = cancel
@@ -53,8 +54,11 @@ class AgentRun:
     async def execute(self) -> None:
         """Converse until the result, or until told to stop; re-raises a failed conversation."""
         can_use_tool = self.steering.can_use_tool if self.steering else None
-        options = build_options(self.request, stderr_logger(logger, self._redactor.scrub), can_use_tool)
-        client = ClaudeSDKClient(options)
+        stderr = stderr_logger(logger, self._redactor.scrub)
+        if self.spare is not None:
+            client = await self.spare.claim(self.request, can_use_tool, stderr)
+        else:
+            client = ClaudeSDKClient(build_options(self.request, stderr, can_use_tool))
         conversation = asyncio.create_task(self._converse(client))
         watcher = asyncio.create_task(self._watch())
         interrupter = asyncio.create_task(self._interrupt_turns(client)) if self.steering else None
@@ -82,7 +86,8 @@ class AgentRun:
 
     async def _converse(self, client: ClaudeSDKClient) -> None:
         """The prompt's turn, then one turn per follow-up the team sent, until none is queued."""
-        await client.connect()
+        if self.spare is None:
+            await client.connect()
         timeline.mark("CLI started")
         prompt: str | None = self.request.prompt
         while prompt is not None:

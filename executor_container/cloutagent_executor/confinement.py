@@ -13,7 +13,7 @@ import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import claude_agent_sdk
 
@@ -43,43 +43,74 @@ class Confinement:
         return replace(outcome, cost_usd=max(outcome.cost_usd, metered))
 
 
+@dataclass
+class Sandbox:
+    """A run's directory (its sandbox config and shim), its model gateway and token, its CLI config."""
+
+    settings: ExecutorSettings
+    run_dir: Path
+    gateway: ModelGateway
+    config_dir: str
+
+    @classmethod
+    async def open(cls, settings: ExecutorSettings, limits: Limits) -> "Sandbox":
+        as_user = settings.sandbox == "user"
+        run_dir = Path(tempfile.mkdtemp(prefix="cloutagent-run-"))
+        credential = UpstreamCredential(settings.anthropic_api_key, settings.claude_code_oauth_token)
+        gateway = await ModelGateway(None if as_user else run_dir / "model.sock", new_run_token(),
+                                     settings.anthropic_base_url, credential, limits).start()
+        sandbox = cls(settings, run_dir, gateway, settings.claude_config_dir or str(run_dir / "claude-config"))
+        if as_user:
+            # The run directory stays root's (the shims' configs hold the token they hand
+            # on); the agent may only pass through it to reach its config directory.
+            run_dir.chmod(0o711)
+            give_to_agent(Path(sandbox.config_dir), settings.agent_uid)
+        return sandbox
+
+    def shim(self, name: str, workspace: str, secret_names: tuple[str, ...] = (), workspace_inside: str = "",
+             chdir: str = "") -> Path:
+        """The executable the SDK runs as the CLI, entering this sandbox (see SandboxConfig)."""
+        settings = self.settings
+        config = SandboxConfig(cli=settings.claude_cli_path or str(BUNDLED_CLI), workspace=workspace,
+                               socket=str(self.gateway.socket_path or ""), token=self.gateway.token,
+                               secret_names=secret_names, kind=settings.sandbox, gateway_url=self.gateway.url,
+                               agent_uid=settings.agent_uid, workspace_inside=workspace_inside, chdir=chdir)
+        return write_shim(self.run_dir, config, name)
+
+    def confine(self, request: AgentRequest, shim: Path) -> Confinement:
+        return Confinement(replace(request, cli_path=str(shim), claude_config_dir=self.config_dir), self.gateway)
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
 @asynccontextmanager
-async def confined(request: AgentRequest, settings: ExecutorSettings) -> AsyncIterator[Confinement]:
-    """A sandbox and its gateway, for as long as the block runs (or the request as is)."""
+async def confined(request: AgentRequest, settings: ExecutorSettings, spare: Any = None) -> AsyncIterator[Confinement]:
+    """A sandbox and its gateway, for as long as the block runs (or the request as is).
+
+    ``spare``, a pool executor's parked CLI that serves this run (spare.py), brings its own,
+    which it closes itself.
+    """
+    if spare is not None:
+        yield spare.confine(request)
+        return
     if settings.sandbox == "none":
         yield Confinement(request)
         return
-    as_user = settings.sandbox == "user"
-    run_dir = Path(tempfile.mkdtemp(prefix="cloutagent-run-"))
-    token = new_run_token()
-    credential = UpstreamCredential(settings.anthropic_api_key, settings.claude_code_oauth_token)
-    limits = Limits(request.max_tokens, request.max_cost_usd)
-    gateway = await ModelGateway(None if as_user else run_dir / "model.sock", token, settings.anthropic_base_url,
-                                 credential, limits).start()
+    sandbox = await Sandbox.open(settings, Limits(request.max_tokens, request.max_cost_usd))
     try:
-        config_dir = settings.claude_config_dir or str(run_dir / "claude-config")
-        config = SandboxConfig(cli=settings.claude_cli_path or str(BUNDLED_CLI), workspace=request.cwd,
-                               socket=str(gateway.socket_path or ""), token=token, secret_names=tuple(request.env),
-                               kind=settings.sandbox, gateway_url=gateway.url, agent_uid=settings.agent_uid)
-        if as_user:
-            hand_to_agent(run_dir, Path(config_dir), Path(request.cwd), settings.agent_uid)
-        yield Confinement(replace(request, cli_path=str(write_shim(run_dir, config)), claude_config_dir=config_dir),
-                          gateway)
+        if settings.sandbox == "user":
+            give_to_agent(Path(request.cwd), settings.agent_uid)
+        yield sandbox.confine(request, sandbox.shim("claude", request.cwd, tuple(request.env)))
     finally:
-        await gateway.close()
-        shutil.rmtree(run_dir, ignore_errors=True)
+        await sandbox.close()
 
 
-def hand_to_agent(run_dir: Path, config_dir: Path, workspace: Path, uid: int) -> None:
-    """Let the agent's uid pass through the run's directory and own its config and workspace.
-
-    The run directory stays root's (its sandbox.json holds the token the shim hands on);
-    the agent may only traverse it to reach its config directory.
-    """
-    run_dir.chmod(0o711)
-    config_dir.mkdir(parents=True, exist_ok=True)
-    for folder in (config_dir, workspace):
-        os.chown(folder, uid, uid)
-        for parent, dirs, files in os.walk(folder):
-            for name in dirs + files:
-                os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+def give_to_agent(folder: Path, uid: int) -> None:
+    """Make the agent's uid the owner of ``folder`` and all in it (its config, its workspace)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chown(folder, uid, uid)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)

@@ -23,15 +23,16 @@ from .redact import Redactor
 from .relay import EventRelay
 from .repository import RepositoryRun, RunPlan
 from .settings import ExecutorSettings
+from .spare import SpareCli
 from .steering import Steering
 from .usage import UsageMeter
-from .workspace import RunWorkspace, WorkspaceSnapshots, fresh_folder
+from .workspace import RunWorkspace, WorkspaceSnapshots, folder_path, fresh_folder
 
 
-def run_workspace(brief: RunBrief, settings: ExecutorSettings, container: Container) -> RunWorkspace:
+def run_workspace(brief: RunBrief, settings: ExecutorSettings, container: Container, root: str) -> RunWorkspace:
     """A project with a repository starts from it (its branches are its state); others from a snapshot."""
     execution = brief.execution
-    folder = fresh_folder(settings.workspace_root, execution.tenant_id, brief.project.path)
+    folder = fresh_folder(root, execution.tenant_id, brief.project.path)
     snapshots = (WorkspaceSnapshots(container.clients.client("s3"), settings.sessions_bucket,
                                     execution.tenant_id, execution.project_id)
                  if settings.sessions_bucket and brief.project.repository is None else None)
@@ -105,13 +106,22 @@ def outcome_of(agent: AgentOutcome, own_error: str | None) -> Outcome:
 
 class RunLife:
     def __init__(self, brief: RunBrief, settings: ExecutorSettings, container: Container, relay: EventRelay,
-                 cancel: asyncio.Event):
+                 cancel: asyncio.Event, spare: SpareCli | None = None):
         self.brief, self.settings, self.container = brief, settings, container
         self.relay, self.cancel = relay, cancel
-        self.workspace = run_workspace(brief, settings, container)
+        execution = brief.execution
+        self.request = agent_request(brief, settings, container,
+                                     folder_path(settings.workspace_root, execution.tenant_id, brief.project.path))
+        # A pool executor's spare CLI, when it can serve this run; else the run starts its own.
+        self.spare = spare if spare is not None and spare.serves(self.request) else None
+        self.unused_spare = spare if self.spare is None else None
+        root = str(self.spare.host_root) if self.spare is not None else settings.workspace_root
+        self.workspace = run_workspace(brief, settings, container, root)
         self.repository = repository_run(brief, settings)
 
     async def outcome(self) -> Outcome:
+        if self.unused_spare is not None:  # its CPU and memory are the run's now
+            await self.unused_spare.close()
         try:
             failure = await self._fill()
             if failure is not None:  # before any model call: a wrong token or branch costs nothing
@@ -150,14 +160,13 @@ class RunLife:
                             brief.project.agent.approval_timeout_seconds, self.cancel,
                             Redactor(brief.secrets_env.values()).scrub).start()
         try:
-            request = agent_request(brief, settings, self.container, self.workspace.folder)
-            async with confined(request, settings) as run:
+            async with confined(self.request, settings, self.spare) as run:
                 timeline.mark("sandbox ready")
                 # Live usage: what the gateway metered when there is one, else what the CLI streamed.
                 meter = run.gateway.meter if run.gateway else UsageMeter()
                 relay.watch_usage(meter)
                 agent = run.settle(await run_agent(run.request, last_text, self.cancel,
-                                                   None if run.gateway else meter, steering))
+                                                   None if run.gateway else meter, steering, self.spare))
         finally:
             await steering.close()
         logger.info("inbox reads", extra={"reads": steering.reads})

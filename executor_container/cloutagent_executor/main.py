@@ -9,6 +9,7 @@ executor: warm and tenant-neutral until it claims its one execution (``pool.py``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 
@@ -24,6 +25,7 @@ from .lifecycle import RunLife
 from .logs import log_as_execution, route_library_logs
 from .relay import ArrivalTrace, EventRelay
 from .settings import ExecutorSettings
+from .spare import SpareCli
 
 
 def clients_for(settings: ExecutorSettings):
@@ -47,7 +49,7 @@ def executor_container(clients) -> Container:
     return Container(settings=settings, clients=clients)
 
 
-async def execute(container: Container, settings: ExecutorSettings) -> int:
+async def execute(container: Container, settings: ExecutorSettings, spare: SpareCli | None = None) -> int:
     tenant_id, project_id, execution_id = settings.tenant_id, settings.project_id, settings.execution_id
     log_as_execution(tenant_id=tenant_id, project_id=project_id, execution_id=execution_id)
     cancel = asyncio.Event()
@@ -64,7 +66,7 @@ async def execute(container: Container, settings: ExecutorSettings) -> int:
     fanout = open_fanout(container, tenant_id, project_id)
     trace = ArrivalTrace(settings.relay_trace) if settings.relay_trace else None
     relay = EventRelay(container.event_log, fanout, tenant_id, project_id, execution_id, trace).start()
-    outcome = await RunLife(brief, settings, container, relay, cancel).outcome()
+    outcome = await RunLife(brief, settings, container, relay, cancel, spare).outcome()
     service.finish(brief.execution, outcome)
     logger.info("execution finished", extra={"status": outcome.status, "events": relay.stored, "batches": relay.batches,
                                              "posts": fanout.broadcaster.posted, "room_reads": fanout.room_reads,
@@ -105,11 +107,15 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run(container: Container, settings: ExecutorSettings) -> int:
-    """Run the one execution ``settings`` names, finishing it as failed if the executor itself fails."""
+def run(container: Container, settings: ExecutorSettings, spare: SpareCli | None = None,
+        runner: asyncio.Runner | None = None) -> int:
+    """Run the one execution ``settings`` names, finishing it as failed if the executor itself fails.
+
+    A pool executor passes its loop (``runner``), where its spare CLI already runs.
+    """
     try:
-        with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            return runner.run(execute(container, settings))
+        with contextlib.nullcontext(runner) if runner else asyncio.Runner(loop_factory=new_event_loop) as loop:
+            return loop.run(execute(container, settings, spare))
     except Exception:
         logger.exception("executor failed")
         container.executions.finish_if_unfinished(settings.tenant_id, settings.project_id, settings.execution_id,

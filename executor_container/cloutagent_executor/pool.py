@@ -14,6 +14,7 @@ exits: one claim per process, so no run ever shares a process with another tenan
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
@@ -31,8 +32,9 @@ from cloutagent.observability import logger
 from . import timeline
 from .confinement import BUNDLED_CLI
 from .logs import log_as_execution
-from .main import clients_for, executor_container, run
+from .main import clients_for, executor_container, new_event_loop, run
 from .settings import ExecutorSettings
+from .spare import SpareCli
 
 # What a run imports on its way (the Container's lazy adapters and services, the tenant session,
 # the sandbox and its gateway): imported here, before any claim, they cost a warm run nothing.
@@ -80,9 +82,20 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     task_ref = own_task_ref(settings)
     warm_up(settings)
     queue = SqsClaimQueue(aws.client("sqs"), settings.claim_queue_url)
-    heap.settle()  # what warm_up made serves every run
-    logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref})
-    claim = wait_for_claim(queue, settings.claim_wait_seconds)
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        spare = runner.run(start_spare(settings))
+        try:
+            heap.settle()  # what warm_up made serves every run
+            logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref, "spare_cli": spare is not None})
+            claim = runner.run(asyncio.to_thread(wait_for_claim, queue, settings.claim_wait_seconds))
+            return take_claim(claim, queue, settings, task_ref, spare, runner)
+        finally:
+            if spare is not None:
+                runner.run(spare.close())
+
+
+def take_claim(claim: Claim, queue: SqsClaimQueue, settings: ExecutorSettings, task_ref: str,
+               spare: SpareCli | None, runner: asyncio.Runner) -> int:
     heap.hold()  # the tenant's clients and the run's start, as a launched executor's (main.execute)
     timeline.restart()
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
@@ -101,7 +114,16 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
     timeline.mark("claimed")
     logger.info("pool executor claimed an execution", extra={"task_ref": task_ref})
     with claim_config_dir(run_settings):
-        return run(container, run_settings)
+        return run(container, run_settings, spare, runner)
+
+
+async def start_spare(settings: ExecutorSettings) -> SpareCli | None:
+    """The CLI, started and parked (spare.py); None if it cannot start (the run starts its own)."""
+    try:
+        return await SpareCli.start(settings)
+    except Exception:  # noqa: BLE001 - a pool executor without a spare is a slower one, not a broken one
+        logger.exception("the spare CLI did not start; this executor's run will start its own")
+        return None
 
 
 def wait_for_claim(queue: SqsClaimQueue, wait_seconds: int) -> Claim:

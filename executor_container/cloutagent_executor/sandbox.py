@@ -40,7 +40,9 @@ SOCKET_INSIDE = "/run/cloutagent/model.sock"
 GATEWAY_PORT_INSIDE = 8080
 # The CLI's own switches that may cross into the sandbox; anything else must be named (secrets).
 CLI_SWITCH_PREFIXES = ("CLAUDE_CODE_", "CLAUDE_AGENT_SDK_", "DISABLE_")
-CLI_SWITCHES = ("CLAUDE_CONFIG_DIR", "IS_SANDBOX", "MAX_THINKING_TOKENS", "TERM", "LANG", "LC_ALL", "TZ")
+# CLAUDE_ENV_FILE: the file a spare CLI's Bash tool sources, which holds its run's secrets (spare.py).
+CLI_SWITCHES = ("CLAUDE_CONFIG_DIR", "CLAUDE_ENV_FILE", "IS_SANDBOX", "MAX_THINKING_TOKENS", "TERM", "LANG", "LC_ALL",
+                "TZ")
 NEVER_INSIDE = ("CLAUDE_CODE_OAUTH_TOKEN",)
 # What programs need from /etc, and nothing else of it (not shadow, not the host's own config).
 ETC_NEEDED = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
@@ -58,6 +60,11 @@ class SandboxConfig:
     kind: str = "bubblewrap"  # or "user"
     gateway_url: str = ""  # kind "user": the gateway's loopback address
     agent_uid: int = 0  # kind "user": the uid the CLI runs as
+    # A spare CLI (spare.py) starts before its run's folder exists: bubblewrap binds ``workspace``
+    # (a folder of its own) at ``workspace_inside`` (the workspace root), and the CLI starts in
+    # ``chdir``. Empty: the workspace at its own path, and the CLI starts there.
+    workspace_inside: str = ""
+    chdir: str = ""
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
@@ -74,11 +81,11 @@ def available() -> bool:
     return os.access(BWRAP, os.X_OK) and os.access(SOCAT, os.X_OK)
 
 
-def write_shim(run_dir: Path, config: SandboxConfig) -> Path:
+def write_shim(run_dir: Path, config: SandboxConfig, name: str = "claude") -> Path:
     """The executable the SDK runs as Claude Code: it enters the sandbox, then runs the CLI."""
-    config_path = run_dir / "sandbox.json"
+    config_path = run_dir / f"{name}.json"
     config.save(config_path)
-    shim = run_dir / "claude"
+    shim = run_dir / name
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cloutagent_executor.sandbox "{config_path}" "$@"\n')
     shim.chmod(0o700)
     return shim
@@ -103,6 +110,7 @@ def inside_env(config: SandboxConfig, outside: Mapping[str, str]) -> dict[str, s
 def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str]) -> list[str]:
     """The bwrap command line that runs the CLI with ``cli_args`` in the sandbox."""
     config_dir = env["HOME"]
+    inside = config.workspace_inside or config.workspace
     argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
@@ -110,10 +118,10 @@ def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str
             *[arg for name in ETC_NEEDED for arg in ("--ro-bind-try", f"/etc/{name}", f"/etc/{name}")],
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--ro-bind", config.cli, CLI_INSIDE,
-            "--bind", config.workspace, config.workspace,
+            "--bind", config.workspace, inside,
             "--bind", config_dir, config_dir,
             "--bind", config.socket, SOCKET_INSIDE,
-            "--chdir", config.workspace, "--clearenv"]
+            "--chdir", config.chdir or inside, "--clearenv"]
     for name, value in env.items():
         argv += ["--setenv", name, value]
     forward = (f"{SOCAT} TCP-LISTEN:{GATEWAY_PORT_INSIDE},bind=127.0.0.1,fork,reuseaddr "

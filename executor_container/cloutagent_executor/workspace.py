@@ -28,13 +28,16 @@ def snapshot_key(tenant_id: str, project_id: str) -> str:
     return f"{PREFIX}{tenant_id}/{project_id}.tar.gz"
 
 
-def fresh_folder(root: str, tenant_id: str, project_path: str) -> Path:
-    """The run's folder, empty: nothing a killed earlier run left behind survives into this one.
+def folder_path(root: str, tenant_id: str, project_path: str) -> Path:
+    """Where a project's runs work. The path is stable per project because Claude Code keys its
+    sessions by the working directory; what makes it private is that nothing else lives in it
+    or outlives the run."""
+    return Path(root) / tenant_id / project_path
 
-    The path is stable per project because Claude Code keys its sessions by the working
-    directory; what makes it private is that nothing else lives in it or outlives the run.
-    """
-    folder = Path(root) / tenant_id / project_path
+
+def fresh_folder(root: str, tenant_id: str, project_path: str) -> Path:
+    """The run's folder, empty: nothing a killed earlier run left behind survives into this one."""
+    folder = folder_path(root, tenant_id, project_path)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder

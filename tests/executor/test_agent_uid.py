@@ -20,6 +20,7 @@ from cloutagent_executor.confinement import confined
 from cloutagent_executor.models import AgentRequest
 from cloutagent_executor.sandbox import SETPRIV
 from cloutagent_executor.settings import ExecutorSettings
+from cloutagent_executor.spare import SpareCli
 
 AGENT_UID = 10002
 PLATFORM_SECRETS = {"AWS_SECRET_ACCESS_KEY": "platform-aws-secret-7f3a",
@@ -48,40 +49,53 @@ def workspace():
     shutil.rmtree(root, ignore_errors=True)
 
 
-async def run_bash(command: str, workspace: Path, scripted_model, monkeypatch) -> tuple[str, object]:
+@pytest.fixture(params=["started for the run", "spare"])
+def cli(request) -> str:
+    """The CLI a launched run starts, and a pool executor's spare that the run claims (spare.py)."""
+    return request.param
+
+
+async def run_bash(command: str, workspace: Path, scripted_model, monkeypatch, cli: str) -> tuple[str, object]:
     for name, value in {**PLATFORM_SECRETS, "ANTHROPIC_API_KEY": "sk-ant-platform-real-key"}.items():
         monkeypatch.setenv(name, value)
     settings = ExecutorSettings(tenant_id="t_1", project_id="p_1", execution_id="e_1", sandbox="user",
-                                agent_uid=AGENT_UID, anthropic_base_url=scripted_model.base_url)
+                                agent_uid=AGENT_UID, anthropic_base_url=scripted_model.base_url,
+                                workspace_root=str(workspace.parent.parent))
     request = AgentRequest(prompt=f'[fake:bash command="{command}"]', cwd=str(workspace),
-                           permission_mode="bypassPermissions")
+                           permission_mode="bypassPermissions", env={"DEPLOY_TOKEN": "the-projects-own-token"})
     messages: list[dict] = []
 
     async def collect(data: dict) -> None:
         messages.append(data)
 
-    async with confined(request, settings) as run:
-        outcome = await run_agent(run.request, collect, asyncio.Event(), None)
+    spare = await SpareCli.start(settings) if cli == "spare" else None
+    try:
+        async with confined(request, settings, spare) as run:
+            outcome = await run_agent(run.request, collect, asyncio.Event(), None, spare=spare)
+    finally:
+        if spare is not None:
+            await spare.close()
     [result] = [m for m in messages if m["kind"] == "tool_result"]
     content = result["content"]
     return (content if isinstance(content, str) else json.dumps(content)), outcome
 
 
 async def test_the_agent_runs_as_its_own_uid_and_owns_only_its_workspace(can_switch_uid, workspace, scripted_model,
-                                                                         monkeypatch):
-    out, outcome = await run_bash("id -u; cat given.txt; echo new > made.txt; touch /root/x 2>&1 || echo denied",
-                                  workspace, scripted_model, monkeypatch)
+                                                                         monkeypatch, cli):
+    out, outcome = await run_bash("id -u; pwd; cat given.txt; echo new > made.txt; touch /root/x 2>&1 || echo denied; "
+                                  "echo token=$DEPLOY_TOKEN", workspace, scripted_model, monkeypatch, cli)
     assert outcome.status == "completed"
-    assert out.splitlines()[0] == str(AGENT_UID)
+    assert out.splitlines()[:2] == [str(AGENT_UID), str(workspace)]
+    assert "token=[redacted]" in out  # it has the project's secret; the output masks it
     assert "from the snapshot" in out and "denied" in out
     assert (workspace / "made.txt").stat().st_uid == AGENT_UID
 
 
 async def test_the_agent_cannot_read_the_executors_environment_or_the_platforms_keys(can_switch_uid, workspace,
-                                                                                     scripted_model, monkeypatch):
+                                                                                     scripted_model, monkeypatch, cli):
     executor = os.getpid()
     out, _ = await run_bash(f"env; cat /proc/{executor}/environ 2>&1; cat /proc/1/environ 2>&1; echo end",
-                            workspace, scripted_model, monkeypatch)
+                            workspace, scripted_model, monkeypatch, cli)
     assert "end" in out and "Permission denied" in out
     for value in [*PLATFORM_SECRETS.values(), "sk-ant-platform-real-key"]:
         assert value not in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -42,6 +44,16 @@ def test_the_sandbox_mounts_only_the_os_the_cli_the_workspace_the_config_and_the
     assert "--unshare-all" in argv and "--clearenv" in argv and argv[-2:] == ["--print", "hi"]
     etc = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind-try"]
     assert "/etc/shadow" not in etc and "/etc/passwd" in etc
+
+
+def test_a_spare_sees_a_workspace_root_of_its_own_where_the_runs_folders_are_and_starts_parked():
+    # GIVEN a spare CLI's sandbox: its own empty root, seen where the workspace root is
+    spare = replace(CONFIG, workspace="/tmp/run-1/workspaces", workspace_inside="/w", chdir="/r/cfg/park")
+    argv = bwrap_argv(spare, inside_env(spare, {"CLAUDE_CONFIG_DIR": "/r/cfg"}), [])
+    binds = [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == "--bind"]
+    # THEN nothing else of the host's workspace root is in it, and the CLI starts in the park
+    assert ("/tmp/run-1/workspaces", "/w") in binds and not any(inside == "/w/t_1/demo" for _, inside in binds)
+    assert argv[argv.index("--chdir") + 1] == "/r/cfg/park"
 
 
 @pytest.fixture
