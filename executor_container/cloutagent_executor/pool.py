@@ -87,7 +87,7 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
         try:
             heap.settle()  # what warm_up made serves every run
             logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref, "spare_cli": spare is not None})
-            claim = runner.run(asyncio.to_thread(wait_for_claim, queue, settings.claim_wait_seconds))
+            claim, spare = runner.run(wait_keeping_spare(queue, settings, spare))
             return take_claim(claim, queue, settings, task_ref, spare, runner)
         finally:
             if spare is not None:
@@ -126,11 +126,17 @@ async def start_spare(settings: ExecutorSettings) -> SpareCli | None:
         return None
 
 
-def wait_for_claim(queue: SqsClaimQueue, wait_seconds: int) -> Claim:
+async def wait_keeping_spare(queue: SqsClaimQueue, settings: ExecutorSettings,
+                             spare: SpareCli | None) -> tuple[Claim, SpareCli | None]:
+    """The claim, and a spare CLI that is still running: one that exited while parked is replaced."""
     while True:
-        claim = queue.receive(wait_seconds)
+        claim = await asyncio.to_thread(queue.receive, settings.claim_wait_seconds)
         if claim is not None:
-            return claim
+            return claim, spare
+        if spare is not None and not spare.alive:
+            logger.warning("the spare CLI exited while parked; starting another")
+            await spare.close()
+            spare = await start_spare(settings)
 
 
 def own_task_ref(settings: ExecutorSettings) -> str:

@@ -108,11 +108,20 @@ class SpareCli:
     def env_file(self) -> Path:
         return self.config_dir / ENV_FILE
 
+    @property
+    def alive(self) -> bool:
+        """The parked CLI still runs (the SDK keeps its process on the transport)."""
+        process = getattr(getattr(self.client, "_transport", None), "_process", None)
+        return process is not None and process.returncode is None
+
     def serves(self, request: AgentRequest) -> bool:
+        if not self.alive:
+            logger.warning("the spare CLI is gone: this run starts a CLI of its own")
+            return False
         why = refusal(request)
         if why is not None:
             logger.info("the spare CLI cannot serve this run (%s): it starts a CLI of its own", why)
-        return why is None and self.client is not None
+        return why is None
 
     def confine(self, request: AgentRequest) -> Confinement:
         """The run's request in this sandbox, its gateway held to the run's limits."""
@@ -153,8 +162,9 @@ class SpareCli:
         client, self.client = self.client, None
         if client is not None:
             await _disconnect(client)
-        if self.sandbox is not None:
-            await self.sandbox.close()
+        sandbox, self.sandbox = self.sandbox, None
+        if sandbox is not None:
+            await sandbox.close()
         shutil.rmtree(self.config_dir, ignore_errors=True)
 
     # -- the parked CLI ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ a session goes through a spare too; this module states what is the spare's own.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_executor_pool import client  # noqa: F401 - a connection to this module's ``pooled``
+from tests.e2e.test_executor_pool import pool_executors, wait_until
 from tests.e2e.test_real_agent import init_of, model_requests, run
 from tests.support.stack import RunningStack
 from tests.support.workspaces import snapshot_files
@@ -112,3 +115,29 @@ async def test_a_spare_asks_the_team_what_the_projects_mode_leaves_open(pooled, 
                                       and e["data"]["executionId"] == execution_id, timeout=40)
     assert end["data"]["status"] == "completed" and served_by_spare(pooled, execution_id)
     assert "approved.txt" in snapshot_files(pooled.info, pooled.info["tenantId"], pid)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+async def test_a_spare_that_dies_while_parked_is_replaced_before_a_run_needs_it(pooled, client):
+    # GIVEN the waiting pool executor's spare CLI, killed (as an out-of-memory kill would)
+    [executor] = wait_until(lambda: len(pool_executors(pooled)) == 1 and list(pool_executors(pooled)),
+                            what="one pool executor (the last run's gone)")
+    spare = wait_until(lambda: children_of(executor), what="its spare CLI")
+    for pid in spare:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: "the spare CLI exited while parked" in pooled.log_text(), timeout=30, what="the executor to notice")
+    # WHEN a run that starts a session comes THEN the executor's new spare serves it
+    pid, _ = await new_project(client, permissionMode="bypassPermissions")
+    await run(client, pid, "[fake:say text=after]")
+    assert served_by_spare(pooled, last_execution(client, pid))
