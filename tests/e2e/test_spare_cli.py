@@ -129,11 +129,21 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def parked_executor(stack: RunningStack) -> int | None:
+    """A pool executor waiting for a claim (not the last run's, on its way out) with its spare CLI."""
+    log = stack.log_text()
+    for pid in pool_executors(stack):
+        waiting = f'"task_ref":"local:{pid}","spare_cli":true' in log
+        claimed = any("pool executor claimed" in line and f"local:{pid}" in line for line in log.splitlines())
+        if waiting and not claimed and children_of(pid):
+            return pid
+    return None
+
+
 async def test_a_spare_that_dies_while_parked_is_replaced_before_a_run_needs_it(pooled, client):
     # GIVEN the waiting pool executor's spare CLI, killed (as an out-of-memory kill would)
-    [executor] = wait_until(lambda: len(pool_executors(pooled)) == 1 and list(pool_executors(pooled)),
-                            what="one pool executor (the last run's gone)")
-    spare = wait_until(lambda: children_of(executor), what="its spare CLI")
+    executor = wait_until(lambda: parked_executor(pooled), timeout=30, what="a pool executor with its spare parked")
+    spare = children_of(executor)
     for pid in spare:
         os.kill(pid, signal.SIGKILL)
     wait_until(lambda: "the spare CLI exited while parked" in pooled.log_text(), timeout=30, what="the executor to notice")
