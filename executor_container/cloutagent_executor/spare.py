@@ -18,8 +18,8 @@ store and no permission callback. At the claim the run binds:
 
 A run that needs what a spare takes only at start-up (``refusal``: a session to resume, a turn
 cap, the project's settings files, tool allow and deny lists) closes it and starts as a launched
-executor's run does. The CLI's budget flag is not set on a
-spare: the gateway and the executor's meter stop a run over budget (model_gateway.py, limits.py).
+executor's run does. The CLI's budget flag is not set on a spare: the gateway and the executor's
+meter stop a run over budget (model_gateway.py, limits.py).
 
 ``claim_session`` and the transcript mirror are driven through the SDK's internal query object:
 the Python SDK has no public call for them (its TypeScript sibling does), and the claim's fields
@@ -85,9 +85,10 @@ class SpareCli:
 
     @classmethod
     async def start(cls, settings: ExecutorSettings) -> "SpareCli":
-        sandbox = await Sandbox.open(settings, Limits()) if settings.sandbox != "none" else None
-        config_dir = Path(sandbox.config_dir if sandbox else settings.claude_config_dir
-                          or tempfile.mkdtemp(prefix="cloutagent-claude-"))
+        # A config directory of its own, whatever the settings name: close() removes it.
+        own = settings.model_copy(update={"claude_config_dir": ""})
+        sandbox = await Sandbox.open(own, Limits()) if settings.sandbox != "none" else None
+        config_dir = Path(sandbox.config_dir if sandbox else tempfile.mkdtemp(prefix="cloutagent-claude-"))
         (config_dir / PARK).mkdir(parents=True, exist_ok=True)
         # In bubblewrap the run's folder is made in a root of the spare's own, bound where the
         # workspace root is: the CLI sees the folder at its usual path, and nothing else there.

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from cloutagent_executor.models import AgentRequest
-from cloutagent_executor.spare import env_file_text, refusal
+from cloutagent_executor.settings import ExecutorSettings
+from cloutagent_executor.spare import SpareCli, env_file_text, refusal
 
 FRESH = AgentRequest(prompt="hi", cwd="/w/t_1/demo", model="claude-sonnet-4-5", system_prompt="Be brief.",
                      permission_mode="bypassPermissions", env={"TOKEN": "x"}, max_cost_usd=1.0)
@@ -39,3 +40,21 @@ def test_the_env_file_gives_bash_each_secret_exactly_whatever_it_holds(tmp_path)
                          capture_output=True, text=True, cwd=tmp_path, check=True).stdout
     assert out.split("\0")[:-1] == [hostile[name] for name in sorted(hostile)]
     assert not (tmp_path / "pwned").exists()
+
+
+async def test_a_spare_removes_only_the_config_directory_it_made(scripted_model, tmp_path, monkeypatch):
+    # GIVEN settings that name a config directory someone else owns (a developer's, say)
+    for name, value in scripted_model.cli_env(IS_SANDBOX="1").items():
+        monkeypatch.setenv(name, value)
+    theirs = tmp_path / "their-claude-config"
+    theirs.mkdir()
+    (theirs / "settings.json").write_text("{}")
+    settings = ExecutorSettings(claim_queue_url="http://127.0.0.1/claims", claude_config_dir=str(theirs),
+                                workspace_root=str(tmp_path / "workspaces"))
+    # WHEN a spare starts and is closed
+    spare = await SpareCli.start(settings)
+    made = spare.config_dir
+    assert spare.alive and made != theirs
+    await spare.close()
+    # THEN its own directory is gone and theirs is untouched
+    assert not made.exists() and (theirs / "settings.json").read_text() == "{}"
