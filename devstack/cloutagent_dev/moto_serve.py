@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import threading
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, run_simple
@@ -148,10 +148,13 @@ def bound_stream_shards(max_records: int = 1000) -> None:
 
 
 def query_one_partition() -> None:
-    """moto answers a Query on a table's own key by sorting every item of the table and keeping
-    one partition's, so each query costs more as the event log grows (most of moto's CPU while a
-    run streams: the room's subscribers are read once per stored batch). Give such a query only
-    its partition's items; the same ones come back, in the same order."""
+    """moto answers a Query by sorting every item of the table (with a Python comparison per pair)
+    and then testing each one, so each query costs more as the table grows. A query on the table's
+    own key is given only its partition's items, and of those only the ones its sort-key condition
+    keeps: a project's partition holds its whole event log, and an executor reads its inbox (a
+    narrow range of it) a few times a second. A query on an index is given only the items whose
+    index key matches (the usage reporter reads the pending meters that way). moto still sorts and
+    tests what it gets, so the same items come back, in the same order."""
     import inspect
     import threading
 
@@ -163,26 +166,76 @@ def query_one_partition() -> None:
     scope = threading.local()
 
     def all_items(self: Any) -> list:
-        hash_key = getattr(scope, "hash_key", None)
-        if hash_key is None:
-            return original_all_items(self)
-        partition = self.items.get(hash_key)  # .get: items is a defaultdict, a miss must not add
-        if partition is None:
-            return []
-        return list(partition.values()) if self.range_key_attr else [partition]
+        keeps = getattr(scope, "keeps", None)
+        return original_all_items(self) if keeps is None else keeps(self)
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs).arguments
-        hash_key = bound.get("hash_key")
-        if bound.get("index_name") or not isinstance(hash_key, DynamoType):
-            return original_query(self, *args, **kwargs)
-        scope.hash_key = hash_key
+        scope.keeps = _candidates(signature.bind(self, *args, **kwargs).arguments)
         try:
             return original_query(self, *args, **kwargs)
         finally:
-            scope.hash_key = None
+            scope.keeps = None
+
+    def _candidates(asked: dict[str, Any]) -> Any:
+        """table → the items moto must look at for this query, in its order; None: all of them."""
+        hash_key = asked.get("hash_key")
+        if asked.get("index_name"):
+            return _index_candidates(asked.get("hash_key_conditions") or [])
+        if not isinstance(hash_key, DynamoType):
+            return None
+        sort_key_test = _sort_key_test(asked.get("range_comparison"), asked.get("range_objs") or [])
+
+        def partition_items(table: Any) -> list:
+            partition = table.items.get(hash_key)  # .get: items is a defaultdict, a miss must not add
+            if partition is None:
+                return []
+            if not table.range_key_attr:
+                return [partition]
+            return [item for item in partition.values() if sort_key_test(item.range_key)]
+
+        return partition_items
+
+    def _index_candidates(conditions: list) -> Any:
+        if not conditions or any(not isinstance(value, DynamoType) or value.type != "S" for _, value in conditions):
+            return None
+        wanted = [(name, value.value) for name, value in conditions]
+
+        def matching_items(table: Any) -> list:
+            matches = [item for item in _every_item(table) if all(_is_string(item.attrs.get(name), value)
+                                                                  for name, value in wanted)]
+            return sorted(matches, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+        return matching_items
 
     Table.query, Table.all_items = query, all_items
+
+
+def _every_item(table: Any) -> Iterator[Any]:
+    for stored in table.items.values():
+        if table.range_key_attr:
+            yield from stored.values()
+        else:
+            yield stored
+
+
+def _is_string(attribute: Any, value: str) -> bool:
+    return attribute is not None and attribute.type == "S" and attribute.value == value
+
+
+def _sort_key_test(comparison: str | None, operands: list) -> Callable[[Any], bool]:
+    """What moto's own test of a sort key (DynamoType.compare) decides, cheaply, for string
+    operands; any other key is kept for moto to decide."""
+    from moto.dynamodb.comparisons import get_comparison_func
+
+    func = get_comparison_func(comparison) if comparison in SORT_KEY_COMPARISONS else None
+    if func is None or not operands or any(operand.type != "S" for operand in operands):
+        return lambda key: True
+    values = [operand.value for operand in operands]
+    return lambda key: key is None or key.type != "S" or func(key.value, *values)
+
+
+# The comparisons a KeyConditionExpression may put on a sort key.
+SORT_KEY_COMPARISONS = frozenset({"EQ", "=", "LE", "<=", "LT", "<", "GE", ">=", "GT", ">", "BEGINS_WITH", "BETWEEN"})
 
 
 def serialize_items_directly() -> None:
