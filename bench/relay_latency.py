@@ -179,7 +179,7 @@ def _cpu_text(result: dict[str, Any]) -> tuple[str, bool]:
     seconds = max(window["seconds"], 1e-9)
     deliveries = max(result["events"] * result["watchers"], 1)
     parts = ", ".join(f"{kind} {window.get(f'stack.{kind}', 0.0) / seconds:.2f}"
-                      for kind in ("dev", "moto", "model", "executors", "exited") if window.get(f"stack.{kind}", 0.0) > 0.005)
+                      for kind in ("dev", "moto", "model", "executors", "CLI", "exited") if window.get(f"stack.{kind}", 0.0) > 0.005)
     watcher_cores = window.get("watchers", 0.0) / seconds
     client_bound = watcher_cores > CLIENT_BOUND_CORES
     text = (f"stack CPU {window.get('stack', 0.0) * 1e6 / deliveries:.0f} µs per delivered event "

@@ -101,7 +101,9 @@ def process_kind(pid: int) -> str:
         return "dev"
     if "bench.holder" in command:
         return "watchers"
-    return "executors"  # the executor, its Claude Code CLI, the sandbox's helpers
+    if command.split(" ", 1)[0].rsplit("/", 1)[-1] == "claude":
+        return "CLI"  # Claude Code, parsing the model's stream and writing the agent's messages
+    return "executors"  # the executor and the sandbox's helpers
 
 
 def stack_cpu(stack: RunningStack) -> dict[str, float]:
