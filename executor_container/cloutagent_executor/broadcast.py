@@ -3,13 +3,16 @@
 ``send`` only queues, so the relay goes on to store the next batch while this one is posted
 (events are always stored before they get here). Each subscriber's frames go out one at a time in
 the order they were sent, so per-connection order holds (docs/protocol.md, "Ordering, seq and
-replay"); a slow or throttled subscriber delays only its own outbox. A connection that is gone is
-dropped from the room once, and nothing more is posted to it in this run.
+replay"); a slow or throttled subscriber delays only its own outbox. Frames that queued up behind
+a post go out joined, as one ``events`` frame up to the outbound cap: a subscriber that fell
+behind gets the same events in fewer posts, and catches up instead of falling further behind. A
+connection that is gone is dropped from the room once, and nothing more is posted to it in this run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from typing import Any, Callable, Iterable
 
@@ -17,7 +20,7 @@ from cloutagent.domain.models import Event
 from cloutagent.observability import logger
 from cloutagent.protocol.frames import stored_event_frame
 from cloutagent.retry import Backoff, retry_async
-from cloutagent.services.fanout import frame_texts
+from cloutagent.services.fanout import EventPacker, packed_frames
 
 from .http1 import HttpError
 from .poster import ConnectionsPoster, Frame, PostFailed, frame_of
@@ -36,12 +39,16 @@ ROOM_MAX_AGE_SECONDS = 5.0
 # Delivery counts as busy while more than this share of the watchers still have frames to get: a
 # few slow ones do not make every batch wait (relay.py lingers while delivery is busy).
 BUSY_SHARE = 0.1
+# Joined frames kept for the next subscriber that is behind by the same frames.
+MAX_JOINS_KEPT = 64
 
 
 class Broadcaster:
-    def __init__(self, poster: ConnectionsPoster, on_gone: Callable[[str], None]):
+    def __init__(self, poster: ConnectionsPoster, on_gone: Callable[[str], None], packer: EventPacker | None = None):
         self.poster = poster
         self.on_gone = on_gone  # drops the subscription from the room (blocking: run off the loop)
+        self.packer = packer  # joins queued frames of events; None: every frame goes on its own
+        self._joined: dict[tuple[Frame, ...], Frame] = {}  # subscribers behind alike share a join
         self._outboxes: dict[str, deque[Frame]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._gone: set[str] = set()
@@ -92,13 +99,39 @@ class Broadcaster:
     async def _drain(self, connection_id: str, outbox: deque[Frame]) -> None:
         try:
             while outbox:
-                if not await self._post(connection_id, outbox[0]):
+                frame = self._next_frame(outbox)
+                if not await self._post(connection_id, frame):
                     self._gone.add(connection_id)
                     await asyncio.to_thread(self.on_gone, connection_id)
                     return
-                outbox.popleft()
+                for _ in range(frame.count):
+                    outbox.popleft()
         finally:
             self._outboxes.pop(connection_id, None)
+
+    def _next_frame(self, outbox: deque[Frame]) -> Frame:
+        """The outbox's first frame, joined with the frames of events queued behind it that fit."""
+        first = outbox[0]
+        if self.packer is None or len(outbox) == 1 or first.events is None:
+            return first
+        group, size = [first], len(first.events.encode("utf-8"))
+        for frame in itertools.islice(outbox, 1, None):
+            if frame.events is None:
+                break
+            size += 1 + len(frame.events.encode("utf-8"))
+            if size > self.packer.room:
+                break
+            group.append(frame)
+        return first if len(group) == 1 else self._join(tuple(group))
+
+    def _join(self, group: tuple[Frame, ...]) -> Frame:
+        joined = self._joined.get(group)
+        if joined is None:
+            if len(self._joined) >= MAX_JOINS_KEPT:
+                self._joined.clear()
+            events = ",".join(frame.events or "" for frame in group)
+            joined = self._joined[group] = frame_of(self.packer.frame([events]), events, len(group))  # type: ignore[union-attr]
+        return joined
 
     async def _post(self, connection_id: str, frame: Frame) -> bool:
         """False when the connection is gone. A frame that fails for good is skipped (it is in
@@ -174,8 +207,8 @@ class LiveFanout:
             room, self._refresh = self._refresh.result(), None  # the age-based read, once it is back
         if room is not None:
             self._room = room
-        texts = frame_texts(self.project_id, [stored_event_frame(e) for e in events])
-        self.broadcaster.send(self._room or [], [frame_of(t) for t in texts])
+        packed = packed_frames(self.project_id, [stored_event_frame(e) for e in events])
+        self.broadcaster.send(self._room or [], [frame_of(text, carried) for text, carried in packed])
 
     async def _read_room(self) -> list[str] | None:
         self.room_reads += 1
@@ -205,4 +238,4 @@ def open_fanout(container: Any, tenant_id: str, project_id: str) -> LiveFanout:
     def drop(connection_id: str) -> None:
         container.room_store.drop_subscription(tenant_id, project_id, connection_id)
 
-    return LiveFanout(container.room_store, Broadcaster(poster, drop), tenant_id, project_id)
+    return LiveFanout(container.room_store, Broadcaster(poster, drop, EventPacker(project_id)), tenant_id, project_id)

@@ -37,11 +37,13 @@ class Frame:
     text: str
     body: bytes
     sha256: str
+    events: str | None = None  # the events it carries, as between an events frame's brackets; None: a chunk
+    count: int = 1  # how many frames of a batch it stands for (frames joined for one subscriber)
 
 
-def frame_of(text: str) -> Frame:
+def frame_of(text: str, events: str | None = None, count: int = 1) -> Frame:
     body = text.encode("utf-8")
-    return Frame(text, body, hashlib.sha256(body).hexdigest())
+    return Frame(text, body, hashlib.sha256(body).hexdigest(), events, count)
 
 
 class PostFailed(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 from collections import defaultdict
 from unittest import mock
 
@@ -15,6 +16,8 @@ import botocore.session
 import pytest
 from aiohttp import web
 
+from cloutagent.protocol.frames import MAX_OUTBOUND_FRAME_BYTES, event_frame
+from cloutagent.services.fanout import EventPacker, packed_frames
 from cloutagent_executor.broadcast import Broadcaster
 from cloutagent_executor.poster import ConnectionsPoster, PostFailed, frame_of
 
@@ -165,6 +168,74 @@ async def test_each_subscriber_gets_every_frame_in_order_and_a_slow_one_delays_o
     # The 30 others were all done before the slow one had got half of its 10 frames (5 s).
     assert max(finished.values()) - started < 2.5
     assert broadcaster.posted == 10 * len(subscribers)
+
+
+def _batch_frames(first_seq: int, sizes: list[int]):
+    """A stored batch's frames, as the run's fan-out makes them: events of ``sizes`` characters."""
+    events = [event_frame("execution.message", "p_1", first_seq + i, "t", {"text": "x" * size})
+              for i, size in enumerate(sizes)]
+    return [frame_of(text, carried) for text, carried in packed_frames("p_1", events)]
+
+
+def _seqs(posts: list[bytes]) -> list[int]:
+    """The seqs a subscriber got, post by post, with every post a whole frame within the cap."""
+    seqs = []
+    for body in posts:
+        assert len(body) <= MAX_OUTBOUND_FRAME_BYTES
+        frame = json.loads(body)
+        if frame["type"] == "chunk":
+            seqs.append(("chunk", frame["index"]))
+        else:
+            seqs += [e["seq"] for e in frame["events"]] if frame["type"] == "events" else [frame["seq"]]
+    return seqs
+
+
+async def test_frames_queued_behind_a_slow_post_go_out_joined_in_order_and_within_the_cap(gateway):
+    fake, poster = gateway
+    fake.delays["slow"] = 0.3
+    broadcaster = Broadcaster(poster, on_gone=lambda cid: None, packer=EventPacker("p_1"))
+    broadcaster.send(["slow", "fast"], _batch_frames(1, [10, 10]))
+    await asyncio.sleep(0.1)  # both first posts are on their way; the slow one's takes 0.3 s
+    for batch in range(1, 5):
+        broadcaster.send(["slow", "fast"], _batch_frames(1 + 2 * batch, [10, 10]))
+    await broadcaster.drained()
+    assert _seqs(fake.posts["slow"]) == list(range(1, 11))
+    assert len(fake.posts["slow"]) == 2  # the first batch, then the four that queued behind it
+    assert _seqs(fake.posts["fast"]) == list(range(1, 11))
+    # Joined frames are what one events frame of those events is, for any client.
+    assert json.loads(fake.posts["slow"][1]) == {
+        "type": "events", "projectId": "p_1",
+        "events": [event_frame("execution.message", "p_1", seq, "t", {"text": "x" * 10}) for seq in range(3, 11)]}
+
+
+async def test_joining_stops_at_the_cap_and_at_a_chunk(gateway):
+    fake, poster = gateway
+    fake.delays["slow"] = 0.3
+    broadcaster = Broadcaster(poster, on_gone=lambda cid: None, packer=EventPacker("p_1"))
+    broadcaster.send(["slow"], _batch_frames(1, [10]))
+    await asyncio.sleep(0.1)
+    big = MAX_OUTBOUND_FRAME_BYTES // 3  # three of these do not fit one frame
+    broadcaster.send(["slow"], _batch_frames(2, [big]))
+    broadcaster.send(["slow"], _batch_frames(3, [big]))
+    broadcaster.send(["slow"], _batch_frames(4, [big]))
+    broadcaster.send(["slow"], _batch_frames(5, [MAX_OUTBOUND_FRAME_BYTES]))  # chunked: never joined
+    broadcaster.send(["slow"], _batch_frames(6, [10]))
+    broadcaster.send(["slow"], _batch_frames(7, [10]))
+    await broadcaster.drained()
+    got = _seqs(fake.posts["slow"])
+    assert [s for s in got if not isinstance(s, tuple)] == [1, 2, 3, 4, 6, 7]
+    assert [len(_seqs([body])) for body in fake.posts["slow"][:3]] == [1, 2, 1]  # 2+3 joined, 4 alone
+    assert _seqs(fake.posts["slow"][-1:]) == [6, 7]
+
+
+async def test_frames_without_events_are_never_joined(gateway):
+    fake, poster = gateway
+    fake.delays["slow"] = 0.2
+    broadcaster = Broadcaster(poster, on_gone=lambda cid: None, packer=EventPacker("p_1"))
+    for n in range(4):
+        broadcaster.send(["slow"], [frame_of(f'{{"n":{n}}}')])
+    await broadcaster.drained()
+    assert fake.posts["slow"] == [f'{{"n":{n}}}'.encode() for n in range(4)]
 
 
 async def _until(fake: Gateway, cid: str, count: int, finished: dict, loop) -> None:

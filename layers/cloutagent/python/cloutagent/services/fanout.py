@@ -16,28 +16,47 @@ def frame_texts(project_id: str, frames: list[dict[str, Any]]) -> list[str]:
     frames as fit the outbound cap, in order (an ``event`` frame, or ``events`` frames of
     consecutive events), and an event too big for a frame of its own in chunks. Packing instead of
     chunking a big batch keeps posts few: a chunk carries its slice as an escaped string."""
+    return [text for text, _ in packed_frames(project_id, frames)]
+
+
+def packed_frames(project_id: str, frames: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """``frame_texts``, each with the events it carries as the text between an ``events`` frame's
+    brackets (so frames queued for one subscriber can be joined into one: ``EventPacker``); None
+    for a chunk."""
     texts = [encode_frame(f) for f in frames]
-    prefix = encode_frame(events_frame(project_id, []))[:-2]  # '{"type":"events",...,"events":['
-    room = MAX_OUTBOUND_FRAME_BYTES - len(prefix.encode("utf-8")) - len("]}")
-    out: list[str] = []
+    packer = EventPacker(project_id)
+    out: list[tuple[str, str | None]] = []
     start, size = 0, 0
     for i, text in enumerate(texts):
         n = len(text.encode("utf-8")) + 1  # and its comma
-        if i > start and size + n > room:
-            out += _frame_group(project_id, frames[start:i], texts[start:i], prefix)
+        if i > start and size + n > packer.room:
+            out += _frame_group(project_id, frames[start:i], texts[start:i], packer)
             start, size = i, 0
         size += n
     if frames:
-        out += _frame_group(project_id, frames[start:], texts[start:], prefix)
+        out += _frame_group(project_id, frames[start:], texts[start:], packer)
     return out
 
 
-def _frame_group(project_id: str, frames: list[dict[str, Any]], texts: list[str], prefix: str) -> list[str]:
+class EventPacker:
+    """Events already encoded, put into one ``events`` frame of a project."""
+
+    def __init__(self, project_id: str):
+        self.prefix = encode_frame(events_frame(project_id, []))[:-2]  # '{"type":"events",...,"events":['
+        self.room = MAX_OUTBOUND_FRAME_BYTES - len(self.prefix.encode("utf-8")) - len("]}")
+
+    def frame(self, events: list[str]) -> str:
+        """The same text as encode_frame(events_frame(...)) of those events."""
+        return self.prefix + ",".join(events) + "]}"
+
+
+def _frame_group(project_id: str, frames: list[dict[str, Any]], texts: list[str],
+                 packer: EventPacker) -> list[tuple[str, str | None]]:
     if len(frames) > 1:
-        return [prefix + ",".join(texts) + "]}"]  # the same text as encode_frame(events_frame(...))
+        return [(packer.frame(texts), ",".join(texts))]
     if len(texts[0].encode("utf-8")) <= MAX_OUTBOUND_FRAME_BYTES:
-        return texts  # one event, already encoded
-    return split_frame(frames[0], f"{project_id}:{frames[0].get('seq')}")
+        return [(texts[0], texts[0])]  # one event, already encoded
+    return [(chunk, None) for chunk in split_frame(frames[0], f"{project_id}:{frames[0].get('seq')}")]
 
 
 class Fanout:
