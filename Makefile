@@ -39,8 +39,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not infra and not browser"
 
+# make bench ARGS="--strict --only relay": make takes --strict for an option of its own.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 synth: install
 	$(BIN)/python -m infra.app
