@@ -114,11 +114,11 @@ class Broadcaster:
         first = outbox[0]
         if self.packer is None or len(outbox) == 1 or first.events is None:
             return first
-        group, size = [first], len(first.events.encode("utf-8"))
+        group, size = [first], first.events_bytes
         for frame in itertools.islice(outbox, 1, None):
             if frame.events is None:
                 break
-            size += 1 + len(frame.events.encode("utf-8"))
+            size += 1 + frame.events_bytes
             if size > self.packer.room:
                 break
             group.append(frame)
@@ -129,7 +129,7 @@ class Broadcaster:
         if joined is None:
             if len(self._joined) >= MAX_JOINS_KEPT:
                 self._joined.clear()
-            events = ",".join(frame.events or "" for frame in group)
+            events = ",".join(frame.events for frame in group)  # type: ignore[misc]  # joined: all carry events
             joined = self._joined[group] = frame_of(self.packer.frame([events]), events, len(group))  # type: ignore[union-attr]
         return joined
 

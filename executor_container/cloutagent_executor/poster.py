@@ -38,12 +38,14 @@ class Frame:
     body: bytes
     sha256: str
     events: str | None = None  # the events it carries, as between an events frame's brackets; None: a chunk
+    events_bytes: int = 0  # their size in UTF-8, measured once for every subscriber that may join them
     count: int = 1  # how many frames of a batch it stands for (frames joined for one subscriber)
 
 
 def frame_of(text: str, events: str | None = None, count: int = 1) -> Frame:
     body = text.encode("utf-8")
-    return Frame(text, body, hashlib.sha256(body).hexdigest(), events, count)
+    size = len(events.encode("utf-8")) if events is not None else 0
+    return Frame(text, body, hashlib.sha256(body).hexdigest(), events, size, count)
 
 
 class PostFailed(Exception):
