@@ -30,6 +30,9 @@ def local_stack(idle_seconds: int = 600, *, extra_args: list[str] | None = None,
     """
     raise_nofile_limit()  # before the start: the stack process inherits it
     workdir = Path(tempfile.mkdtemp(prefix="cloutagent-bench-"))
+    # Without bubblewrap a run's agent is another uid (isolation "user"), and the CLI refuses a
+    # working directory it cannot resolve: it must be able to pass through to the workspaces here.
+    workdir.chmod(0o755)
     stack = RunningStack(workdir, extra_args=["--idle-timeout", str(idle_seconds), *(extra_args or [])],
                          env={**(env or {}), "PYTHONPATH": _pythonpath()})
     try:
