@@ -16,7 +16,8 @@ __all__ = ["AgentOutcome", "AgentRequest", "run_agent"]
 
 
 async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
-                    meter: UsageMeter | None = None, steering: Any = None, spare: Any = None) -> AgentOutcome:
+                    meter: UsageMeter | None = None, steering: Any = None, spare: Any = None,
+                    gateway_meter: UsageMeter | None = None) -> AgentOutcome:
     """Run the request's prompt to an outcome; failures become a ``failed`` outcome, not exceptions.
 
     Every SDK message reaches ``on_message`` as normalized event data (secret values masked).
@@ -24,10 +25,11 @@ async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asynci
     ``meter``, when given, is the one the run adds its streamed usage to (for live reports).
     ``steering``, when given, asks the team what the permission rules leave open, and feeds the
     run its follow-ups and interrupts (steering.py). ``spare``, when given, is the parked CLI
-    the run claims instead of starting one (spare.py).
+    the run claims instead of starting one (spare.py). ``gateway_meter``, the run's model gateway's
+    when it has one, is held to the run's limits too (it sees output tokens as they stream).
     """
     started = time.monotonic()
-    run = AgentRun(request, on_message, cancel, meter, steering, spare)
+    run = AgentRun(request, on_message, cancel, meter, steering, spare, gateway_meter)
     try:
         await run.execute()
     except Exception as error:  # noqa: BLE001 - a run ends in an outcome, never an exception

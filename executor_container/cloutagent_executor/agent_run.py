@@ -38,11 +38,13 @@ RESULT_GRACE_S = 10.0
 
 class AgentRun:
     def __init__(self, request: AgentRequest, on_message: OnMessage, cancel: asyncio.Event,
-                 meter: UsageMeter | None = None, steering: Any = None, spare: Any = None) -> None:
+                 meter: UsageMeter | None = None, steering: Any = None, spare: Any = None,
+                 gateway_meter: UsageMeter | None = None) -> None:
         self.request = request
         self.steering = steering  # permission requests, follow-ups, interrupts (steering.py)
         self.spare = spare  # a parked CLI to claim instead of starting one (spare.py)
         self.state = RunState(meter=meter or UsageMeter())
+        self._gateway_meter = gateway_meter
         self._on_message = on_message
         self._cancel = cancel
         self._limits = Limits(request.max_tokens, request.max_cost_usd)
@@ -125,9 +127,17 @@ class AgentRun:
             self.state.session_id = message.data.get("session_id") or self.state.session_id
         for data in normalize(message):
             await self._on_message(self._redactor.scrub(data))
-        reason = self._limits.exceeded(self.state.meter)
+        reason = self._over_budget()
         if reason and self.state.stop("budget_exceeded", reason):
             self._limit_hit.set()
+
+    def _over_budget(self) -> str | None:
+        # Behind a gateway the CLI streams no partial messages: its own messages show a call's
+        # output tokens only at the turn's end, the gateway's meter as they are written.
+        reason = self._limits.exceeded(self.state.meter)
+        if reason is None and self._gateway_meter is not None:
+            reason = self._limits.exceeded(self._gateway_meter)
+        return reason
 
     async def _watch(self) -> None:
         """Return when the run must stop early, having recorded why."""

@@ -78,7 +78,8 @@ class Sandbox:
         return write_shim(self.run_dir, config, name)
 
     def confine(self, request: AgentRequest, shim: Path) -> Confinement:
-        return Confinement(replace(request, cli_path=str(shim), claude_config_dir=self.config_dir), self.gateway)
+        return Confinement(replace(request, cli_path=str(shim), claude_config_dir=self.config_dir,
+                                   gateway_metered=True), self.gateway)
 
     async def close(self) -> None:
         await self.gateway.close()

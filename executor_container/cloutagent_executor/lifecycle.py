@@ -166,7 +166,8 @@ class RunLife:
                 meter = run.gateway.meter if run.gateway else UsageMeter()
                 relay.watch_usage(meter)
                 agent = run.settle(await run_agent(run.request, last_text, self.cancel,
-                                                   None if run.gateway else meter, steering, self.spare))
+                                                   None if run.gateway else meter, steering, self.spare,
+                                                   gateway_meter=run.gateway.meter if run.gateway else None))
         finally:
             await steering.close()
         logger.info("inbox reads", extra={"reads": steering.reads})

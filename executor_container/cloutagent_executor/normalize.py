@@ -87,7 +87,7 @@ def _user(message: UserMessage) -> list[dict[str, Any]]:
 
 
 def _is_request_status(message: SystemMessage) -> bool:
-    # With partial messages on (for the usage meter) the CLI announces every API request;
+    # With partial messages on (no gateway meters the run) the CLI announces every API request;
     # that is chatter, not agent output. Other statuses (compacting) still reach clients.
     return message.subtype == "status" and message.data.get("status") == "requesting"
 

@@ -49,9 +49,10 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None],
         cli_path=request.cli_path,
         session_store=request.session_store,
         max_buffer_size=MAX_MESSAGE_BYTES,
-        # The stream's message_delta events carry each call's output tokens as they are
-        # written; the budget check needs them (usage.UsageMeter). They are not relayed.
-        include_partial_messages=True,
+        # The stream's message_delta events carry each call's output tokens as they are written;
+        # the budget check needs them (usage.UsageMeter) unless a gateway meters the calls. They
+        # are never relayed, and cost the CLI and the relay about three lines per block.
+        include_partial_messages=not request.gateway_metered,
         stderr=stderr,
         # What the permission mode and rules leave undecided is asked of the team (steering.py).
         can_use_tool=can_use_tool,

@@ -10,7 +10,10 @@ import time
 
 import pytest
 
-from cloutagent_executor.agent import AgentOutcome
+from cloutagent_executor.agent import AgentOutcome, AgentRequest, run_agent
+from cloutagent_executor.limits import Limits
+from cloutagent_executor.model_gateway import ModelGateway, UpstreamCredential, new_run_token
+from cloutagent_executor.options import build_options
 
 USAGE_KEYS = {"inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"}
 
@@ -107,6 +110,30 @@ async def test_output_tokens_are_metered_as_the_model_writes_them(agent):
     outcome = await agent.run("[fake:usage output=30000 start_output=1]", max_tokens=20_000)
     # THEN the budget check still sees the 30k and stops the run
     assert outcome.status == "budget_exceeded" and "maxTokens 20000 exceeded" in outcome.error
+
+
+async def test_behind_a_gateway_output_tokens_are_metered_without_partial_messages(
+        agent, scripted_model, tmp_path, monkeypatch):
+    # GIVEN a run whose calls pass through its model gateway, so its CLI streams no partial
+    # messages, and one call of 30k output tokens reported only when it ends (as the real API)
+    gateway = await ModelGateway(None, new_run_token(), scripted_model.base_url, UpstreamCredential(api_key="k"),
+                                 Limits(max_tokens=20_000)).start()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", gateway.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", gateway.token)
+    try:
+        request = agent.request("[fake:usage output=30000 start_output=1]", max_tokens=20_000, gateway_metered=True)
+        outcome = await run_agent(request, agent._collect, asyncio.Event(), gateway_meter=gateway.meter)
+    finally:
+        await gateway.close()
+    # THEN the executor still sees the 30k (the gateway's meter) and stops the run
+    assert outcome.status == "budget_exceeded" and "maxTokens 20000 exceeded" in outcome.error
+
+
+def test_the_cli_streams_partial_messages_only_when_no_gateway_meters_the_run(tmp_path):
+    def partial(**fields) -> bool:
+        return build_options(AgentRequest(prompt="", cwd=str(tmp_path), **fields), print).include_partial_messages
+
+    assert partial() and not partial(gateway_metered=True)
 
 
 async def test_big_text_arrives_whole(agent):
