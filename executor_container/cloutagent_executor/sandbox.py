@@ -21,6 +21,10 @@ another project or tenant on its disk; or
   and the run's model gateway (``model_gateway``) as its only way out, reached through a Unix
   socket that ``socat`` turns into ``127.0.0.1:PORT`` inside the sandbox. The real Anthropic
   credential never enters it: the CLI holds a token that is good for this run's gateway only.
+
+Either way the CLI and everything it starts run at ``AGENT_NICENESS``: when the agent (its CLI
+writing a burst of messages, a build) and the executor want the same CPU, the executor relaying
+what is already written to the team goes first. The agent cannot lower it again.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ SOCAT = "/usr/bin/socat"
 CLI_INSIDE = "/opt/claude/claude"
 SOCKET_INSIDE = "/run/cloutagent/model.sock"
 GATEWAY_PORT_INSIDE = 8080
+AGENT_NICENESS = 10  # CPU weight about a tenth of the executor's while both are busy, all of it otherwise
 # The CLI's own switches that may cross into the sandbox; anything else must be named (secrets).
 CLI_SWITCH_PREFIXES = ("CLAUDE_CODE_", "CLAUDE_AGENT_SDK_", "DISABLE_")
 # CLAUDE_ENV_FILE: the file a spare CLI's Bash tool sources, which holds its run's secrets (spare.py).
@@ -142,6 +147,7 @@ def main(argv: list[str]) -> None:
     config = SandboxConfig.load(argv[0])
     env = inside_env(config, os.environ)
     Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+    os.nice(AGENT_NICENESS)
     if config.kind == "user":
         os.execve(SETPRIV, setpriv_argv(config, argv[1:]), env)  # nosec B606 - a fixed binary and argv
     # bwrap itself starts with an empty environment: as PID 1 of the sandbox its own environ

@@ -150,3 +150,13 @@ async def test_usage_arrives_while_a_multi_call_run_goes_on_and_ends_at_the_fina
     costs = [r["data"]["costUsd"] for r in reports]
     assert costs == sorted(costs) and costs[-1] == pytest.approx(end["data"]["costUsd"], rel=0.01)
     assert end["data"]["costUsd"] == pytest.approx(0.40, rel=0.02)
+
+
+async def test_the_agent_runs_below_the_relays_priority_and_cannot_raise_it(connect, make_user):
+    # GIVEN a project's agent (its tools are its children)
+    alice = await connect(make_user())
+    pid, _ = await new_project(alice)
+    # WHEN it asks its niceness, then tries to take back the CPU share the relay has over it
+    said = await bash(alice, pid, "nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused")
+    # THEN it runs at the agent's niceness, and the kernel refuses it more
+    assert said.split() == ["10", "refused"]
