@@ -18,7 +18,7 @@ import pytest
 from cloutagent_executor.agent import run_agent
 from cloutagent_executor.confinement import confined
 from cloutagent_executor.models import AgentRequest
-from cloutagent_executor.sandbox import SETPRIV
+from cloutagent_executor.sandbox import AGENT_NICENESS, SETPRIV
 from cloutagent_executor.settings import ExecutorSettings
 from cloutagent_executor.spare import SpareCli
 
@@ -101,3 +101,11 @@ async def test_the_agent_cannot_read_the_executors_environment_or_the_platforms_
         assert value not in out
     # Its one credential is this run's gateway token, on a loopback port
     assert "ANTHROPIC_API_KEY=sk-ant-api03-run-" in out and "ANTHROPIC_BASE_URL=http://127.0.0.1:" in out
+
+
+async def test_the_agent_runs_below_the_executors_priority_and_cannot_raise_it(can_switch_uid, workspace,
+                                                                              scripted_model, monkeypatch, cli):
+    base = os.nice(0)
+    out, _ = await run_bash("nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused",
+                            workspace, scripted_model, monkeypatch, cli)
+    assert out.split() == [str(base + AGENT_NICENESS), "refused"]
