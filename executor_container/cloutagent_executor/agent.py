@@ -26,7 +26,8 @@ async def run_agent(request: AgentRequest, on_message: OnMessage, cancel: asynci
     ``steering``, when given, asks the team what the permission rules leave open, and feeds the
     run its follow-ups and interrupts (steering.py). ``spare``, when given, is the parked CLI
     the run claims instead of starting one (spare.py). ``gateway_meter``, the run's model gateway's
-    when it has one, is held to the run's limits too (it sees output tokens as they stream).
+    when it has one, is held to the run's limits too (it sees output tokens as they stream), and
+    a CLI the run starts then streams no partial messages.
     """
     started = time.monotonic()
     run = AgentRun(request, on_message, cancel, meter, steering, spare, gateway_meter)

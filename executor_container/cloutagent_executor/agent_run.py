@@ -60,7 +60,8 @@ class AgentRun:
         if self.spare is not None:
             client = await self.spare.claim(self.request, can_use_tool, stderr)
         else:
-            client = ClaudeSDKClient(build_options(self.request, stderr, can_use_tool))
+            client = ClaudeSDKClient(build_options(self.request, stderr, can_use_tool,
+                                                   gateway_metered=self._gateway_meter is not None))
         conversation = asyncio.create_task(self._converse(client))
         watcher = asyncio.create_task(self._watch())
         interrupter = asyncio.create_task(self._interrupt_turns(client)) if self.steering else None

@@ -78,8 +78,7 @@ class Sandbox:
         return write_shim(self.run_dir, config, name)
 
     def confine(self, request: AgentRequest, shim: Path) -> Confinement:
-        return Confinement(replace(request, cli_path=str(shim), claude_config_dir=self.config_dir,
-                                   gateway_metered=True), self.gateway)
+        return Confinement(replace(request, cli_path=str(shim), claude_config_dir=self.config_dir), self.gateway)
 
     async def close(self) -> None:
         await self.gateway.close()

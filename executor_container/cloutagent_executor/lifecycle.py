@@ -163,11 +163,12 @@ class RunLife:
             async with confined(self.request, settings, self.spare) as run:
                 timeline.mark("sandbox ready")
                 # Live usage: what the gateway metered when there is one, else what the CLI streamed.
-                meter = run.gateway.meter if run.gateway else UsageMeter()
+                gateway_meter = run.gateway.meter if run.gateway else None
+                meter = gateway_meter or UsageMeter()
                 relay.watch_usage(meter)
                 agent = run.settle(await run_agent(run.request, last_text, self.cancel,
-                                                   None if run.gateway else meter, steering, self.spare,
-                                                   gateway_meter=run.gateway.meter if run.gateway else None))
+                                                   None if gateway_meter else meter, steering, self.spare,
+                                                   gateway_meter=gateway_meter))
         finally:
             await steering.close()
         logger.info("inbox reads", extra={"reads": steering.reads})

@@ -30,7 +30,6 @@ class AgentRequest:
     cli_path: str | None = None  # None: the CLI bundled with claude-agent-sdk
     session_store: "SessionStore | None" = None
     claude_config_dir: str | None = None  # None: the CLI's default (or CLAUDE_CONFIG_DIR inherited)
-    gateway_metered: bool = False  # a model gateway meters its calls as they stream (confinement.py)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ AGENT_SHELL = {"CLAUDE_CODE_SHELL": "/bin/bash"}
 
 
 def build_options(request: "AgentRequest", stderr: Callable[[str], None],
-                  can_use_tool: Callable | None = None) -> ClaudeAgentOptions:
+                  can_use_tool: Callable | None = None, *, gateway_metered: bool = False) -> ClaudeAgentOptions:
+    """``gateway_metered``: a model gateway meters the CLI's calls as they stream (confinement.py)."""
     return ClaudeAgentOptions(
         cwd=request.cwd,
         model=request.model,
@@ -52,7 +53,7 @@ def build_options(request: "AgentRequest", stderr: Callable[[str], None],
         # The stream's message_delta events carry each call's output tokens as they are written;
         # the budget check needs them (usage.UsageMeter) unless a gateway meters the calls. They
         # are never relayed, and cost the CLI and the relay about three lines per block.
-        include_partial_messages=not request.gateway_metered,
+        include_partial_messages=not gateway_metered,
         stderr=stderr,
         # What the permission mode and rules leave undecided is asked of the team (steering.py).
         can_use_tool=can_use_tool,

@@ -126,7 +126,7 @@ class SpareCli:
 
     def confine(self, request: AgentRequest) -> Confinement:
         """The run's request in this sandbox, its gateway held to the run's limits."""
-        request = replace(request, claude_config_dir=str(self.config_dir), gateway_metered=self.sandbox is not None)
+        request = replace(request, claude_config_dir=str(self.config_dir))
         if self.sandbox is None:
             return Confinement(request)
         self.sandbox.gateway.limits = Limits(request.max_tokens, request.max_cost_usd)
@@ -171,13 +171,13 @@ class SpareCli:
     # -- the parked CLI ------------------------------------------------------------------------
     def _parked_options(self) -> ClaudeAgentOptions:
         park = str(self.config_dir / PARK)
-        neutral = AgentRequest(prompt="", cwd=park, claude_config_dir=str(self.config_dir),
-                               gateway_metered=self.sandbox is not None)
+        neutral = AgentRequest(prompt="", cwd=park, claude_config_dir=str(self.config_dir))
         if self.sandbox is not None:
             shim = self.sandbox.shim("claude-spare", str(self.host_root), workspace_inside=self._workspace_inside(),
                                      chdir=park)
             neutral = replace(neutral, cli_path=str(shim))
-        options = build_options(neutral, self._forward_stderr, self._forward_can_use_tool)
+        options = build_options(neutral, self._forward_stderr, self._forward_can_use_tool,
+                                gateway_metered=self.sandbox is not None)
         return replace(options, extra_args={**options.extra_args, **SPARE_FLAGS},
                        env={**options.env, "CLAUDE_ENV_FILE": str(self.env_file)})
 

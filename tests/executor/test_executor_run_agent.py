@@ -121,7 +121,7 @@ async def test_behind_a_gateway_output_tokens_are_metered_without_partial_messag
     monkeypatch.setenv("ANTHROPIC_BASE_URL", gateway.url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", gateway.token)
     try:
-        request = agent.request("[fake:usage output=30000 start_output=1]", max_tokens=20_000, gateway_metered=True)
+        request = agent.request("[fake:usage output=30000 start_output=1]", max_tokens=20_000)
         outcome = await run_agent(request, agent._collect, asyncio.Event(), gateway_meter=gateway.meter)
     finally:
         await gateway.close()
@@ -130,8 +130,8 @@ async def test_behind_a_gateway_output_tokens_are_metered_without_partial_messag
 
 
 def test_the_cli_streams_partial_messages_only_when_no_gateway_meters_the_run(tmp_path):
-    def partial(**fields) -> bool:
-        return build_options(AgentRequest(prompt="", cwd=str(tmp_path), **fields), print).include_partial_messages
+    def partial(**metered) -> bool:
+        return build_options(AgentRequest(prompt="", cwd=str(tmp_path)), print, **metered).include_partial_messages
 
     assert partial() and not partial(gateway_metered=True)
 
