@@ -22,9 +22,11 @@ another project or tenant on its disk; or
   socket that ``socat`` turns into ``127.0.0.1:PORT`` inside the sandbox. The real Anthropic
   credential never enters it: the CLI holds a token that is good for this run's gateway only.
 
-Either way the CLI and everything it starts run at ``AGENT_NICENESS``: when the agent (its CLI
-writing a burst of messages, a build) and the executor want the same CPU, the executor relaying
-what is already written to the team goes first. The agent cannot lower it again.
+Either way the CLI and everything it starts run at ``AGENT_NICENESS``, in a session of their own
+(``lower_priority``): when the agent (its CLI writing a burst of messages, a build) and the
+executor want the same CPU, the executor relaying what is already written to the team goes first.
+The agent cannot lower its niceness again. The session also leaves it no controlling terminal to
+type into.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
@@ -43,6 +46,8 @@ CLI_INSIDE = "/opt/claude/claude"
 SOCKET_INSIDE = "/run/cloutagent/model.sock"
 GATEWAY_PORT_INSIDE = 8080
 AGENT_NICENESS = 10  # CPU weight about a tenth of the executor's while both are busy, all of it otherwise
+AUTOGROUP = Path("/proc/self/autogroup")
+AUTOGROUP_WAIT_SECONDS = 0.5  # the kernel takes one autogroup change a tenth of a second from non-admins
 # The CLI's own switches that may cross into the sandbox; anything else must be named (secrets).
 CLI_SWITCH_PREFIXES = ("CLAUDE_CODE_", "CLAUDE_AGENT_SDK_", "DISABLE_")
 # CLAUDE_ENV_FILE: the file a spare CLI's Bash tool sources, which holds its run's secrets (spare.py).
@@ -116,7 +121,9 @@ def bwrap_argv(config: SandboxConfig, env: Mapping[str, str], cli_args: list[str
     """The bwrap command line that runs the CLI with ``cli_args`` in the sandbox."""
     config_dir = env["HOME"]
     inside = config.workspace_inside or config.workspace
-    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
+    # No --new-session: lower_priority already gave the agent a session of its own (a new one here
+    # would be a new CPU group at full weight).
+    argv = [BWRAP, "--unshare-all", "--die-with-parent",
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
             "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
@@ -143,11 +150,36 @@ def setpriv_argv(config: SandboxConfig, cli_args: list[str]) -> list[str]:
             "--inh-caps=-all", "--", config.cli, *cli_args]
 
 
+def lower_priority() -> None:
+    """Niceness ``AGENT_NICENESS`` for the CLI and all it starts, in a session of their own.
+
+    Where the kernel groups CPU time by session (autogroup: processes in a host's root cgroup, as
+    in ``make dev`` and CI; not in a container), sessions share the CPU as equals whatever their
+    members' niceness. The agent's session is its group, and the group gets the same niceness;
+    measured in ``make bench`` (relay burst), this is what lets the relay go first on such a host.
+    The agent could put its group back to 0 (the kernel lets any process), which gives it an
+    equal share, never more: its own niceness still cannot be lowered.
+    """
+    os.nice(AGENT_NICENESS)
+    os.setsid()  # the shim is the SDK's child, never a group leader: this cannot fail
+    deadline = time.monotonic() + AUTOGROUP_WAIT_SECONDS
+    while True:
+        try:
+            AUTOGROUP.write_text(f"{AGENT_NICENESS}\n")
+            return
+        except BlockingIOError:  # another process changed its group within the last tenth of a second
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.02)
+        except OSError:  # no autogroup here (a container, or a kernel without it): the niceness decides
+            return
+
+
 def main(argv: list[str]) -> None:
     config = SandboxConfig.load(argv[0])
     env = inside_env(config, os.environ)
     Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
-    os.nice(AGENT_NICENESS)
+    lower_priority()
     if config.kind == "user":
         os.execve(SETPRIV, setpriv_argv(config, argv[1:]), env)  # nosec B606 - a fixed binary and argv
     # bwrap itself starts with an empty environment: as PID 1 of the sandbox its own environ

@@ -8,12 +8,14 @@ import json
 import os
 import secrets
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 pytestmark = pytest.mark.e2e
+AUTOGROUP = Path("/proc/self/autogroup")  # there when the kernel groups CPU time by session
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +158,13 @@ async def test_the_agent_runs_below_the_relays_priority_and_cannot_raise_it(conn
     # GIVEN a project's agent (its tools are its children)
     alice = await connect(make_user())
     pid, _ = await new_project(alice)
-    # WHEN it asks its niceness, then tries to take back the CPU share the relay has over it
-    said = await bash(alice, pid, "nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused")
+    # WHEN it asks its niceness and its CPU group, then tries to take back the share the relay has over it
+    said = await bash(alice, pid, "nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused; "
+                                  "cat /proc/$PPID/autogroup 2>/dev/null || echo no-autogroup")
     # THEN it runs at the agent's niceness, and the kernel refuses it more
-    assert said.split() == ["10", "refused"]
+    niceness, raised, group = said.splitlines()
+    assert [niceness, raised] == ["10", "refused"]
+    # AND where the kernel shares the CPU between sessions, the CLI's session (the command's parent's)
+    # is a group of its own at that niceness too: else the niceness would not count against the relay
+    if AUTOGROUP.exists():
+        assert group.endswith(" nice 10") and group.split()[0] != AUTOGROUP.read_text().split()[0]

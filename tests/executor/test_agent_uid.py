@@ -18,7 +18,7 @@ import pytest
 from cloutagent_executor.agent import run_agent
 from cloutagent_executor.confinement import confined
 from cloutagent_executor.models import AgentRequest
-from cloutagent_executor.sandbox import AGENT_NICENESS, SETPRIV
+from cloutagent_executor.sandbox import AGENT_NICENESS, AUTOGROUP, SETPRIV
 from cloutagent_executor.settings import ExecutorSettings
 from cloutagent_executor.spare import SpareCli
 
@@ -106,6 +106,10 @@ async def test_the_agent_cannot_read_the_executors_environment_or_the_platforms_
 async def test_the_agent_runs_below_the_executors_priority_and_cannot_raise_it(can_switch_uid, workspace,
                                                                               scripted_model, monkeypatch, cli):
     base = os.nice(0)
-    out, _ = await run_bash("nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused",
+    out, _ = await run_bash("nice; renice -n 0 -p $$ >/dev/null 2>&1 && echo raised || echo refused; "
+                            "cat /proc/$PPID/autogroup 2>/dev/null || echo no-autogroup",
                             workspace, scripted_model, monkeypatch, cli)
-    assert out.split() == [str(base + AGENT_NICENESS), "refused"]
+    niceness, raised, group = out.splitlines()
+    assert [niceness, raised] == [str(base + AGENT_NICENESS), "refused"]
+    if AUTOGROUP.exists():  # sessions share the CPU as groups: the CLI's (the command's parent) is its own, at its niceness
+        assert group.endswith(f" nice {AGENT_NICENESS}") and group.split()[0] != AUTOGROUP.read_text().split()[0]
