@@ -8,14 +8,14 @@ import json
 import os
 import secrets
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from cloutagent_executor.sandbox import AGENT_NICENESS, AUTOGROUP
+
 pytestmark = pytest.mark.e2e
-AUTOGROUP = Path("/proc/self/autogroup")  # there when the kernel groups CPU time by session
 
 
 @pytest.fixture(autouse=True)
@@ -163,8 +163,8 @@ async def test_the_agent_runs_below_the_relays_priority_and_cannot_raise_it(conn
                                   "cat /proc/$PPID/autogroup 2>/dev/null || echo no-autogroup")
     # THEN it runs at the agent's niceness, and the kernel refuses it more
     niceness, raised, group = said.splitlines()
-    assert [niceness, raised] == ["10", "refused"]
+    assert [niceness, raised] == [str(AGENT_NICENESS), "refused"]
     # AND where the kernel shares the CPU between sessions, the CLI's session (the command's parent's)
     # is a group of its own at that niceness too: else the niceness would not count against the relay
     if AUTOGROUP.exists():
-        assert group.endswith(" nice 10") and group.split()[0] != AUTOGROUP.read_text().split()[0]
+        assert group.endswith(f" nice {AGENT_NICENESS}") and group.split()[0] != AUTOGROUP.read_text().split()[0]
