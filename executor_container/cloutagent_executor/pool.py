@@ -5,10 +5,11 @@ session, no project data, no CLI config directory. Its only AWS client is the cl
 the process's own credentials (on Fargate the task role, which may receive and delete claims and
 assume the tenant data role, nothing else). It spends that time on what every run needs and no
 tenant decides: importing the executor and what a run imports later (most of a cold start),
-finding its own task ref, and reading the CLI into the page cache.
+finding its own task ref, reading the CLI into the page cache, and building the run's services and
+AWS clients, which have no credentials until a claim names their tenant (``TenantClients.bind``).
 
-Once it claims, it is a launched executor: the tenant's clients (``main.clients_for``), a CLI
-config directory of the claim's own (made now, removed at the end), the same ``execute``. Then it
+Once it claims, it is a launched executor: the tenant's role session (the clients bound to the
+claim's tenant, as ``main.clients_for`` makes a launched run's), a CLI config directory of the claim's own (made now, removed at the end), the same ``execute``. Then it
 exits: one claim per process, so no run ever shares a process with another tenant's.
 """
 
@@ -27,12 +28,14 @@ from typing import Iterator
 from cloutagent import heap
 from cloutagent.adapters import aws
 from cloutagent.adapters.claims import Claim, ClaimRecords, SqsClaimQueue
+from cloutagent.adapters.tenant_session import TenantClients
 from cloutagent.observability import logger
+from cloutagent.wiring import Container
 
 from . import timeline
 from .confinement import BUNDLED_CLI
 from .logs import log_as_execution
-from .main import clients_for, executor_container, new_event_loop, run
+from .main import executor_container, new_event_loop, run
 from .settings import ExecutorSettings
 from .spare import SpareCli
 
@@ -75,12 +78,15 @@ READ_CHUNK = 8 * 1024 * 1024
 # The AWS services a run calls as its tenant: their models read before the claim (tenant_session.py
 # shares the loader), so the tenant's clients are made in milliseconds.
 RUN_SERVICES = ("dynamodb", "s3", "sts", "kms")
+# The Container's parts a run uses (main.execute, lifecycle.py, broadcast.py), built before the claim.
+RUN_SERVICES_BUILT = ("executions", "secrets", "event_log", "room_store", "steering_store")
 
 
 def serve_one_claim(settings: ExecutorSettings) -> int:
     """Wait for one claim, run its execution as a launched executor would, and exit."""
     task_ref = own_task_ref(settings)
     warm_up(settings)
+    container, clients = unclaimed_container(settings)
     queue = SqsClaimQueue(aws.client("sqs"), settings.claim_queue_url)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         spare = runner.run(start_spare(settings))
@@ -88,20 +94,31 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
             heap.settle()  # what warm_up made serves every run
             logger.info("pool executor waiting for a claim", extra={"task_ref": task_ref, "spare_cli": spare is not None})
             claim, spare = runner.run(wait_keeping_spare(queue, settings, spare))
-            return take_claim(claim, queue, settings, task_ref, spare, runner)
+            return take_claim(claim, queue, settings, container, clients, task_ref, spare, runner)
         finally:
             if spare is not None:
                 runner.run(spare.close())
 
 
-def take_claim(claim: Claim, queue: SqsClaimQueue, settings: ExecutorSettings, task_ref: str,
-               spare: SpareCli | None, runner: asyncio.Runner) -> int:
+def unclaimed_container(settings: ExecutorSettings) -> tuple[Container, TenantClients | None]:
+    """The run's object graph and AWS clients, built before any claim (tens of ms a warm run does
+    not spend): the clients have no credentials until the claim binds them to its tenant."""
+    clients = TenantClients(settings.tenant_role_arn) if settings.tenant_role_arn else None
+    container = executor_container(clients)
+    for name in RUN_SERVICES_BUILT:
+        getattr(container, name)
+    return container, clients
+
+
+def take_claim(claim: Claim, queue: SqsClaimQueue, settings: ExecutorSettings, container: Container,
+               clients: TenantClients | None, task_ref: str, spare: SpareCli | None, runner: asyncio.Runner) -> int:
     heap.hold()  # the tenant's clients and the run's start, as a launched executor's (main.execute)
     timeline.restart()
     run_settings = settings.claimed(claim.tenant_id, claim.project_id, claim.execution_id)
     log_as_execution(tenant_id=claim.tenant_id, project_id=claim.project_id, execution_id=claim.execution_id)
     try:
-        container = executor_container(clients_for(run_settings))  # the tenant's session, only now
+        if clients is not None:
+            clients.bind(claim.tenant_id, claim.execution_id)  # the tenant's session, only now
         if not ClaimRecords(container.table).record(claim, task_ref):
             logger.warning("the claim was taken by another executor, or its execution is gone")
             queue.delete(claim)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cloutagent.adapters.tenant_session import TenantClients, tenant_session_request
+import pytest
+
+from cloutagent.adapters.tenant_session import NotClaimedYet, TenantClients, tenant_session_request
 
 
 def test_the_tenant_is_a_session_tag_and_the_execution_names_the_session():
@@ -17,3 +19,18 @@ def test_every_call_of_the_tenant_clients_is_made_as_the_assumed_role(aws, ready
     assert identity["Arn"].endswith(":assumed-role/cloutagent-local-tenant-data/run-e_123")
     # and the session reaches the stack's data like any other client
     assert clients.dynamodb().describe_table(TableName=aws.settings.table_name)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_clients_made_before_a_claim_sign_nothing_until_it_names_their_tenant(aws, ready):
+    # GIVEN a pool executor's clients, made while it waits for a claim
+    clients = TenantClients(ready["tenantRoleArn"])
+    sts = clients.client("sts")
+    # THEN they make no call at all: there is no tenant to make it as
+    with pytest.raises(NotClaimedYet):
+        sts.get_caller_identity()
+    # WHEN a claim names the tenant, the same clients call as its role session
+    clients.bind("t_alpha", "e_456")
+    assert sts.get_caller_identity()["Arn"].endswith(":assumed-role/cloutagent-local-tenant-data/run-e_456")
+    # AND no later claim can make them another tenant's
+    with pytest.raises(RuntimeError, match="already belong"):
+        clients.bind("t_beta", "e_789")

@@ -32,35 +32,65 @@ def tenant_session_request(role_arn: str, tenant_id: str, execution_id: str) -> 
     }
 
 
-def tenant_boto3_session(role_arn: str, tenant_id: str, execution_id: str) -> Any:
+class NotClaimedYet(RuntimeError):
+    """A pool executor's clients were used before a claim named their tenant."""
+
+
+def tenant_boto3_session(credentials: Any) -> Any:
+    """A boto3 session signing with ``credentials``; its clients share the process's loaded models."""
     import boto3
     import botocore.session
-    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    tagged = botocore.session.get_session()
+    tagged.register_component("data_loader", shared_loader())
+    tagged.set_config_variable("region", get_settings().region)
+    tagged._credentials = credentials
+    return boto3.session.Session(botocore_session=tagged)
+
+
+def assume_role_fetcher(role_arn: str, tenant_id: str, execution_id: str) -> Any:
+    """Fetches (and refreshes) the tenant's role session with the process's own credentials."""
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher
 
     source = botocore.session.get_session()
     source.register_component("data_loader", shared_loader())
     source.set_config_variable("region", get_settings().region)  # STS is regional, like the data
     request = tenant_session_request(role_arn, tenant_id, execution_id)
-    fetcher = AssumeRoleCredentialFetcher(
-        client_creator=source.create_client,
-        source_credentials=source.get_credentials(),
-        role_arn=request.pop("RoleArn"),
-        extra_args=request,
-    )
-    tagged = botocore.session.get_session()
-    tagged.register_component("data_loader", shared_loader())
-    tagged.set_config_variable("region", get_settings().region)
-    tagged._credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials,
-                                                        method="assume-role")
-    return boto3.session.Session(botocore_session=tagged)
+    return AssumeRoleCredentialFetcher(client_creator=source.create_client,
+                                       source_credentials=source.get_credentials(),
+                                       role_arn=request.pop("RoleArn"), extra_args=request)
 
 
 class TenantClients:
-    """The same interface as ``cloutagent.adapters.aws`` (what ``Container`` calls), as one tenant."""
+    """The same interface as ``cloutagent.adapters.aws`` (what ``Container`` calls), as one tenant.
 
-    def __init__(self, role_arn: str, tenant_id: str, execution_id: str):
-        self.session = tenant_boto3_session(role_arn, tenant_id, execution_id)
+    A pool executor makes them before it has a tenant (``tenant_id`` None), so that building the
+    run's clients costs a warm run nothing; they sign nothing until ``bind`` names the claim's
+    tenant, and a call before that fails with ``NotClaimedYet``.
+    """
+
+    def __init__(self, role_arn: str, tenant_id: str | None = None, execution_id: str | None = None):
+        from botocore.credentials import DeferredRefreshableCredentials
+
+        self.role_arn = role_arn
+        self._fetcher: Any = None
+        self.session = tenant_boto3_session(
+            DeferredRefreshableCredentials(refresh_using=self._fetch_credentials, method="assume-role"))
         self.client = lru_cache(maxsize=None)(self._client)
+        if tenant_id is not None:
+            self.bind(tenant_id, execution_id or "")
+
+    def bind(self, tenant_id: str, execution_id: str) -> None:
+        """From now on every call is made as ``tenant_id``'s role session; once per process."""
+        if self._fetcher is not None:
+            raise RuntimeError("these clients already belong to a tenant")
+        self._fetcher = assume_role_fetcher(self.role_arn, tenant_id, execution_id)
+
+    def _fetch_credentials(self) -> dict[str, Any]:
+        if self._fetcher is None:
+            raise NotClaimedYet("no claim has named this executor's tenant yet")
+        return self._fetcher.fetch_credentials()
 
     def _client(self, service: str, endpoint_url: str | None = None, max_retries: int = 5) -> Any:
         return client_of(self.session, service, endpoint_url, max_retries)
