@@ -29,11 +29,14 @@ from .spare import SpareCli
 
 
 def clients_for(settings: ExecutorSettings):
-    """Every AWS call as the run's tenant when a tenant role is set (always, in AWS)."""
+    """Every AWS call as the run's tenant when a tenant role is set (always, in AWS). A pool
+    executor's, made before it has a tenant, call nothing until its claim binds them (pool.py)."""
     if not settings.tenant_role_arn:
         return None
     from cloutagent.adapters.tenant_session import TenantClients
 
+    if settings.pooled:
+        return TenantClients(settings.tenant_role_arn)
     return TenantClients(settings.tenant_role_arn, settings.tenant_id, settings.execution_id)
 
 

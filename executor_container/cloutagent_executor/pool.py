@@ -1,16 +1,17 @@
 """A pool executor: started before there is anything to run, it takes the first claim that comes.
 
-Until it claims, it holds nothing of a tenant: no ids (its environment has none), no tenant
-session, no project data, no CLI config directory. Its only AWS client is the claim queue's, with
+Until it claims, it holds nothing of a tenant: no ids (its environment has none), no tenant session,
+no project data, no CLI config directory. The only AWS client it calls is the claim queue's, with
 the process's own credentials (on Fargate the task role, which may receive and delete claims and
 assume the tenant data role, nothing else). It spends that time on what every run needs and no
-tenant decides: importing the executor and what a run imports later (most of a cold start),
-finding its own task ref, reading the CLI into the page cache, and building the run's services and
-AWS clients, which have no credentials until a claim names their tenant (``TenantClients.bind``).
+tenant decides: importing the executor and what a run imports later (most of a cold start), finding
+its own task ref, reading the CLI into the page cache, and building the run's services and AWS
+clients, which have no credentials until a claim names their tenant (``TenantClients.bind``).
 
-Once it claims, it is a launched executor: the tenant's role session (the clients bound to the
-claim's tenant, as ``main.clients_for`` makes a launched run's), a CLI config directory of the claim's own (made now, removed at the end), the same ``execute``. Then it
-exits: one claim per process, so no run ever shares a process with another tenant's.
+Once it claims, it is a launched executor: the tenant's role session (its clients bound to the
+claim's tenant), a CLI config directory of the claim's own (made now, removed at the end), the same
+``execute``. Then it exits: one claim per process, so no run ever shares a process with another
+tenant's.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from cloutagent.wiring import Container
 from . import timeline
 from .confinement import BUNDLED_CLI
 from .logs import log_as_execution
-from .main import executor_container, new_event_loop, run
+from .main import clients_for, executor_container, new_event_loop, run
 from .settings import ExecutorSettings
 from .spare import SpareCli
 
@@ -79,7 +80,7 @@ READ_CHUNK = 8 * 1024 * 1024
 # shares the loader), so the tenant's clients are made in milliseconds.
 RUN_SERVICES = ("dynamodb", "s3", "sts", "kms")
 # The Container's parts a run uses (main.execute, lifecycle.py, broadcast.py), built before the claim.
-RUN_SERVICES_BUILT = ("executions", "secrets", "event_log", "room_store", "steering_store")
+RUN_CONTAINER_PARTS = ("executions", "secrets", "event_log", "room_store", "steering_store")
 
 
 def serve_one_claim(settings: ExecutorSettings) -> int:
@@ -103,9 +104,9 @@ def serve_one_claim(settings: ExecutorSettings) -> int:
 def unclaimed_container(settings: ExecutorSettings) -> tuple[Container, TenantClients | None]:
     """The run's object graph and AWS clients, built before any claim (tens of ms a warm run does
     not spend): the clients have no credentials until the claim binds them to its tenant."""
-    clients = TenantClients(settings.tenant_role_arn) if settings.tenant_role_arn else None
+    clients = clients_for(settings)
     container = executor_container(clients)
-    for name in RUN_SERVICES_BUILT:
+    for name in RUN_CONTAINER_PARTS:
         getattr(container, name)
     return container, clients
 
